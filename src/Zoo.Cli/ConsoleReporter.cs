@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using Zoo.Runner;
+using Zoo.Runner.Results;
+using Zoo.Runner.Suites;
+using Zoo.Runner.Training;
+
+namespace Zoo.Cli;
+
+/// <summary>
+/// Progress on the console: a live, rewritten status line on a terminal; plain lines (one per evaluation) when
+/// output is redirected to a file or a CI log.
+/// </summary>
+public sealed class ConsoleReporter : IRunReporter
+{
+    private readonly bool _live = !Console.IsOutputRedirected;
+    private readonly Stopwatch _clock = new();
+    private readonly Stopwatch _sinceDraw = Stopwatch.StartNew();
+    private string _prefix = "";
+    private double? _lastMetric;
+
+    /// <inheritdoc />
+    public void RunStarted(int index, int total, RunSpec run)
+    {
+        _prefix = $"[{index}/{total}] {run.Layer} · {run.Task} · seed {run.Seed}";
+        _lastMetric = null;
+        _clock.Restart();
+        Console.WriteLine($"{_prefix}: {run.Train.Steps} steps, d_model {run.Model.DModel}, lr {run.Train.Lr:G3}, hash {run.ConfigHash}");
+    }
+
+    /// <inheritdoc />
+    public void Progress(TrainProgress p)
+    {
+        double eta = p.Step == 0 ? 0 : _clock.Elapsed.TotalSeconds / p.Step * (p.Steps - p.Step);
+        var metric = p.LastMetric is { } m ? $"{m:F3}" : "–";
+        var line = $"{_prefix} step {p.Step}/{p.Steps} loss {p.Loss:F4} test {metric} {p.TokensPerSecond:F0} tok/s ETA {eta:F0}s";
+        if (_live)
+        {
+            if (_sinceDraw.ElapsedMilliseconds < 250 && p.Step != p.Steps) return;
+            _sinceDraw.Restart();
+            var width = Math.Max(20, SafeWidth() - 1);
+            Console.Write("\r" + (line.Length > width ? line[..width] : line.PadRight(width)));
+        }
+        else if (p.LastMetric != _lastMetric)
+        {
+            _lastMetric = p.LastMetric;
+            Console.WriteLine(line);
+        }
+    }
+
+    /// <inheritdoc />
+    public void RunFinished(ResultRow row)
+    {
+        if (_live) Console.WriteLine();
+        Console.WriteLine($"{_prefix}: {row.Status} {row.Metric} {row.Value:F4} (best at step {row.BestStep}), {row.TrainTokensPerSecond:F0} tok/s, {row.WallSeconds:F1}s{(row.Message.Length > 0 ? " — " + row.Message : "")}");
+    }
+
+    private static int SafeWidth()
+    {
+        try
+        {
+            return Console.WindowWidth > 0 ? Console.WindowWidth : 120;
+        }
+        catch (IOException)
+        {
+            return 120;
+        }
+    }
+}

@@ -1,0 +1,44 @@
+namespace Zoo.Core.Options;
+
+/// <summary>
+/// Documents one field of an options record and its allowed range. The binder enforces the range and
+/// <c>zoo list</c> prints the description and the default.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class OptionAttribute : Attribute
+{
+    /// <param name="description">One line: what the field means (cite the equation where there is one).</param>
+    public OptionAttribute(string description) => Description = description;
+
+    /// <summary>What the field means.</summary>
+    public string Description { get; }
+
+    /// <summary>Smallest allowed value (numbers only); NaN for none.</summary>
+    public double Min { get; init; } = double.NaN;
+
+    /// <summary>Largest allowed value (numbers only); NaN for none.</summary>
+    public double Max { get; init; } = double.NaN;
+
+    /// <summary>When true, <see cref="Min"/> itself is not allowed.</summary>
+    public bool MinExclusive { get; init; }
+
+    /// <summary>When true, <see cref="Max"/> itself is not allowed.</summary>
+    public bool MaxExclusive { get; init; }
+
+    /// <summary>The range as text, e.g. <c>(0, 1]</c>, or null when unbounded.</summary>
+    public string? RangeText()
+    {
+        if (double.IsNaN(Min) && double.IsNaN(Max)) return null;
+        var lo = double.IsNaN(Min) ? "(-inf" : (MinExclusive ? "(" : "[") + Fmt(Min);
+        var hi = double.IsNaN(Max) ? "inf)" : Fmt(Max) + (MaxExclusive ? ")" : "]");
+        return $"{lo}, {hi}";
+    }
+
+    /// <summary>Whether <paramref name="v"/> lies in the range.</summary>
+    public bool Allows(double v) =>
+        !double.IsNaN(v)
+        && (double.IsNaN(Min) || (MinExclusive ? v > Min : v >= Min))
+        && (double.IsNaN(Max) || (MaxExclusive ? v < Max : v <= Max));
+
+    private static string Fmt(double v) => v.ToString("G", System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,175 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Zoo.Core.Options;
+
+/// <summary>
+/// Binds a JSON object onto an options record, strictly: unknown fields, wrong types and values out of
+/// range are <see cref="ZooConfigException"/>s naming the file, the field and what is allowed.
+/// Fields are the record's public settable properties, spelled snake_case in JSON (<c>HeadDim</c> → <c>head_dim</c>);
+/// a field the JSON leaves out keeps the record's default.
+/// </summary>
+public static class OptionsBinder
+{
+    /// <summary>One documented field of an options type, for binding and for <c>zoo list</c>.</summary>
+    public sealed record Field(string JsonName, PropertyInfo Property, OptionAttribute? Doc)
+    {
+        /// <summary>The allowed values in words: a range, an enum's names, or the type.</summary>
+        public string Allowed()
+        {
+            var t = Nullable.GetUnderlyingType(Property.PropertyType) ?? Property.PropertyType;
+            if (t.IsEnum) return "one of " + string.Join(", ", Enum.GetNames(t).Select(EnumName));
+            var range = Doc?.RangeText();
+            var kind = TypeWord(t);
+            return range is null ? kind : $"{kind} in {range}";
+        }
+    }
+
+    /// <summary>The bindable fields of <paramref name="optionsType"/> in declaration order.</summary>
+    public static IReadOnlyList<Field> Fields(Type optionsType) =>
+        optionsType.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.CanWrite && p.GetIndexParameters().Length == 0 && p.Name != "EqualityContract")
+            .OrderBy(p => p.MetadataToken)
+            .Select(p => new Field(JsonName(p.Name), p, p.GetCustomAttribute<OptionAttribute>()))
+            .ToList();
+
+    /// <summary>snake_case spelling of a property name.</summary>
+    public static string JsonName(string propertyName) => JsonNamingPolicy.SnakeCaseLower.ConvertName(propertyName);
+
+    /// <summary>
+    /// Creates <paramref name="optionsType"/> with its defaults and overwrites the fields <paramref name="json"/> gives.
+    /// </summary>
+    /// <param name="optionsType">A record with a public parameterless constructor.</param>
+    /// <param name="json">A JSON object, or null / undefined for all defaults.</param>
+    /// <param name="file">File the JSON came from (for messages).</param>
+    /// <param name="path">JSON path of the object (for messages), e.g. <c>layers[0].options</c>.</param>
+    /// <param name="dModel">Layer width passed to <see cref="IValidatableOptions.Validate"/>; 0 for tasks.</param>
+    public static object Bind(Type optionsType, JsonElement? json, string? file, string path, int dModel = 0)
+    {
+        var instance = Activator.CreateInstance(optionsType)
+            ?? throw new InvalidOperationException($"{optionsType.Name} needs a public parameterless constructor");
+        var fields = Fields(optionsType);
+        if (json is { ValueKind: not (JsonValueKind.Undefined or JsonValueKind.Null) } obj)
+        {
+            if (obj.ValueKind != JsonValueKind.Object)
+                throw new ZooConfigException(file, path, $"expected a JSON object, got {obj.ValueKind.ToString().ToLowerInvariant()}");
+            foreach (var prop in obj.EnumerateObject())
+            {
+                var field = fields.FirstOrDefault(f => f.JsonName == prop.Name);
+                var fieldPath = Join(path, prop.Name);
+                if (field is null)
+                {
+                    var names = fields.Select(f => f.JsonName).ToList();
+                    var near = NameMatcher.Nearest(prop.Name, names);
+                    var hint = near is null ? "" : $" (did you mean '{near}'?)";
+                    var allowed = names.Count == 0 ? "this has no options" : "allowed: " + string.Join(", ", names);
+                    throw new ZooConfigException(file, fieldPath, $"unknown field{hint}; {allowed}");
+                }
+                field.Property.SetValue(instance, Convert(prop.Value, field, file, fieldPath));
+            }
+        }
+        if (instance is IValidatableOptions v)
+        {
+            var problem = v.Validate(dModel).FirstOrDefault();
+            if (problem != default)
+                throw new ZooConfigException(file, Join(path, problem.Field), problem.Message);
+        }
+        return instance;
+    }
+
+    /// <summary>Typed convenience over <see cref="Bind(Type, JsonElement?, string?, string, int)"/>.</summary>
+    public static T Bind<T>(JsonElement? json, string? file = null, string path = "options", int dModel = 0) where T : class =>
+        (T)Bind(typeof(T), json, file, path, dModel);
+
+    /// <summary>
+    /// The options as a canonical JSON object (every field, snake_case, declaration order): what a result row
+    /// hashes, so two spellings of the same configuration get the same hash.
+    /// </summary>
+    public static JsonObject ToJson(object options)
+    {
+        var o = new JsonObject();
+        foreach (var f in Fields(options.GetType()))
+        {
+            var v = f.Property.GetValue(options);
+            o[f.JsonName] = v switch
+            {
+                null => null,
+                Enum e => JsonValue.Create(EnumName(e.ToString())),
+                _ => JsonSerializer.SerializeToNode(v, v.GetType()),
+            };
+        }
+        return o;
+    }
+
+    /// <summary>A default value as text, the way JSON would spell it.</summary>
+    public static string DefaultText(Field f, object defaults)
+    {
+        var v = f.Property.GetValue(defaults);
+        return v switch
+        {
+            null => "null",
+            Enum e => EnumName(e.ToString()),
+            bool b => b ? "true" : "false",
+            IFormattable n => n.ToString(null, CultureInfo.InvariantCulture),
+            _ => v.ToString() ?? "",
+        };
+    }
+
+    private static object? Convert(JsonElement value, Field field, string? file, string path)
+    {
+        var declared = field.Property.PropertyType;
+        var underlying = Nullable.GetUnderlyingType(declared);
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            if (underlying is not null || !declared.IsValueType) return null;
+            throw new ZooConfigException(file, path, $"null is not allowed; expected {field.Allowed()}");
+        }
+        var t = underlying ?? declared;
+        ZooConfigException Wrong() => new(file, path, $"{Show(value)} is not allowed; expected {field.Allowed()}");
+
+        if (t.IsEnum)
+        {
+            if (value.ValueKind != JsonValueKind.String) throw Wrong();
+            var match = Enum.GetNames(t).FirstOrDefault(n => EnumName(n) == value.GetString());
+            return match is null ? throw Wrong() : Enum.Parse(t, match);
+        }
+        if (t == typeof(bool))
+            return value.ValueKind switch { JsonValueKind.True => true, JsonValueKind.False => false, _ => throw Wrong() };
+        if (t == typeof(string))
+            return value.ValueKind == JsonValueKind.String ? value.GetString() : throw Wrong();
+        if (t == typeof(int) || t == typeof(long) || t == typeof(double) || t == typeof(float))
+        {
+            if (value.ValueKind != JsonValueKind.Number) throw Wrong();
+            double d = value.GetDouble();
+            bool integral = t == typeof(int) || t == typeof(long);
+            if (integral && (d != Math.Floor(d) || (t == typeof(int) && (d > int.MaxValue || d < int.MinValue)))) throw Wrong();
+            if (field.Doc is { } doc && !doc.Allows(d)) throw Wrong();
+            if (double.IsNaN(d) || double.IsInfinity(d)) throw Wrong();
+            return t == typeof(int) ? (object)(int)d : t == typeof(long) ? (object)(long)d : t == typeof(float) ? (object)(float)d : d;
+        }
+        try
+        {
+            return value.Deserialize(declared);
+        }
+        catch (JsonException)
+        {
+            throw Wrong();
+        }
+    }
+
+    private static string Show(JsonElement v) => v.ValueKind == JsonValueKind.String ? $"\"{v.GetString()}\"" : v.GetRawText();
+
+    private static string Join(string path, string field) => string.IsNullOrEmpty(path) ? field : $"{path}.{field}";
+
+    /// <summary>JSON spelling of an enum member: <c>LeakyRelu</c> → <c>leaky_relu</c>.</summary>
+    public static string EnumName(string member) => JsonName(member);
+
+    private static string TypeWord(Type t) =>
+        t == typeof(int) || t == typeof(long) ? "integer"
+        : t == typeof(double) || t == typeof(float) ? "number"
+        : t == typeof(bool) ? "true or false"
+        : t == typeof(string) ? "string"
+        : t.Name;
+}

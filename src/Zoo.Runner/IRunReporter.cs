@@ -1,0 +1,31 @@
+using Zoo.Runner.Results;
+using Zoo.Runner.Suites;
+using Zoo.Runner.Training;
+
+namespace Zoo.Runner;
+
+/// <summary>Receives progress from <see cref="SuiteRunner"/> (the CLI prints it).</summary>
+public interface IRunReporter
+{
+    /// <summary>Run <paramref name="index"/> (1-based) of <paramref name="total"/> starts.</summary>
+    void RunStarted(int index, int total, RunSpec run);
+
+    /// <summary>A training step finished.</summary>
+    void Progress(TrainProgress progress);
+
+    /// <summary>The run ended and its row was written.</summary>
+    void RunFinished(ResultRow row);
+}
+
+/// <summary>Discards progress.</summary>
+public sealed class SilentReporter : IRunReporter
+{
+    /// <inheritdoc />
+    public void RunStarted(int index, int total, RunSpec run) { }
+
+    /// <inheritdoc />
+    public void Progress(TrainProgress progress) { }
+
+    /// <inheritdoc />
+    public void RunFinished(ResultRow row) { }
+}

@@ -1,0 +1,46 @@
+using Zoo.Runner.Results;
+
+namespace Zoo.Runner.Plots;
+
+/// <summary>Test metric against training step, one line per (layer, seed), one PNG per task.</summary>
+public static class LearningCurvePlot
+{
+    /// <summary>Writes <c>curves-TASK.png</c> under <paramref name="folder"/> for each task in <paramref name="curves"/>; returns the files.</summary>
+    public static IReadOnlyList<string> Write(IEnumerable<CurveRow> curves, string folder, string suite)
+    {
+        Directory.CreateDirectory(folder);
+        var files = new List<string>();
+        foreach (var task in curves.GroupBy(c => c.Task))
+        {
+            var plt = new ScottPlot.Plot();
+            var palette = new ScottPlot.Palettes.Category10();
+            int i = 0;
+            foreach (var layer in task.GroupBy(c => c.Layer).OrderBy(g => g.Key))
+            {
+                var color = palette.GetColor(i++);
+                bool first = true;
+                foreach (var run in layer.GroupBy(c => c.ConfigHash))
+                {
+                    var pts = run.OrderBy(c => c.Step).ToArray();
+                    var line = plt.Add.Scatter(pts.Select(p => (double)p.Step).ToArray(), pts.Select(p => p.Value).ToArray());
+                    line.Color = color;
+                    line.LineWidth = 2;
+                    line.MarkerSize = 4;
+                    if (first) line.LegendText = layer.Key;
+                    first = false;
+                }
+            }
+            var metric = task.First().Metric;
+            plt.Title($"{suite}: {task.Key}");
+            plt.XLabel("training step");
+            plt.YLabel($"test {metric}");
+            plt.ShowLegend(ScottPlot.Alignment.UpperLeft);
+            var file = Path.Combine(folder, $"curves-{task.Key}.png");
+            var tmp = file + ".tmp.png";
+            plt.SavePng(tmp, 800, 500);
+            File.Move(tmp, file, overwrite: true);
+            files.Add(file);
+        }
+        return files;
+    }
+}

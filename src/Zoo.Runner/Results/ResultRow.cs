@@ -1,0 +1,56 @@
+using CsvHelper.Configuration.Attributes;
+
+namespace Zoo.Runner.Results;
+
+/// <summary>
+/// One leaderboard row (DESIGN §2): a finished or failed run with everything needed to reproduce and compare it.
+/// Column names are the <see cref="NameAttribute"/>s, in declaration order.
+/// </summary>
+public sealed record ResultRow
+{
+    [Name("suite")] public string Suite { get; init; } = "";
+    [Name("config_hash")] public string ConfigHash { get; init; } = "";
+    [Name("layer")] public string Layer { get; init; } = "";
+    [Name("layer_options_hash")] public string LayerOptionsHash { get; init; } = "";
+    [Name("layer_options")] public string LayerOptions { get; init; } = "";
+    [Name("task")] public string Task { get; init; } = "";
+    [Name("task_options_hash")] public string TaskOptionsHash { get; init; } = "";
+    [Name("task_options")] public string TaskOptions { get; init; } = "";
+    [Name("model_kind")] public string ModelKind { get; init; } = "";
+    [Name("d_model")] public int DModel { get; init; }
+    [Name("n_layers")] public int NLayers { get; init; }
+    [Name("params")] public long Params { get; init; }
+    [Name("state_size")] public long StateSize { get; init; }
+    [Name("seed")] public long Seed { get; init; }
+    [Name("lr")] public double Lr { get; init; }
+    [Name("steps")] public int Steps { get; init; }
+    [Name("batch")] public int Batch { get; init; }
+    [Name("tokens_seen")] public long TokensSeen { get; init; }
+    [Name("metric")] public string Metric { get; init; } = "";
+    [Name("value")] public double Value { get; init; }
+    [Name("final_value")] public double FinalValue { get; init; }
+    [Name("best_step")] public int BestStep { get; init; }
+    [Name("train_tokens_per_s")] public double TrainTokensPerSecond { get; init; }
+    [Name("wall_s")] public double WallSeconds { get; init; }
+    [Name("device")] public string Device { get; init; } = "";
+    [Name("torch_version")] public string TorchVersion { get; init; } = "";
+    [Name("torchsharp_version")] public string TorchSharpVersion { get; init; } = "";
+    [Name("commit")] public string Commit { get; init; } = "";
+    [Name("status")] public string Status { get; init; } = "";
+    [Name("message")] public string Message { get; init; } = "";
+    [Name("utc")] public string Utc { get; init; } = "";
+}
+
+/// <summary>One point of a run's learning curve, stored beside the results for plots.</summary>
+public sealed record CurveRow
+{
+    [Name("config_hash")] public string ConfigHash { get; init; } = "";
+    [Name("layer")] public string Layer { get; init; } = "";
+    [Name("task")] public string Task { get; init; } = "";
+    [Name("seed")] public long Seed { get; init; }
+    [Name("step")] public int Step { get; init; }
+    [Name("train_loss")] public double TrainLoss { get; init; }
+    [Name("test_loss")] public double TestLoss { get; init; }
+    [Name("metric")] public string Metric { get; init; } = "";
+    [Name("value")] public double Value { get; init; }
+}

@@ -1,0 +1,50 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Zoo.Core.Options;
+using Zoo.Runner.Models;
+using Zoo.Runner.Training;
+
+namespace Zoo.Runner.Suites;
+
+/// <summary>
+/// One fully bound run: layer × task × model × train × seed. <see cref="ConfigHash"/> identifies it: the same
+/// configuration, however spelt in the suite file, gets the same hash.
+/// </summary>
+public sealed record RunSpec(
+    string Suite,
+    string Layer,
+    object LayerOptions,
+    string Task,
+    object TaskOptions,
+    ModelSpec Model,
+    TrainSpec Train,
+    long Seed)
+{
+    /// <summary>Canonical JSON of the whole configuration.</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["layer"] = Layer,
+        ["layer_options"] = OptionsBinder.ToJson(LayerOptions),
+        ["task"] = Task,
+        ["task_options"] = OptionsBinder.ToJson(TaskOptions),
+        ["model"] = OptionsBinder.ToJson(Model),
+        ["train"] = OptionsBinder.ToJson(Train),
+        ["seed"] = Seed,
+    };
+
+    /// <summary>Stable id of the configuration (16 hex digits of SHA-256 over the canonical JSON).</summary>
+    public string ConfigHash => Hash(ToJson().ToJsonString());
+
+    /// <summary>Hash of the layer options alone.</summary>
+    public string LayerOptionsHash => Hash(OptionsBinder.ToJson(LayerOptions).ToJsonString());
+
+    /// <summary>Hash of the task options alone.</summary>
+    public string TaskOptionsHash => Hash(OptionsBinder.ToJson(TaskOptions).ToJsonString());
+
+    /// <summary>Short human label: layer, task, seed.</summary>
+    public override string ToString() => $"{Layer} on {Task} (d_model {Model.DModel}, lr {Train.Lr:G3}, seed {Seed})";
+
+    internal static string Hash(string text) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16].ToLowerInvariant();
+}

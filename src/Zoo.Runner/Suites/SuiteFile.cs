@@ -1,0 +1,131 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Zoo.Core.Options;
+
+namespace Zoo.Runner.Suites;
+
+/// <summary>One entry of a suite's <c>layers</c> or <c>tasks</c> list.</summary>
+/// <param name="Name">Registered name.</param>
+/// <param name="Options">The <c>options</c> object (may hold lists: each list is swept).</param>
+/// <param name="Model">Overrides of <c>defaults.model</c> for runs with this entry.</param>
+/// <param name="Train">Overrides of <c>defaults.train</c> for runs with this entry.</param>
+/// <param name="Path">JSON path of the entry, for messages.</param>
+public sealed record SuiteEntry(string Name, JsonObject Options, JsonObject Model, JsonObject Train, string Path);
+
+/// <summary>
+/// A suite file (DESIGN §2), parsed strictly: unknown keys, wrong types and missing names are errors naming the file
+/// and the field. Binding of options happens in <see cref="SuiteExpander"/>, where the registry is known.
+/// </summary>
+public sealed record SuiteFile(
+    string Path,
+    string Name,
+    string Description,
+    IReadOnlyList<string> Plugins,
+    JsonObject DefaultModel,
+    JsonObject DefaultTrain,
+    IReadOnlyList<long> Seeds,
+    IReadOnlyList<SuiteEntry> Layers,
+    IReadOnlyList<SuiteEntry> Tasks)
+{
+    private static readonly string[] TopKeys = { "name", "description", "plugins", "defaults", "layers", "tasks" };
+    private static readonly string[] DefaultKeys = { "model", "train", "seeds" };
+    private static readonly string[] EntryKeys = { "name", "options", "model", "train" };
+
+    /// <summary>Reads and checks <paramref name="path"/>.</summary>
+    public static SuiteFile Load(string path)
+    {
+        if (!File.Exists(path)) throw new ZooConfigException(path, null, "suite file not found");
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException e)
+        {
+            throw new ZooConfigException(path, e.Path, $"malformed JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {e.Message.Split('.')[0]}");
+        }
+        var top = Object(root, path, "(root)");
+        CheckKeys(top, TopKeys, path, "");
+        var name = String(top["name"], path, "name");
+        if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(System.IO.Path.GetInvalidFileNameChars()) >= 0 || name.Contains(' '))
+            throw new ZooConfigException(path, "name", $"'{name}' is not a usable suite name; allowed: letters, digits, '-', '_' (it names the results file)");
+        var defaults = top["defaults"] is null ? new JsonObject() : Object(top["defaults"], path, "defaults");
+        CheckKeys(defaults, DefaultKeys, path, "defaults");
+        var seeds = defaults["seeds"] switch
+        {
+            null => new List<long> { 0 },
+            JsonArray a => a.Select((s, i) => Integer(s, path, $"defaults.seeds[{i}]")).ToList(),
+            var s => new List<long> { Integer(s, path, "defaults.seeds") },
+        };
+        if (seeds.Count == 0) throw new ZooConfigException(path, "defaults.seeds", "empty list; give at least one seed");
+        var plugins = top["plugins"] switch
+        {
+            null => new List<string>(),
+            JsonArray a => a.Select((p, i) => String(p, path, $"plugins[{i}]")).ToList(),
+            _ => throw new ZooConfigException(path, "plugins", "expected a list of plugin DLL paths"),
+        };
+        return new SuiteFile(path, name,
+            top["description"] is null ? "" : String(top["description"], path, "description"),
+            plugins,
+            OptionalObject(defaults["model"], path, "defaults.model"),
+            OptionalObject(defaults["train"], path, "defaults.train"),
+            seeds,
+            Entries(top, "layers", path),
+            Entries(top, "tasks", path));
+    }
+
+    /// <summary>Plugin paths resolved against the suite file's folder.</summary>
+    public IEnumerable<string> PluginPaths() =>
+        Plugins.Select(p => System.IO.Path.IsPathRooted(p) ? p : System.IO.Path.GetFullPath(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path)) ?? ".", p)));
+
+    private static List<SuiteEntry> Entries(JsonObject top, string key, string path)
+    {
+        if (top[key] is not JsonArray list || list.Count == 0)
+            throw new ZooConfigException(path, key, $"missing or empty; give a list of {{\"name\": …}} objects");
+        var entries = new List<SuiteEntry>();
+        for (int i = 0; i < list.Count; i++)
+        {
+            var at = $"{key}[{i}]";
+            var o = list[i] is JsonValue v && v.TryGetValue<string>(out var bare)
+                ? new JsonObject { ["name"] = bare }
+                : Object(list[i], path, at);
+            CheckKeys(o, EntryKeys, path, at);
+            entries.Add(new SuiteEntry(String(o["name"], path, at + ".name"),
+                OptionalObject(o["options"], path, at + ".options"),
+                OptionalObject(o["model"], path, at + ".model"),
+                OptionalObject(o["train"], path, at + ".train"), at));
+        }
+        return entries;
+    }
+
+    private static void CheckKeys(JsonObject o, string[] allowed, string file, string at)
+    {
+        foreach (var (key, _) in o)
+        {
+            if (allowed.Contains(key)) continue;
+            var near = NameMatcher.Nearest(key, allowed);
+            var hint = near is null ? "" : $" (did you mean '{near}'?)";
+            throw new ZooConfigException(file, at.Length == 0 ? key : $"{at}.{key}", $"unknown key{hint}; allowed: {string.Join(", ", allowed)}");
+        }
+    }
+
+    private static JsonObject Object(JsonNode? n, string file, string at) =>
+        n as JsonObject ?? throw new ZooConfigException(file, at, $"expected a JSON object, got {Kind(n)}");
+
+    private static JsonObject OptionalObject(JsonNode? n, string file, string at) =>
+        n is null ? new JsonObject() : (JsonObject)Object(n, file, at).DeepClone();
+
+    private static string String(JsonNode? n, string file, string at) =>
+        n is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new ZooConfigException(file, at, $"expected a string, got {Kind(n)}");
+
+    private static long Integer(JsonNode? n, string file, string at) =>
+        n is JsonValue v && v.TryGetValue<double>(out var d) && d == Math.Floor(d) ? (long)d : throw new ZooConfigException(file, at, $"expected an integer, got {Kind(n)}");
+
+    private static string Kind(JsonNode? n) => n switch
+    {
+        null => "nothing",
+        JsonObject => "an object",
+        JsonArray => "a list",
+        _ => n.ToJsonString(),
+    };
+}

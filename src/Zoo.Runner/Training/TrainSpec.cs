@@ -1,0 +1,43 @@
+using Zoo.Core.Options;
+
+namespace Zoo.Runner.Training;
+
+/// <summary>The <c>train</c> object of a suite file. Budgets count steps, never wall time, so runs reproduce on a loaded machine.</summary>
+public sealed record TrainSpec
+{
+    /// <summary>Optimizer steps.</summary>
+    [Option("optimizer steps", Min = 1)]
+    public int Steps { get; init; } = 2000;
+
+    /// <summary>Sequences per step.</summary>
+    [Option("sequences per step", Min = 1)]
+    public int Batch { get; init; } = 64;
+
+    /// <summary>Peak learning rate (AdamW).</summary>
+    [Option("peak learning rate (AdamW)", Min = 0, MinExclusive = true)]
+    public double Lr { get; init; } = 1e-3;
+
+    /// <summary>Decoupled weight decay.</summary>
+    [Option("AdamW decoupled weight decay", Min = 0)]
+    public double WeightDecay { get; init; } = 0.1;
+
+    /// <summary>Linear warm-up steps, then cosine decay to min_lr_ratio · lr.</summary>
+    [Option("linear warm-up steps before the cosine decay", Min = 0)]
+    public int Warmup { get; init; } = 100;
+
+    /// <summary>Final learning rate as a fraction of the peak.</summary>
+    [Option("final lr / peak lr at the end of the cosine", Min = 0, Max = 1)]
+    public double MinLrRatio { get; init; } = 0.1;
+
+    /// <summary>Evaluate on the test split every this many steps (and at the end).</summary>
+    [Option("evaluate every this many steps (and at the end)", Min = 1)]
+    public int EvalEvery { get; init; } = 200;
+
+    /// <summary>Cap on test examples scored per evaluation (0 = the task's whole test split).</summary>
+    [Option("max test examples per evaluation (0 = all)", Min = 0)]
+    public int EvalExamples { get; init; }
+
+    /// <summary>Global gradient-norm clip (0 = off).</summary>
+    [Option("clip the global gradient norm to this (0 = off)", Min = 0)]
+    public double GradClip { get; init; } = 1.0;
+}

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using TorchSharp;
+using Zoo.Core.Tasks;
+using Zoo.Runner.Models;
+using static TorchSharp.torch;
+
+namespace Zoo.Runner.Training;
+
+/// <summary>Live numbers a trainer reports while it runs.</summary>
+public sealed record TrainProgress(int Step, int Steps, double Loss, double? LastMetric, double TokensPerSecond);
+
+/// <summary>
+/// AdamW with warm-up + cosine, gradient clipping, periodic evaluation on the test split. A non-finite loss or
+/// gradient ends the run as <see cref="RunStatus.Diverged"/> instead of throwing. One dispose scope per step keeps
+/// the live tensor count flat.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly Device _device;
+
+    /// <summary>Trains on <paramref name="device"/>.</summary>
+    public Trainer(Device device) => _device = device;
+
+    /// <summary>Trains <paramref name="model"/> on <paramref name="task"/> (data seed <paramref name="seed"/>).</summary>
+    public RunOutcome Train(SequenceModel model, ISequenceTask task, TrainSpec spec, long seed, Action<TrainProgress>? progress = null)
+    {
+        var wall = Stopwatch.StartNew();
+        var trainClock = new Stopwatch();
+        model.to(_device);
+        model.train();
+        using var optimizer = optim.AdamW(model.parameters(), lr: spec.Lr, weight_decay: spec.WeightDecay);
+        var curve = new List<CurvePoint>();
+        double best = double.NaN, lossSum = 0, smoothed = double.NaN;
+        int bestStep = -1, lossCount = 0;
+        long tokens = 0, tokensPerStep = (long)spec.Batch * task.Signature.Length;
+        var status = RunStatus.Ok;
+        string message = "";
+
+        for (int step = 0; step < spec.Steps; step++)
+        {
+            trainClock.Start();
+            double loss;
+            using (var scope = NewDisposeScope())
+            {
+                double lr = LearningRateSchedule.At(spec, step);
+                foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+                using var batch = task.Batch(Split.Train, seed, (long)step * spec.Batch, spec.Batch).To(_device);
+                var output = model.forward(batch.Inputs);
+                var total = task.Loss(output, batch);
+                if (model.AuxiliaryLoss() is { } aux) total = total + aux;
+                loss = total.item<float>();
+                if (!double.IsFinite(loss))
+                {
+                    (status, message) = (RunStatus.Diverged, $"loss became {loss} at step {step}");
+                }
+                else
+                {
+                    optimizer.zero_grad();
+                    total.backward();
+                    double norm = spec.GradClip > 0
+                        ? nn.utils.clip_grad_norm_(model.parameters(), spec.GradClip)
+                        : double.NaN;
+                    if (spec.GradClip > 0 && !double.IsFinite(norm))
+                        (status, message) = (RunStatus.Diverged, $"gradient norm became {norm} at step {step}");
+                    else
+                        optimizer.step();
+                }
+            }
+            trainClock.Stop();
+            if (status != RunStatus.Ok) break;
+            tokens += tokensPerStep;
+            lossSum += loss;
+            lossCount++;
+            smoothed = double.IsNaN(smoothed) ? loss : 0.95 * smoothed + 0.05 * loss;
+
+            bool last = step == spec.Steps - 1;
+            if ((step + 1) % spec.EvalEvery == 0 || last)
+            {
+                var (metric, testLoss) = Evaluate(model, task, spec, seed);
+                curve.Add(new CurvePoint(step + 1, lossSum / lossCount, metric, testLoss));
+                (lossSum, lossCount) = (0, 0);
+                if (!double.IsFinite(metric))
+                {
+                    (status, message) = (RunStatus.Diverged, $"test metric became {metric} at step {step + 1}");
+                    break;
+                }
+                if (double.IsNaN(best) || (task.HigherIsBetter ? metric > best : metric < best)) (best, bestStep) = (metric, step + 1);
+            }
+            progress?.Invoke(new TrainProgress(step + 1, spec.Steps, smoothed, curve.Count > 0 ? curve[^1].TestMetric : null,
+                tokens / Math.Max(1e-9, trainClock.Elapsed.TotalSeconds)));
+        }
+        double final = curve.Count > 0 ? curve[^1].TestMetric : double.NaN;
+        return new RunOutcome(status, best, bestStep, final, tokens, tokens / Math.Max(1e-9, trainClock.Elapsed.TotalSeconds),
+            wall.Elapsed.TotalSeconds, curve, message);
+    }
+
+    /// <summary>Primary metric and loss on the test split (examples [0, n) of <see cref="Split.Test"/>).</summary>
+    public (double Metric, double Loss) Evaluate(SequenceModel model, ISequenceTask task, TrainSpec spec, long seed)
+    {
+        int n = spec.EvalExamples > 0 ? Math.Min(spec.EvalExamples, task.TestExamples) : task.TestExamples;
+        var tally = new MetricTally(0, 0);
+        double lossSum = 0;
+        model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            for (int first = 0; first < n; first += spec.Batch)
+            {
+                using var scope = NewDisposeScope();
+                int count = Math.Min(spec.Batch, n - first);
+                using var batch = task.Batch(Split.Test, seed, first, count).To(_device);
+                var output = model.forward(batch.Inputs);
+                lossSum += task.Loss(output, batch).item<float>() * count;
+                tally += task.Metrics(output, batch)[task.PrimaryMetric];
+            }
+        }
+        finally
+        {
+            model.train();
+        }
+        return (tally.Mean, lossSum / n);
+    }
+}

@@ -1,0 +1,52 @@
+using TorchSharp;
+using System.Reflection;
+using Zoo.Core.Layers;
+using Zoo.Core.Registry;
+using Zoo.Runner;
+using static TorchSharp.torch;
+
+namespace Zoo.Tests;
+
+/// <summary>Paths and helpers shared by tests. Tests never change torch's global defaults (DESIGN §8).</summary>
+internal static class TestSupport
+{
+    public static string RepoRoot { get; } = FindRoot();
+
+    public static string Configuration =>
+        typeof(TestSupport).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "Configuration").Value!;
+
+    public static string ExamplePluginPath =>
+        Path.Combine(RepoRoot, "examples", "Zoo.Example.Plugin", "bin", Configuration, "net10.0", "Zoo.Example.Plugin.dll");
+
+    public static string ZooDll => Path.Combine(AppContext.BaseDirectory, "zoo.dll");
+
+    public static ComponentRegistry Registry(bool withPlugin = false) =>
+        ZooComponents.Create(withPlugin ? new[] { ExamplePluginPath } : null);
+
+    /// <summary>Builds a layer in float64 with parameters drawn from <paramref name="seed"/> (explicit generator, no global state).</summary>
+    public static SequenceLayer Float64Layer(ComponentRegistry registry, string name, string optionsJson, int dModel, long seed)
+    {
+        var options = registry.BindLayerOptions(name, System.Text.Json.JsonDocument.Parse(optionsJson).RootElement, dModel);
+        var layer = registry.CreateLayer(name, dModel, options);
+        layer.to(ScalarType.Float64);
+        var g = new Generator((ulong)seed);
+        using (no_grad())
+        {
+            foreach (var p in layer.parameters())
+                p.copy_(randn(p.shape, dtype: ScalarType.Float64, generator: g) * (0.8 / Math.Sqrt(Math.Max(1, p.shape[^1]))));
+        }
+        return layer;
+    }
+
+    public static Tensor Input(long b, long l, long d, long seed, ScalarType dtype = ScalarType.Float64) =>
+        randn(new[] { b, l, d }, dtype: dtype, generator: new Generator((ulong)seed));
+
+    public static double MaxAbsDiff(Tensor a, Tensor b) => (a - b).abs().max().item<double>();
+
+    private static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Zoo.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("Zoo.sln not found above " + AppContext.BaseDirectory);
+    }
+}
