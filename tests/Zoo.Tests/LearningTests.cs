@@ -1,0 +1,36 @@
+using Zoo.Runner.Models;
+using Zoo.Runner.Training;
+using Zoo.Tasks.Recall;
+using static TorchSharp.torch;
+
+namespace Zoo.Tests;
+
+/// <summary>Layers learn what they should (slow: minutes on 2 cores).</summary>
+[Trait("Category", "Slow")]
+public sealed class LearningTests
+{
+    private static RunOutcome Train(string layer, MqarOptions task, int steps, double lr)
+    {
+        var registry = TestSupport.Registry();
+        var mqar = new Mqar(task);
+        var model = new ModelSpec { DModel = 64, NLayers = 2, MlpRatio = 2 };
+        manual_seed(0);
+        using var m = ModelFactory.Build(registry, layer, registry.BindLayerOptions(layer, null, 64), mqar.Signature, model);
+        return new Trainer(CPU).Train(m, mqar, new TrainSpec { Steps = steps, Batch = 64, Lr = lr, Warmup = 50, EvalEvery = 100, EvalExamples = 512 }, seed: 0);
+    }
+
+    [SlowFact]
+    public void Attention_solves_the_smoke_mqar()
+    {
+        var outcome = Train("attention", new MqarOptions { Vocab = 256, Length = 64, Pairs = 8, TrainExamples = 0, TestExamples = 512 }, 600, 3e-3);
+        Assert.True(outcome.BestMetric >= 0.9, $"attention reached only {outcome.BestMetric:F3}");
+    }
+
+    [SlowFact]
+    public void Lstm_beats_chance_on_one_pair_recall()
+    {
+        // One pair: the model must hold one key-value binding across the gap; chance is 1/128.
+        var outcome = Train("lstm", new MqarOptions { Vocab = 256, Length = 32, Pairs = 1, TrainExamples = 0, TestExamples = 512 }, 800, 3e-3);
+        Assert.True(outcome.BestMetric > 0.2, $"lstm reached only {outcome.BestMetric:F3}");
+    }
+}
