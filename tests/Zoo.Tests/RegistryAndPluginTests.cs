@@ -121,10 +121,10 @@ public sealed class RegistryAndPluginTests
 }
 
 /// <summary>Registered under a name Zoo already uses, to test the duplicate check. Only scanned on purpose.</summary>
-[ZooLayer("lstm", typeof(Zoo.Layers.Recurrent.LstmOptions))]
+[ZooLayer("lstm", typeof(Zoo.Layers.Recurrent.GatedCellOptions))]
 public sealed class DuplicateLstm : Zoo.Core.Layers.SequenceLayer
 {
-    public DuplicateLstm(int dModel, Zoo.Layers.Recurrent.LstmOptions options) : base("DuplicateLstm", dModel) { }
+    public DuplicateLstm(int dModel, Zoo.Layers.Recurrent.GatedCellOptions options) : base("DuplicateLstm", dModel) { }
     public override Zoo.Core.Layers.LayerState InitialState(long batch, Device device, ScalarType dtype) => new();
     public override (Tensor Output, Zoo.Core.Layers.LayerState State) Forward(Tensor x, Zoo.Core.Layers.LayerState? state = null) => (x, new());
     public override (Tensor Output, Zoo.Core.Layers.LayerState State) Step(Tensor x, Zoo.Core.Layers.LayerState state) => (x, state);

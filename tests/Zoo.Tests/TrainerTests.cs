@@ -121,3 +121,34 @@ public sealed class TrainerTests
         public override long StateSize(long sequenceLength) => 0;
     }
 }
+
+public sealed class BareModelTests
+{
+    [Fact]
+    public void Bare_model_exposes_the_hidden_trajectory_its_readout_reads()
+    {
+        var registry = TestSupport.Registry();
+        var task = new Mqar(new MqarOptions { Vocab = 32, Length = 16, Pairs = 2 });
+        var spec = new ModelSpec { Kind = ModelKind.Bare, DModel = 10 };
+        using var model = (BareModel)ModelFactory.Build(registry, "leaky-rnn", registry.BindLayerOptions("leaky-rnn", null, 10), task.Signature, spec);
+        using var scope = NewDisposeScope();
+        using var batch = task.Batch(Split.Train, 0, 0, 3);
+        var (hidden, state) = model.Hidden(batch.Inputs);
+        Assert.Equal(new long[] { 3, 16, 10 }, hidden.shape);
+        Assert.Equal(0.0, TestSupport.MaxAbsDiff(model.Readout(hidden), model.forward(batch.Inputs)));
+        Assert.Equal(0.0, TestSupport.MaxAbsDiff(state[0], hidden[.., -1]));
+        Assert.Single(model.SequenceLayers);
+    }
+
+    [Fact]
+    public void Bare_model_trains()
+    {
+        var registry = TestSupport.Registry();
+        var task = new Mqar(new MqarOptions { Vocab = 32, Length = 16, Pairs = 2, TrainExamples = 0, TestExamples = 16 });
+        var spec = new ModelSpec { Kind = ModelKind.Bare, DModel = 16 };
+        using var model = ModelFactory.Build(registry, "gru", registry.BindLayerOptions("gru", null, 16), task.Signature, spec);
+        var outcome = new Trainer(CPU).Train(model, task, new TrainSpec { Steps = 30, Batch = 16, Lr = 1e-2, Warmup = 2, EvalEvery = 30 }, seed: 0);
+        Assert.Equal(RunStatus.Ok, outcome.Status);
+        Assert.True(outcome.Curve[^1].TrainLoss < Math.Log(32));
+    }
+}

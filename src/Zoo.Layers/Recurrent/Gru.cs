@@ -1,33 +1,24 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using Zoo.Core.Layers;
-using Zoo.Core.Options;
 using Zoo.Core.Registry;
 using static TorchSharp.torch;
 
 namespace Zoo.Layers.Recurrent;
-
-/// <summary>Options of <see cref="Gru"/>.</summary>
-public sealed record GruOptions
-{
-    /// <summary>Learned biases in the gates.</summary>
-    [Option("learned gate biases")]
-    public bool Bias { get; init; } = true;
-}
 
 /// <summary>
 /// GRU (Cho et al. 2014) with hidden size d_model. Parallel form: TorchSharp's built-in module; <see cref="Step"/>:
 /// r = σ(W_ir x + b_ir + W_hr h + b_hr), z = σ(W_iz x + b_iz + W_hz h + b_hz),
 /// n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h.
 /// </summary>
-[ZooLayer("gru", typeof(GruOptions), Summary = "GRU, built-in module for the sequence, cell equations for Step")]
+[ZooLayer("gru", typeof(GatedCellOptions), Summary = "GRU, built-in module for the sequence, cell equations for Step")]
 public sealed class Gru : SequenceLayer
 {
     private readonly GRU gru;
     private readonly bool _bias;
 
     /// <summary>Builds a GRU with input and hidden size <paramref name="dModel"/>.</summary>
-    public Gru(int dModel, GruOptions options) : base("Gru", dModel)
+    public Gru(int dModel, GatedCellOptions options) : base("Gru", dModel)
     {
         _bias = options.Bias;
         gru = nn.GRU(dModel, dModel, bias: options.Bias, batchFirst: true);

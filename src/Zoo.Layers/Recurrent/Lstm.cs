@@ -1,33 +1,24 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using Zoo.Core.Layers;
-using Zoo.Core.Options;
 using Zoo.Core.Registry;
 using static TorchSharp.torch;
 
 namespace Zoo.Layers.Recurrent;
-
-/// <summary>Options of <see cref="Lstm"/>.</summary>
-public sealed record LstmOptions
-{
-    /// <summary>Learned biases in the gates.</summary>
-    [Option("learned gate biases")]
-    public bool Bias { get; init; } = true;
-}
 
 /// <summary>
 /// LSTM (Hochreiter and Schmidhuber 1997) with hidden size d_model. The parallel form is TorchSharp's
 /// built-in module (cuDNN on GPU); <see cref="Step"/> is the cell equations on the same weights:
 /// i, f, g, o = split(W_ih x + b_ih + W_hh h + b_hh); c' = σ(f) c + σ(i) tanh(g); h' = σ(o) tanh(c').
 /// </summary>
-[ZooLayer("lstm", typeof(LstmOptions), Summary = "LSTM, built-in module for the sequence, cell equations for Step")]
+[ZooLayer("lstm", typeof(GatedCellOptions), Summary = "LSTM, built-in module for the sequence, cell equations for Step")]
 public sealed class Lstm : SequenceLayer
 {
     private readonly LSTM lstm;
     private readonly bool _bias;
 
     /// <summary>Builds an LSTM with input and hidden size <paramref name="dModel"/>.</summary>
-    public Lstm(int dModel, LstmOptions options) : base("Lstm", dModel)
+    public Lstm(int dModel, GatedCellOptions options) : base("Lstm", dModel)
     {
         _bias = options.Bias;
         lstm = nn.LSTM(dModel, dModel, bias: options.Bias, batchFirst: true);
