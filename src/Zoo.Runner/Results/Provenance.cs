@@ -6,11 +6,14 @@ namespace Zoo.Runner.Results;
 /// <summary>Where a result came from: code commit and library versions.</summary>
 public sealed record Provenance(string Commit, string TorchVersion, string TorchSharpVersion)
 {
-    /// <summary>Reads the git commit of <paramref name="directory"/> (suffix <c>-dirty</c> with uncommitted changes).</summary>
+    /// <summary>
+    /// Reads the git commit of <paramref name="directory"/>, with suffix <c>-dirty</c> when tracked files other than
+    /// those under <c>results/</c> (which runs themselves rewrite) have uncommitted changes.
+    /// </summary>
     public static Provenance Capture(string directory)
     {
         var commit = Git(directory, "rev-parse --short=12 HEAD") ?? "unknown";
-        if (commit != "unknown" && !string.IsNullOrWhiteSpace(Git(directory, "status --porcelain --untracked-files=no"))) commit += "-dirty";
+        if (commit != "unknown" && !string.IsNullOrWhiteSpace(Git(directory, "status --porcelain --untracked-files=no -- :/ :(top,exclude)results"))) commit += "-dirty";
         return new Provenance(commit, torch.__version__, typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "?");
     }
 
