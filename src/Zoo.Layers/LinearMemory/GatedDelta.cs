@@ -1,0 +1,104 @@
+using static TorchSharp.torch;
+
+namespace Zoo.Layers.LinearMemory;
+
+/// <summary>
+/// The gated delta rule (Yang, Kautz, Hatamizadeh 2024, "Gated Delta Networks", eq. 10) and its additive sibling,
+/// as an op with two forms: <see cref="Reference"/>, a per-token loop that reads like the paper, and
+/// <see cref="Chunked"/>, the chunkwise-parallel (WY / UT-transform) form that does the work as batched matmuls.
+/// </summary>
+/// <remarks>
+/// Per head, with the state S ∈ ℝ^{K×V} (key dim × value dim) and o_t = S_tᵀ q_t:
+/// <list type="bullet">
+/// <item><c>erase = true</c> (gated delta rule): S_t = α_t (I − β_t k_t k_tᵀ) S_{t−1} + β_t k_t v_tᵀ.
+/// α = 1 is DeltaNet.</item>
+/// <item><c>erase = false</c> (gated linear attention): S_t = α_t S_{t−1} + β_t k_t v_tᵀ.
+/// α = 1 and β = 1 is plain linear attention.</item>
+/// </list>
+/// Shapes: q, k [B, H, L, K]; v [B, H, L, V]; logDecay = log α_t ≤ 0 and beta [B, H, L]; state [B, H, K, V].
+/// Queries are used as given: scale them (1/√K) before calling.
+/// </remarks>
+public static class GatedDelta
+{
+    /// <summary>Per-token loop: the definition, kept short so it can be read against the paper.</summary>
+    public static (Tensor Output, Tensor State) Reference(Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor beta,
+        Tensor? initialState = null, bool erase = true)
+    {
+        using var scope = NewDisposeScope();
+        long b = q.shape[0], h = q.shape[1], l = q.shape[2], dk = q.shape[3], dv = v.shape[3];
+        var s = initialState ?? zeros(new[] { b, h, dk, dv }, dtype: q.dtype, device: q.device);
+        var outputs = new Tensor[l];
+        for (long t = 0; t < l; t++)
+        {
+            var kt = k[.., .., t].unsqueeze(-1);                 // [B, H, K, 1]
+            var vt = v[.., .., t].unsqueeze(-2);                 // [B, H, 1, V]
+            var bt = beta[.., .., t, TensorIndex.None, TensorIndex.None];
+            s = logDecay[.., .., t].exp()[.., .., TensorIndex.None, TensorIndex.None] * s;   // α_t S
+            var write = erase ? vt - kt.transpose(-1, -2).matmul(s) : vt;                     // v − Sᵀk (delta) or v
+            s = s + bt * kt.matmul(write);
+            outputs[t] = q[.., .., t].unsqueeze(-2).matmul(s).squeeze(-2);                     // S_tᵀ q_t
+        }
+        return (stack(outputs, 2).MoveToOuterDisposeScope(), s.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Chunkwise-parallel form with chunk size <paramref name="chunkSize"/>. Within a chunk the delta rule's
+    /// product of Householder-like factors is written in WY form: T = (I + tril(diag(β) K Kᵀ ⊙ Γ, −1))⁻¹ (the UT
+    /// transform, one batched triangular solve), so u = T (β ⊙ V) and w = T (β ⊙ K ⊙ e^G) give the chunk's writes as
+    /// u − w S. Between chunks the state is passed sequentially (L/C steps of matmuls). Γ_ij = e^{G_i − G_j} with
+    /// G the within-chunk cumulative log-decay. Lengths not divisible by the chunk size are padded with steps that
+    /// neither decay nor write (α = 1, β = 0, k = 0), which leave outputs and state unchanged.
+    /// </summary>
+    public static (Tensor Output, Tensor State) Chunked(Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor beta,
+        Tensor? initialState = null, int chunkSize = 64, bool erase = true)
+    {
+        if (chunkSize < 1) throw new ArgumentOutOfRangeException(nameof(chunkSize));
+        using var scope = NewDisposeScope();
+        long b = q.shape[0], h = q.shape[1], l = q.shape[2], dk = q.shape[3], dv = v.shape[3];
+        int c = chunkSize;
+        long pad = (c - l % c) % c, n = (l + pad) / c;
+        Tensor Chunks(Tensor x) => (pad == 0 ? x : nn.functional.pad(x, x.dim() == 4 ? new long[] { 0, 0, 0, pad } : new long[] { 0, pad }))
+            .reshape(x.dim() == 4 ? new[] { b, h, n, c, x.shape[3] } : new[] { b, h, n, c });
+        var qc = Chunks(q);
+        var kc = Chunks(k);
+        var vc = Chunks(v);
+        var g = Chunks(logDecay).cumsum(-1);                                          // G: [B, H, N, C]
+        var bc = Chunks(beta).unsqueeze(-1);                                          // [B, H, N, C, 1]
+
+        var causal = ones(c, c, dtype: ScalarType.Bool, device: q.device).tril();
+        // Γ_ij = exp(G_i − G_j) for j ≤ i, else 0 (masked before exp so it never overflows).
+        var gamma = (g.unsqueeze(-1) - g.unsqueeze(-2)).masked_fill(causal.logical_not(), double.NegativeInfinity).exp();
+
+        var kBeta = kc * bc;
+        Tensor u, w = null!;
+        if (erase)
+        {
+            var strict = ones(c, c, dtype: ScalarType.Bool, device: q.device).tril(-1);
+            var m = kBeta.matmul(kc.transpose(-1, -2)) * gamma * strict;             // tril(diag(β) K Kᵀ ⊙ Γ, −1)
+            var eye = TorchSharp.torch.eye(c, dtype: q.dtype, device: q.device);
+            var t = linalg.solve_triangular(m + eye, eye.expand(m.shape), upper: false, unitriangular: true);
+            u = t.matmul(vc * bc);
+            w = t.matmul(kBeta * g.exp().unsqueeze(-1));
+        }
+        else
+        {
+            u = vc * bc;
+        }
+        var intra = qc.matmul(kc.transpose(-1, -2)) * gamma;                           // [B, H, N, C, C]
+        var qDecayed = qc * g.exp().unsqueeze(-1);
+        var kToEnd = kc * (g[.., .., .., -1].unsqueeze(-1) - g).exp().unsqueeze(-1);  // k_j e^{G_C − G_j}
+        var chunkDecay = g[.., .., .., -1].exp();                                      // [B, H, N]
+
+        var s = initialState ?? zeros(new[] { b, h, dk, dv }, dtype: q.dtype, device: q.device);
+        var outputs = new Tensor[n];
+        for (long i = 0; i < n; i++)
+        {
+            var writes = erase ? u[.., .., i] - w[.., .., i].matmul(s) : u[.., .., i];  // [B, H, C, V]
+            outputs[i] = qDecayed[.., .., i].matmul(s) + intra[.., .., i].matmul(writes);
+            s = chunkDecay[.., .., i, TensorIndex.None, TensorIndex.None] * s + kToEnd[.., .., i].transpose(-1, -2).matmul(writes);
+        }
+        var o = cat(outputs, 2);
+        if (pad > 0) o = o[.., .., ..(int)l];
+        return (o.MoveToOuterDisposeScope(), s.MoveToOuterDisposeScope());
+    }
+}
