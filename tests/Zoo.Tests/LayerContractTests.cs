@@ -24,6 +24,13 @@ public sealed class LayerContractTests
         { "leaky-rnn", "{\"leak\": 0.3, \"momentum\": 0.6}" },
         { "leaky-rnn", "{\"leak\": 0.3, \"momentum\": 0.6, \"adaptation_tau\": 3, \"adaptation_strength\": 1.5, \"activation\": \"relu\"}" },
         { "example-ema", "{}" },
+        { "gated-deltanet", "{\"chunk_size\": 4}" },
+        { "gated-deltanet", "{\"heads\": 3, \"key_dim\": 5, \"value_dim\": 3, \"chunk_size\": 8, \"output_gate\": false}" },
+        { "gated-deltanet", "{\"form\": \"reference\", \"conv_size\": 2}" },
+        { "gated-deltanet", "{\"short_conv\": false, \"chunk_size\": 64}" },
+        { "deltanet", "{\"chunk_size\": 4}" },
+        { "linear-attention", "{\"chunk_size\": 4}" },
+        { "simple-gla", "{\"chunk_size\": 4, \"heads\": 4}" },
     };
 
     private const int D = 12;
