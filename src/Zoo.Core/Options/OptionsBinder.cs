@@ -21,6 +21,7 @@ public static class OptionsBinder
         {
             var t = Nullable.GetUnderlyingType(Property.PropertyType) ?? Property.PropertyType;
             if (t.IsEnum) return "one of " + string.Join(", ", Enum.GetNames(t).Select(EnumName));
+            if (IsNested(t)) return "an object: " + string.Join(", ", Fields(t).Select(f => f.JsonName));
             var range = Doc?.RangeText();
             var kind = TypeWord(t);
             return range is null ? kind : $"{kind} in {range}";
@@ -67,7 +68,7 @@ public static class OptionsBinder
                     var allowed = names.Count == 0 ? "this has no options" : "allowed: " + string.Join(", ", names);
                     throw new ZooConfigException(file, fieldPath, $"unknown field{hint}; {allowed}");
                 }
-                field.Property.SetValue(instance, Convert(prop.Value, field, file, fieldPath));
+                field.Property.SetValue(instance, Convert(prop.Value, field, file, fieldPath, dModel));
             }
         }
         if (instance is IValidatableOptions v)
@@ -97,6 +98,7 @@ public static class OptionsBinder
             {
                 null => null,
                 Enum e => JsonValue.Create(EnumName(e.ToString())),
+                _ when IsNested(v.GetType()) => ToJson(v),
                 _ => JsonSerializer.SerializeToNode(v, v.GetType()),
             };
         }
@@ -111,13 +113,14 @@ public static class OptionsBinder
         {
             null => "null",
             Enum e => EnumName(e.ToString()),
+            _ when IsNested(v.GetType()) => ToJson(v).ToJsonString(),
             bool b => b ? "true" : "false",
             IFormattable n => n.ToString(null, CultureInfo.InvariantCulture),
             _ => v.ToString() ?? "",
         };
     }
 
-    private static object? Convert(JsonElement value, Field field, string? file, string path)
+    private static object? Convert(JsonElement value, Field field, string? file, string path, int dModel)
     {
         var declared = field.Property.PropertyType;
         var underlying = Nullable.GetUnderlyingType(declared);
@@ -129,6 +132,8 @@ public static class OptionsBinder
         var t = underlying ?? declared;
         ZooConfigException Wrong() => new(file, path, $"{Show(value)} is not allowed; expected {field.Allowed()}");
 
+        if (IsNested(t))
+            return Bind(t, value, file, path, dModel);
         if (t.IsEnum)
         {
             if (value.ValueKind != JsonValueKind.String) throw Wrong();
@@ -158,6 +163,9 @@ public static class OptionsBinder
             throw Wrong();
         }
     }
+
+    /// <summary>True for an options record nested inside another (bound recursively, strictly).</summary>
+    public static bool IsNested(Type t) => t.IsClass && t != typeof(string) && !t.IsArray && t.GetConstructor(Type.EmptyTypes) is not null;
 
     private static string Show(JsonElement v) => v.ValueKind == JsonValueKind.String ? $"\"{v.GetString()}\"" : v.GetRawText();
 

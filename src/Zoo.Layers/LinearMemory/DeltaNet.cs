@@ -11,5 +11,5 @@ public sealed class DeltaNet : LinearMemoryLayer
 {
     /// <summary>Builds the layer.</summary>
     public DeltaNet(int dModel, LinearMemoryOptions options)
-        : base("DeltaNet", dModel, options, erase: true, decay: false, writeStrength: true) { }
+        : base("DeltaNet", dModel, options, MemoryRule.Delta) { }
 }

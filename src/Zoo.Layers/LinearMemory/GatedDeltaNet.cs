@@ -11,5 +11,5 @@ public sealed class GatedDeltaNet : LinearMemoryLayer
 {
     /// <summary>Builds the layer.</summary>
     public GatedDeltaNet(int dModel, LinearMemoryOptions options)
-        : base("GatedDeltaNet", dModel, options, erase: true, decay: true, writeStrength: true) { }
+        : base("GatedDeltaNet", dModel, options, MemoryRule.GatedDelta) { }
 }

@@ -11,5 +11,5 @@ public sealed class LinearAttention : LinearMemoryLayer
 {
     /// <summary>Builds the layer.</summary>
     public LinearAttention(int dModel, LinearMemoryOptions options)
-        : base("LinearAttention", dModel, options, erase: false, decay: false, writeStrength: false) { }
+        : base("LinearAttention", dModel, options, MemoryRule.LinearAttention) { }
 }

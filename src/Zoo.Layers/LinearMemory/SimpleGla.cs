@@ -11,5 +11,5 @@ public sealed class SimpleGla : LinearMemoryLayer
 {
     /// <summary>Builds the layer.</summary>
     public SimpleGla(int dModel, LinearMemoryOptions options)
-        : base("SimpleGla", dModel, options, erase: false, decay: true, writeStrength: false) { }
+        : base("SimpleGla", dModel, options, MemoryRule.SimpleGla) { }
 }
