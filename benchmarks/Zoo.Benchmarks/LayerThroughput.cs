@@ -13,9 +13,9 @@ namespace Zoo.Benchmarks;
 /// In-process job: the benchmark runs inside this process, so it loads the libLibTorchSharp.so that the build
 /// patched in this project's output (DESIGN §6) instead of a freshly generated project's copy.
 /// </summary>
-public sealed class InProcessConfig : ManualConfig
+public class InProcessConfigBase : ManualConfig
 {
-    public InProcessConfig()
+    public InProcessConfigBase()
     {
         AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance)
             .WithWarmupCount(2).WithIterationCount(8).WithInvocationCount(1).WithUnrollFactor(1));
@@ -23,6 +23,9 @@ public sealed class InProcessConfig : ManualConfig
         WithOptions(ConfigOptions.DisableOptimizationsValidator);
     }
 }
+
+/// <summary>The in-process job as an attribute-usable config.</summary>
+public sealed class InProcessConfig : InProcessConfigBase;
 
 /// <summary>
 /// Forward and forward+backward time of one sequence layer at DESIGN §5's CPU shape (d_model 256, B 4), per
