@@ -12,11 +12,21 @@ namespace Zoo.Cli;
 /// </summary>
 public sealed class ConsoleReporter : IRunReporter
 {
-    private readonly bool _live = !Console.IsOutputRedirected;
+    private readonly TextWriter _out;
+    private readonly bool _live;
     private readonly Stopwatch _clock = new();
     private readonly Stopwatch _sinceDraw = Stopwatch.StartNew();
     private string _prefix = "";
     private double? _lastMetric;
+
+    /// <summary>Writes to <paramref name="output"/>; <paramref name="live"/> rewrites one status line (a terminal).</summary>
+    public ConsoleReporter(TextWriter output, bool live) => (_out, _live) = (output, live);
+
+    /// <inheritdoc />
+    public void SuitePlanned(int total, int pending)
+    {
+        if (pending < total) _out.WriteLine($"{total - pending} of {total} runs already have results (use --force to re-run them); {pending} to run");
+    }
 
     /// <inheritdoc />
     public void RunStarted(int index, int total, RunSpec run)
@@ -24,7 +34,7 @@ public sealed class ConsoleReporter : IRunReporter
         _prefix = $"[{index}/{total}] {run.Layer} · {run.Task} · seed {run.Seed}";
         _lastMetric = null;
         _clock.Restart();
-        Console.WriteLine($"{_prefix}: {run.Train.Steps} steps, d_model {run.Model.DModel}, lr {run.Train.Lr:G3}, hash {run.ConfigHash}");
+        _out.WriteLine($"{_prefix}: {run.Train.Steps} steps, d_model {run.Model.DModel}, lr {run.Train.Lr:G3}, hash {run.ConfigHash}");
     }
 
     /// <inheritdoc />
@@ -38,20 +48,20 @@ public sealed class ConsoleReporter : IRunReporter
             if (_sinceDraw.ElapsedMilliseconds < 250 && p.Step != p.Steps) return;
             _sinceDraw.Restart();
             var width = Math.Max(20, SafeWidth() - 1);
-            Console.Write("\r" + (line.Length > width ? line[..width] : line.PadRight(width)));
+            _out.Write("\r" + (line.Length > width ? line[..width] : line.PadRight(width)));
         }
         else if (p.LastMetric != _lastMetric)
         {
             _lastMetric = p.LastMetric;
-            Console.WriteLine(line);
+            _out.WriteLine(line);
         }
     }
 
     /// <inheritdoc />
     public void RunFinished(ResultRow row)
     {
-        if (_live) Console.WriteLine();
-        Console.WriteLine($"{_prefix}: {row.Status} {row.Metric} {row.Value:F4} (best at step {row.BestStep}), {row.TrainTokensPerSecond:F0} tok/s, {row.WallSeconds:F1}s{(row.Message.Length > 0 ? " — " + row.Message : "")}");
+        if (_live) _out.WriteLine();
+        _out.WriteLine($"{_prefix}: {row.Status} {row.Metric} {row.Value:F4} (best at step {row.BestStep}), {row.TrainTokensPerSecond:F0} tok/s, {row.WallSeconds:F1}s{(row.Message.Length > 0 ? " — " + row.Message : "")}");
     }
 
     private static int SafeWidth()

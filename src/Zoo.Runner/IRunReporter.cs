@@ -7,6 +7,9 @@ namespace Zoo.Runner;
 /// <summary>Receives progress from <see cref="SuiteRunner"/> (the CLI prints it).</summary>
 public interface IRunReporter
 {
+    /// <summary>The suite expands to <paramref name="total"/> runs, of which <paramref name="pending"/> will run now.</summary>
+    void SuitePlanned(int total, int pending);
+
     /// <summary>Run <paramref name="index"/> (1-based) of <paramref name="total"/> starts.</summary>
     void RunStarted(int index, int total, RunSpec run);
 
@@ -20,6 +23,9 @@ public interface IRunReporter
 /// <summary>Discards progress.</summary>
 public sealed class SilentReporter : IRunReporter
 {
+    /// <inheritdoc />
+    public void SuitePlanned(int total, int pending) { }
+
     /// <inheritdoc />
     public void RunStarted(int index, int total, RunSpec run) { }
 

@@ -14,7 +14,16 @@ namespace Zoo.Runner;
 /// <param name="OutDir">Folder for <c>SUITE.csv</c> and <c>SUITE/</c> (curves, plots).</param>
 /// <param name="Device">cpu, cuda or cuda:N.</param>
 /// <param name="Plugins">Plugin DLLs from the command line (added to the suite's own).</param>
-public sealed record RunSettings(string OutDir = "results", string Device = "cpu", IReadOnlyList<string>? Plugins = null);
+/// <param name="Force">Re-run configurations that already have an ok/diverged row.</param>
+/// <param name="Shard">Run only this shard of the expanded runs (cluster arrays).</param>
+/// <param name="CheckpointDir">Save each trained model here (null: no checkpoints).</param>
+public sealed record RunSettings(
+    string OutDir = "results",
+    string Device = "cpu",
+    IReadOnlyList<string>? Plugins = null,
+    bool Force = false,
+    Shard? Shard = null,
+    string? CheckpointDir = null);
 
 /// <summary>
 /// Runs a suite: loads plugins, expands and validates every run up front, trains each, and appends one result row
@@ -36,33 +45,67 @@ public sealed class SuiteRunner
         return (suite, registry, SuiteExpander.Expand(suite, registry));
     }
 
-    /// <summary>Runs every run of the suite and returns the rows written.</summary>
+    /// <summary>Where a suite's rows go: <c>OUT/SUITE.csv</c>, or <c>OUT/SUITE.shard-I-of-N.csv</c> for a shard.</summary>
+    public static string ResultsPath(string outDir, string suite, Shard? shard) =>
+        Path.Combine(outDir, suite + (shard is null ? "" : shard.FileSuffix) + ".csv");
+
+    /// <summary>
+    /// The runs still to do: this shard's runs without an ok/diverged row in <paramref name="done"/> (all of the
+    /// shard's runs with <paramref name="force"/>). Runs that ended in error or oom are retried.
+    /// </summary>
+    public static IReadOnlyList<RunSpec> Pending(IReadOnlyList<RunSpec> runs, IEnumerable<ResultRow> done, Shard? shard, bool force)
+    {
+        var finished = force ? new HashSet<string>() : done.Where(r => r.Status is "ok" or "diverged").Select(r => r.ConfigHash).ToHashSet();
+        return runs.Where((r, i) => (shard is null || shard.Contains(i)) && !finished.Contains(r.ConfigHash)).ToList();
+    }
+
+    /// <summary>Runs every pending run of the suite and returns the rows written.</summary>
     public IReadOnlyList<ResultRow> Run(string suitePath, RunSettings settings)
     {
         var (suite, registry, runs) = Plan(suitePath, settings);
         var device = NativeEnvironment.Device(settings.Device);
-        var results = new CsvTable<ResultRow>(Path.Combine(settings.OutDir, suite.Name + ".csv"));
+        EnsureWritable(settings.OutDir);
+        if (settings.CheckpointDir is not null) EnsureWritable(settings.CheckpointDir);
+        var results = new CsvTable<ResultRow>(ResultsPath(settings.OutDir, suite.Name, settings.Shard));
         var suiteDir = Path.Combine(settings.OutDir, suite.Name);
-        var curves = new CsvTable<CurveRow>(Path.Combine(suiteDir, "curves.csv"));
-        results.Read(); // fail early on a file of another schema
+        var curves = new CsvTable<CurveRow>(Path.Combine(suiteDir, "curves" + (settings.Shard?.FileSuffix ?? "") + ".csv"));
+        var pending = Pending(runs, results.Read(), settings.Shard, settings.Force); // Read also refuses another schema
         curves.Read();
+        _reporter.SuitePlanned(runs.Count, pending.Count);
         var provenance = Provenance.Capture(Path.GetDirectoryName(Path.GetFullPath(suitePath)) ?? ".");
         var rows = new List<ResultRow>();
-        for (int i = 0; i < runs.Count; i++)
+        for (int i = 0; i < pending.Count; i++)
         {
-            _reporter.RunStarted(i + 1, runs.Count, runs[i]);
-            var (row, curve) = RunOne(registry, runs[i], device, provenance);
+            _reporter.RunStarted(i + 1, pending.Count, pending[i]);
+            var (row, curve) = RunOne(registry, pending[i], device, provenance, settings.CheckpointDir);
             curves.Append(curve);
             results.Append(new[] { row });
             rows.Add(row);
             _reporter.RunFinished(row);
         }
-        LearningCurvePlot.Write(curves.Read(), suiteDir, suite.Name);
+        if (rows.Count > 0) LearningCurvePlot.Write(curves.Read(), suiteDir, suite.Name);
         return rows;
     }
 
+    /// <summary>Fails with a config error naming <paramref name="dir"/> unless a file can be created in it.</summary>
+    public static void EnsureWritable(string dir)
+    {
+        try
+        {
+            Directory.CreateDirectory(dir);
+            var probe = Path.Combine(dir, $".zoo-write-test-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new Zoo.Core.Options.ZooConfigException(null, "--out", $"cannot write to {Path.GetFullPath(dir)}: {e.Message}");
+        }
+    }
+
     /// <summary>Trains one run and turns the outcome into a row; failures become rows with a status, not exceptions.</summary>
-    public (ResultRow Row, IReadOnlyList<CurveRow> Curve) RunOne(ComponentRegistry registry, RunSpec run, Device device, Provenance provenance)
+    public (ResultRow Row, IReadOnlyList<CurveRow> Curve) RunOne(ComponentRegistry registry, RunSpec run, Device device, Provenance provenance,
+        string? checkpointDir = null)
     {
         var task = registry.CreateTask(run.Task, run.TaskOptions);
         manual_seed(run.Seed); // parameter init is the only use of torch's global generator in a run
@@ -74,6 +117,7 @@ public sealed class SuiteRunner
             parameters = model.ParameterCount();
             stateSize = model.StateSize(task.Signature.Length);
             outcome = new Trainer(device).Train(model, task, run.Train, run.Seed, _reporter.Progress);
+            if (checkpointDir is not null && outcome.Status == RunStatus.Ok) Checkpoint.Save(checkpointDir, run, model);
         }
         catch (Exception e) when (e is not Zoo.Core.Options.ZooConfigException)
         {

@@ -18,6 +18,8 @@ public sealed class TrainerTests
     [InlineData("lstm")]
     [InlineData("gru")]
     [InlineData("leaky-rnn")]
+    [InlineData("gated-deltanet")]
+    [InlineData("mom")]
     public void Loss_falls_and_the_run_ends_ok(string layer)
     {
         var registry = TestSupport.Registry();

@@ -152,10 +152,14 @@ public sealed class MixtureOfMemories : SequenceLayer
             // Switch-style balance: K · Σ_m (fraction of routing slots taken by m) · (mean router probability of m).
             var fraction = picked.mean(new long[] { 0, 1 }) / _o.TopK;
             var meanProb = probs.mean(new long[] { 0, 1 });
-            _aux = (_o.AuxLossWeight * _o.Memories * (fraction * meanProb).sum()).MoveToOuterDisposeScope();
+            // Held outside every dispose scope (the model's own forward scope would free it before the trainer reads
+            // it); the previous step's loss is released here, so one lives at a time.
+            _aux?.Dispose();
+            _aux = (_o.AuxLossWeight * _o.Memories * (fraction * meanProb).sum()).DetachFromDisposeScope();
         }
         else
         {
+            _aux?.Dispose();
             _aux = null;
         }
         var next = new LayerState(new[] { s }.Concat(inputs.SelectMany(i => i.ConvCaches)).ToArray()).MoveToOuterDisposeScope();

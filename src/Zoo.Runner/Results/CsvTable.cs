@@ -41,13 +41,18 @@ public sealed class CsvTable<T>
         return csv.GetRecords<T>().ToList();
     }
 
+    /// <summary>Replaces the whole file with <paramref name="rows"/>, atomically.</summary>
+    public void Write(IEnumerable<T> rows) => Save(rows, keepExisting: false);
+
     /// <summary>Appends <paramref name="rows"/> atomically.</summary>
-    public void Append(IEnumerable<T> rows)
+    public void Append(IEnumerable<T> rows) => Save(rows, keepExisting: true);
+
+    private void Save(IEnumerable<T> rows, bool keepExisting)
     {
         var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!;
         Directory.CreateDirectory(dir);
         using var fileLock = AcquireLock();
-        var existing = File.Exists(Path) ? File.ReadAllText(Path) : "";
+        var existing = keepExisting && File.Exists(Path) ? File.ReadAllText(Path) : "";
         if (existing.Length > 0)
         {
             CheckHeader(existing.Split('\n')[0]);

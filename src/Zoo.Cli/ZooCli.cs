@@ -1,0 +1,188 @@
+using System.CommandLine;
+using System.Text.Json;
+using TorchSharp;
+using Zoo.Core.Native;
+using Zoo.Core.Options;
+using Zoo.Core.Tasks;
+using Zoo.Runner;
+using Zoo.Runner.Results;
+using Zoo.Runner.Suites;
+using Zoo.Runner.Training;
+
+namespace Zoo.Cli;
+
+/// <summary>
+/// The <c>zoo</c> command line. Thin: parses arguments and calls Zoo.Runner. Configuration errors print one line
+/// (file, field, what is allowed) to the error writer and return exit code 2 with nothing written.
+/// </summary>
+public sealed class ZooCli
+{
+    private readonly TextWriter _out, _err;
+    private readonly bool _live;
+
+    /// <summary>Writes to <paramref name="output"/> and <paramref name="error"/>; <paramref name="live"/> redraws a progress line.</summary>
+    public ZooCli(TextWriter output, TextWriter error, bool live)
+    {
+        (_out, _err, _live) = (output, error, live);
+    }
+
+    /// <summary>Runs the command line; returns the exit code.</summary>
+    public int Run(string[] args)
+    {
+        var pluginOption = new Option<string[]>("--plugin") { Description = "a plugin DLL with extra layers or tasks (repeatable)", Arity = ArgumentArity.ZeroOrMore };
+        var deviceOption = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+
+        var suiteArg = new Argument<string>("suite") { Description = "suite file (JSON), e.g. tasks/smoke.json" };
+        var outOption = new Option<string>("--out") { Description = "folder for SUITE.csv and SUITE/ plots", DefaultValueFactory = _ => "results" };
+        var dryRunOption = new Option<bool>("--dry-run") { Description = "print the expanded runs and their count; train nothing" };
+        var forceOption = new Option<bool>("--force") { Description = "re-run configurations that already have an ok/diverged row" };
+        var shardOption = new Option<string?>("--shard") { Description = "run only shard i of n (i/n, 0-based), e.g. $SLURM_ARRAY_TASK_ID/8; writes SUITE.shard-i-of-n.csv" };
+        var checkpointOption = new Option<string?>("--checkpoints") { Description = "save each trained model (and a PyTorch state dict) in this folder" };
+        var run = new Command("run", "train every pending run of a suite and append result rows to OUT/SUITE.csv")
+        {
+            suiteArg, outOption, deviceOption, pluginOption, dryRunOption, forceOption, shardOption, checkpointOption,
+        };
+        run.SetAction(p => Guard(() =>
+        {
+            var shardText = p.GetValue(shardOption);
+            var settings = new RunSettings(p.GetValue(outOption)!, p.GetValue(deviceOption)!, p.GetValue(pluginOption) ?? Array.Empty<string>(),
+                p.GetValue(forceOption), shardText is null ? null : Shard.Parse(shardText), p.GetValue(checkpointOption));
+            var suitePath = p.GetValue(suiteArg)!;
+            if (p.GetValue(dryRunOption))
+            {
+                var (suite, _, runs) = SuiteRunner.Plan(suitePath, settings);
+                var resultsPath = SuiteRunner.ResultsPath(settings.OutDir, suite.Name, settings.Shard);
+                var done = File.Exists(resultsPath) ? new CsvTable<ResultRow>(resultsPath).Read() : Array.Empty<ResultRow>();
+                var pending = SuiteRunner.Pending(runs, done, settings.Shard, settings.Force).Select(r => r.ConfigHash).ToHashSet();
+                foreach (var r in runs.Where((r, i) => settings.Shard?.Contains(i) ?? true))
+                    _out.WriteLine($"{r.ConfigHash}  {(pending.Contains(r.ConfigHash) ? "pending" : "done   ")}  {r}");
+                _out.WriteLine($"{runs.Count} runs{(settings.Shard is null ? "" : $", {runs.Where((_, i) => settings.Shard.Contains(i)).Count()} in shard {shardText}")}, {pending.Count} pending");
+                return 0;
+            }
+            var rows = new SuiteRunner(new ConsoleReporter(_out, _live)).Run(suitePath, settings);
+            return rows.All(r => r.Status is "ok" or "diverged") ? 0 : 1;
+        }));
+
+        var whatArg = new Argument<string>("what") { Description = "layers or tasks" };
+        whatArg.AcceptOnlyFromAmong("layers", "tasks");
+        var list = new Command("list", "list registered layers or tasks with their options and defaults") { whatArg, pluginOption };
+        list.SetAction(p => Guard(() =>
+        {
+            var registry = ZooComponents.Create(p.GetValue(pluginOption));
+            foreach (var e in p.GetValue(whatArg) == "layers" ? registry.Layers : registry.Tasks)
+            {
+                _out.WriteLine($"{e.Name}  — {e.Summary}");
+                if (!e.Source.Contains("Zoo.Layers") && !e.Source.Contains("Zoo.Tasks")) _out.WriteLine($"    from {e.Source}");
+                PrintOptions(e.OptionsType, Activator.CreateInstance(e.OptionsType)!, "");
+            }
+            return 0;
+        }));
+
+        var inputsArg = new Argument<string[]>("inputs") { Description = "result CSV files", Arity = ArgumentArity.OneOrMore };
+        var mergeOut = new Option<string>("--out") { Description = "merged CSV to write", Required = true };
+        var merge = new Command("merge", "combine result files (e.g. shards), de-duplicated by config hash, reporting conflicts") { inputsArg, mergeOut };
+        merge.SetAction(p => Guard(() =>
+        {
+            var report = ShardMerger.Merge(p.GetValue(inputsArg)!, p.GetValue(mergeOut)!);
+            _out.WriteLine($"read {report.RowsRead} rows, wrote {report.RowsWritten} ({report.Duplicates} duplicates, {report.Conflicts.Count} conflicts) to {p.GetValue(mergeOut)}");
+            foreach (var c in report.Conflicts) _err.WriteLine("conflict: " + c);
+            return report.Conflicts.Count == 0 ? 0 : 3;
+        }));
+
+        var boardInputs = new Argument<string[]>("csv") { Description = "result CSV files", Arity = ArgumentArity.OneOrMore };
+        var boardOut = new Option<string?>("--out") { Description = "Markdown file to write (default: next to the first CSV, NAME.md)" };
+        var leaderboard = new Command("leaderboard", "write a Markdown leaderboard (best per layer × task, mean ± sd over seeds) and bar charts") { boardInputs, boardOut };
+        leaderboard.SetAction(p => Guard(() =>
+        {
+            var files = p.GetValue(boardInputs)!;
+            var rows = files.SelectMany(f => File.Exists(f) ? new CsvTable<ResultRow>(f).Read()
+                : throw new ZooConfigException(f, null, "results file not found")).ToList();
+            var entries = Leaderboard.Build(rows);
+            var md = p.GetValue(boardOut) ?? Path.ChangeExtension(files[0], ".md");
+            foreach (var suite in entries.GroupBy(e => e.Suite))
+            {
+                var png = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(md))!, suite.Key, "leaderboard.png");
+                Leaderboard.Plot(suite.ToList(), png, $"{suite.Key}: best per layer");
+                _out.WriteLine($"wrote {png}");
+            }
+            File.WriteAllText(md + ".tmp", Leaderboard.Markdown(entries));
+            File.Move(md + ".tmp", md, overwrite: true);
+            _out.WriteLine($"wrote {md} ({entries.Count} entries from {rows.Count} rows)");
+            return 0;
+        }));
+
+        var checkpointArg = new Argument<string>("checkpoint") { Description = "checkpoint JSON written by zoo run --checkpoints" };
+        var taskOption = new Option<string?>("--task") { Description = "evaluate on this task instead of the checkpoint's own" };
+        var taskOptionsOption = new Option<string?>("--task-options") { Description = "JSON options for --task" };
+        var pytorchOption = new Option<bool>("--from-pytorch") { Description = "load the weights from the PyTorch state dict instead" };
+        var eval = new Command("eval", "re-evaluate a saved model on the test split of its task (or another task)")
+        {
+            checkpointArg, taskOption, taskOptionsOption, deviceOption, pluginOption, pytorchOption,
+        };
+        eval.SetAction(p => Guard(() =>
+        {
+            var registry = ZooComponents.Create(p.GetValue(pluginOption));
+            var (spec, model, task) = Checkpoint.Load(registry, p.GetValue(checkpointArg)!, p.GetValue(pytorchOption));
+            using var m = model;
+            if (p.GetValue(taskOption) is { } name)
+            {
+                var json = p.GetValue(taskOptionsOption) is { } text ? JsonDocument.Parse(text).RootElement : (JsonElement?)null;
+                var other = registry.CreateTask(name, registry.BindTaskOptions(name, json, null, "--task-options"));
+                if (other.Signature.InputVocab != task.Signature.InputVocab || other.Signature.InputDim != task.Signature.InputDim
+                    || other.Signature.OutputDim != task.Signature.OutputDim)
+                    throw new ZooConfigException(null, "--task", $"'{name}' has inputs/outputs {other.Signature}, the model was built for {task.Signature}");
+                task = other;
+            }
+            var device = NativeEnvironment.Device(p.GetValue(deviceOption)!);
+            m.to(device);
+            var (metric, loss) = new Trainer(device).Evaluate(m, task, spec.Train, spec.Seed);
+            _out.WriteLine($"{spec.Layer} ({spec.ConfigHash}) on {p.GetValue(taskOption) ?? spec.Task}: {task.PrimaryMetric} {metric:F6}, loss {loss:F6}");
+            return 0;
+        }));
+
+        var doctor = new Command("doctor", "check that libtorch loads and describe the environment");
+        doctor.SetAction(_ =>
+        {
+            var report = NativeEnvironment.Check();
+            foreach (var (k, v) in report.Lines) _out.WriteLine($"{k,-10} {v}");
+            if (!report.TorchLoaded) _err.WriteLine("zoo doctor: libtorch could not be loaded (see the torch line above).");
+            return report.TorchLoaded ? 0 : 1;
+        });
+
+        var root = new RootCommand("Zoo: a sequence-model architecture zoo and benchmark suite") { run, list, merge, leaderboard, eval, doctor };
+        return root.Parse(args).Invoke(new InvocationConfiguration { Output = _out, Error = _err });
+    }
+
+    private void PrintOptions(Type type, object defaults, string prefix)
+    {
+        foreach (var f in OptionsBinder.Fields(type))
+        {
+            var value = f.Property.GetValue(defaults);
+            if (value is not null && OptionsBinder.IsNested(value.GetType()))
+            {
+                PrintOptions(value.GetType(), value, prefix + f.JsonName + ".");
+                continue;
+            }
+            _out.WriteLine($"    {prefix + f.JsonName,-22} default {OptionsBinder.DefaultText(f, defaults),-8} {f.Allowed(),-34} {f.Doc?.Description}");
+        }
+    }
+
+    // Configuration errors are the user's to fix: one line, exit code 2, nothing written.
+    private int Guard(Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (ZooConfigException e)
+        {
+            _err.WriteLine("zoo: " + e.Message);
+            return 2;
+        }
+        catch (JsonException e)
+        {
+            _err.WriteLine("zoo: malformed JSON: " + e.Message);
+            return 2;
+        }
+    }
+}
