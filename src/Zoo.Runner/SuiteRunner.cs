@@ -42,7 +42,13 @@ public sealed class SuiteRunner
         var suite = SuiteFile.Load(suitePath);
         var registry = ZooComponents.Create(suite.PluginPaths(), suitePath);
         foreach (var p in settings.Plugins ?? Array.Empty<string>()) PluginLoader.Load(registry, p);
-        return (suite, registry, SuiteExpander.Expand(suite, registry));
+        var runs = SuiteExpander.Expand(suite, registry);
+        // Build each distinct layer and task once, so a constructor that throws fails the suite before anything trains.
+        foreach (var r in runs.DistinctBy(r => (r.Layer, r.LayerOptionsHash, r.Model.DModel)))
+            registry.CreateLayer(r.Layer, r.Model.DModel, r.LayerOptions).Dispose();
+        foreach (var r in runs.DistinctBy(r => (r.Task, r.TaskOptionsHash)))
+            (registry.CreateTask(r.Task, r.TaskOptions) as IDisposable)?.Dispose();
+        return (suite, registry, runs);
     }
 
     /// <summary>Where a suite's rows go: <c>OUT/SUITE.csv</c>, or <c>OUT/SUITE.shard-I-of-N.csv</c> for a shard.</summary>

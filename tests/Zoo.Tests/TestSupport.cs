@@ -18,6 +18,9 @@ internal static class TestSupport
     public static string ExamplePluginPath =>
         Path.Combine(RepoRoot, "examples", "Zoo.Example.Plugin", "bin", Configuration, "net10.0", "Zoo.Example.Plugin.dll");
 
+    public static string BadPluginPath =>
+        Path.Combine(RepoRoot, "tests", "Zoo.Tests.BadPlugin", "bin", Configuration, "net10.0", "Zoo.Tests.BadPlugin.dll");
+
     public static string ZooDll => Path.Combine(AppContext.BaseDirectory, "zoo.dll");
 
     public static ComponentRegistry Registry(bool withPlugin = false) =>

@@ -1,0 +1,42 @@
+using Zoo.Core.Layers;
+using Zoo.Core.Registry;
+using static TorchSharp.torch;
+
+namespace Zoo.Tests.BadPlugin;
+
+/// <summary>No options.</summary>
+public sealed record NoOptions;
+
+/// <summary>A layer that behaves until asked for state; the base of the broken ones below.</summary>
+public abstract class IdentityLayer : SequenceLayer
+{
+    protected IdentityLayer(string name, int dModel) : base(name, dModel) { }
+    public override LayerState InitialState(long batch, Device device, ScalarType dtype) => new();
+    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => (x.alias(), new());
+    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) => (x.alias(), state);
+    public override long StateSize(long sequenceLength) => 0;
+}
+
+/// <summary>Throws in its constructor.</summary>
+[ZooLayer("throws-on-build", typeof(NoOptions))]
+public sealed class ThrowsOnBuild : IdentityLayer
+{
+    public ThrowsOnBuild(int dModel, NoOptions options) : base("ThrowsOnBuild", dModel) =>
+        throw new InvalidOperationException("deliberate failure in the constructor");
+}
+
+/// <summary>Fails every forward the way libtorch reports an exhausted device.</summary>
+[ZooLayer("oom-on-forward", typeof(NoOptions))]
+public sealed class OomOnForward : IdentityLayer
+{
+    public OomOnForward(int dModel, NoOptions options) : base("OomOnForward", dModel) { }
+    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) =>
+        throw new System.Runtime.InteropServices.ExternalException("CUDA out of memory. Tried to allocate 20.00 GiB");
+}
+
+/// <summary>Takes a name the example plugin already uses.</summary>
+[ZooLayer("example-ema", typeof(NoOptions))]
+public sealed class DuplicateEma : IdentityLayer
+{
+    public DuplicateEma(int dModel, NoOptions options) : base("DuplicateEma", dModel) { }
+}
