@@ -61,8 +61,9 @@ public static class Leaderboard
             foreach (var e in table)
             {
                 var diverged = e.Diverged > 0 ? $" ({e.Diverged} diverged)" : "";
+                var value = e.Seeds > 1 ? string.Create(CultureInfo.InvariantCulture, $"{e.Mean:F4} ± {e.Spread:F4}") : string.Create(CultureInfo.InvariantCulture, $"{e.Mean:F4}");
                 sb.Append(CultureInfo.InvariantCulture,
-                    $"| {rank++} | {e.Layer} | {e.Mean:F4} ± {e.Spread:F4} | {e.Seeds}{diverged} | {e.Lr:G3} | {e.DModel} | {e.Params:N0} | {e.StateSize:N0} | {e.TokensPerSecond:N0} |\n");
+                    $"| {rank++} | {e.Layer} | {value} | {e.Seeds}{diverged} | {e.Lr:G3} | {e.DModel} | {e.Params:N0} | {e.StateSize:N0} | {e.TokensPerSecond:N0} |\n");
             }
         }
         return sb.ToString();
@@ -96,6 +97,7 @@ public static class Leaderboard
         plt.Axes.Bottom.TickLabelStyle.Rotation = -35;
         plt.Axes.Bottom.TickLabelStyle.Alignment = ScottPlot.Alignment.MiddleRight;
         plt.Axes.Margins(bottom: 0);
+        plt.Layout.Fixed(new ScottPlot.PixelPadding(80, 20, 130, 45)); // room for the rotated layer names
         plt.Title(title);
         plt.YLabel(entries.FirstOrDefault()?.Metric ?? "metric");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(pngPath))!);
