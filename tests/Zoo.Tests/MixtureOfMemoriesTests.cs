@@ -23,7 +23,7 @@ public sealed class MixtureOfMemoriesTests
         using (no_grad())
         {
             foreach (var (name, p) in gdn.named_parameters())
-                p.copy_(momParams[name.StartsWith("features.") ? "memories.0." + name["features.".Length..] : name]);
+                p.copy_(momParams[name.StartsWith("features.") ? "memories." + name["features.".Length..] : name]);
         }
         var x = TestSupport.Input(2, 11, D, seed: 5);
         var (a, sa) = mom.Forward(x);

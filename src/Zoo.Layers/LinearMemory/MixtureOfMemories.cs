@@ -50,13 +50,15 @@ public sealed record MixtureOfMemoriesOptions : IValidatableOptions
 /// through <see cref="AuxiliaryLoss"/> for the trainer.
 /// </summary>
 /// <remarks>
-/// All memories run as one call of the <see cref="GatedDelta"/> op, stacked along the head dimension.
+/// Memories are independent, so they are computed as extra heads: one <see cref="MemoryFeatures"/> with M·H heads
+/// (M = K routed + shared) gives every memory its own q, k, v, α and β projections and short convs in one matmul each,
+/// and one call of the <see cref="GatedDelta"/> op runs all of them. Head index m·H + h is head h of memory m.
 /// </remarks>
 [ZooLayer("mom", typeof(MixtureOfMemoriesOptions), Summary = "Mixture-of-Memories: routed top-k gated-delta memories + shared memory (Du et al. 2025)")]
 public sealed class MixtureOfMemories : SequenceLayer
 {
     private readonly MixtureOfMemoriesOptions _o;
-    private readonly ModuleList<MemoryFeatures> memories;
+    private readonly MemoryFeatures memories;
     private readonly Linear router;
     private readonly MemoryReadout readout;
     private readonly bool _erase;
@@ -70,8 +72,8 @@ public sealed class MixtureOfMemories : SequenceLayer
         var m = options.Memory;
         (_heads, _dk, _dv) = (m.Heads, m.KeyDimFor(dModel), m.ValueDimFor(dModel));
         _erase = options.Rule.Parts().Erase;
-        memories = new ModuleList<MemoryFeatures>(Enumerable.Range(0, Total)
-            .Select(_ => new MemoryFeatures(dModel, m, options.Rule)).ToArray());
+        // Per-memory dims are fixed before widening the head count, so key_dim/value_dim default to d_model / heads.
+        memories = new MemoryFeatures(dModel, m with { Heads = Total * m.Heads, KeyDim = _dk, ValueDim = _dv }, options.Rule);
         router = nn.Linear(dModel, options.Memories, hasBias: false);
         readout = new MemoryReadout(dModel, m);
         RegisterComponents();
@@ -82,10 +84,10 @@ public sealed class MixtureOfMemories : SequenceLayer
     /// <inheritdoc />
     public override Tensor? AuxiliaryLoss => _aux;
 
-    /// <summary>State parts: all memories stacked [B, M·H, K, V], then each memory's q, k, v conv caches.</summary>
+    /// <summary>State parts: all memories stacked [B, M·H, K, V], then the q, k, v conv caches of all memories.</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
         new(new[] { zeros(new long[] { batch, (long)Total * _heads, _dk, _dv }, dtype: dtype, device: device) }
-            .Concat(memories.SelectMany(f => f.InitialCaches(batch, device, dtype))).ToArray());
+            .Concat(memories.InitialCaches(batch, device, dtype)).ToArray());
 
     /// <inheritdoc />
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state, step: false);
@@ -99,7 +101,7 @@ public sealed class MixtureOfMemories : SequenceLayer
 
     /// <summary>All memories and their conv caches (constant in L).</summary>
     public override long StateSize(long sequenceLength) =>
-        (long)Total * _heads * _dk * _dv + memories.Sum(f => f.CacheSize);
+        (long)Total * _heads * _dk * _dv + memories.CacheSize;
 
     /// <summary>Router weights [B, L, K] (zero for unpicked memories) and router probabilities.</summary>
     public (Tensor Gate, Tensor Probabilities) Route(Tensor x)
@@ -115,35 +117,25 @@ public sealed class MixtureOfMemories : SequenceLayer
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
         state ??= InitialState(b, x.device, x.dtype);
-        var inputs = memories.Select((f, i) => f.Compute(x, state.Parts.Skip(1 + 3 * i).Take(3).ToList())).ToList();
+        var inputs = memories.Compute(x, state.Parts.Skip(1).ToList());               // heads: [B, M·H, L, ·]
         var (gate, probs) = Route(x);
         var picked = gate.gt(0).to(x.dtype);                                          // [B, L, K]
 
         // Routed memory m: β ← g_m β and log α ← [m picked] log α, so an unpicked memory is left exactly as it was.
         // Read weights: g_m for routed memories, 1 for the shared one.
-        var betas = new List<Tensor>();
-        var decays = new List<Tensor>();
-        var readWeights = new List<Tensor>();
-        for (int m = 0; m < Total; m++)
-        {
-            bool routed = m < _o.Memories;
-            var g = routed ? gate[.., .., m].unsqueeze(1) : ones(b, 1, l, dtype: x.dtype, device: x.device);  // [B, 1, L]
-            betas.Add(inputs[m].Beta * g);
-            decays.Add(routed ? inputs[m].LogDecay * picked[.., .., m].unsqueeze(1) : inputs[m].LogDecay);
-            readWeights.Add(g);
-        }
-        Tensor Stack(Func<MemoryInputs, Tensor> part) => cat(inputs.Select(part).ToArray(), 1);
-        var q = Stack(i => i.Q);
-        var k = Stack(i => i.K);
-        var v = Stack(i => i.V);
-        var beta = cat(betas.ToArray(), 1);
-        var logDecay = cat(decays.ToArray(), 1);
+        var always = ones(b, l, Total - _o.Memories, dtype: x.dtype, device: x.device);
+        var writeScale = cat(new[] { gate, always }, -1);                             // [B, L, M]
+        var decayMask = cat(new[] { picked, always }, -1);
+        Tensor PerHead(Tensor perMemory) =>                                            // [B, L, M] → [B, M·H, L]
+            perMemory.transpose(1, 2).repeat_interleave(_heads, dim: 1);
+        var beta = inputs.Beta * PerHead(writeScale);
+        var logDecay = inputs.LogDecay * PerHead(decayMask);
         var m0 = _o.Memory;
         var (o, s) = step || m0.Form == MemoryForm.Reference
-            ? GatedDelta.Reference(q, k, v, logDecay, beta, state[0], _erase)
-            : GatedDelta.Chunked(q, k, v, logDecay, beta, state[0], m0.ChunkSize, _erase);
+            ? GatedDelta.Reference(inputs.Q, inputs.K, inputs.V, logDecay, beta, state[0], _erase)
+            : GatedDelta.Chunked(inputs.Q, inputs.K, inputs.V, logDecay, beta, state[0], m0.ChunkSize, _erase);
 
-        var weights = stack(readWeights.ToArray(), 1).unsqueeze(-1);                  // [B, M, 1, L, 1]
+        var weights = writeScale.transpose(1, 2)[.., .., TensorIndex.None, .., TensorIndex.None];  // [B, M, 1, L, 1]
         var read = (o.view(b, Total, _heads, l, _dv) * weights).sum(1);              // [B, H, L, V]
         var y = readout.Compute(read, x);
 
@@ -162,7 +154,7 @@ public sealed class MixtureOfMemories : SequenceLayer
             _aux?.Dispose();
             _aux = null;
         }
-        var next = new LayerState(new[] { s }.Concat(inputs.SelectMany(i => i.ConvCaches)).ToArray()).MoveToOuterDisposeScope();
+        var next = new LayerState(new[] { s }.Concat(inputs.ConvCaches).ToArray()).MoveToOuterDisposeScope();
         return (y.MoveToOuterDisposeScope(), next);
     }
 }
