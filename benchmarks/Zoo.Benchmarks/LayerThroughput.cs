@@ -1,10 +1,11 @@
+using TorchSharp;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Exporters.Csv;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
-using Zoo.Core.Layers;
 using Zoo.Runner;
+using Zoo.Runner.Bench;
 using static TorchSharp.torch;
 
 namespace Zoo.Benchmarks;
@@ -28,16 +29,20 @@ public class InProcessConfigBase : ManualConfig
 public sealed class InProcessConfig : InProcessConfigBase;
 
 /// <summary>
-/// Forward and forward+backward time of one sequence layer at DESIGN §5's CPU shape (d_model 256, B 4), per
-/// sequence length. Every registered layer is a parameter value, so new layers join without edits here.
+/// Forward, forward+backward and recurrent-step time of one sequence layer (or a built-in TorchSharp baseline) at
+/// DESIGN §5's CPU shape (d_model 256, B 4), per sequence length and device — the measurements of <c>zoo bench</c>.
+/// Every registered layer is a parameter value, so new layers join without edits here.
 /// </summary>
-[Config(typeof(InProcessConfig))]
+[Config(typeof(LayerThroughputConfig))]
 public class LayerThroughput
 {
-    private SequenceLayer? _layer;
+    private BenchSubject? _subject;
     private Tensor? _x;
+    private Device _device = CPU;
 
-    public static IEnumerable<string> Layers => ZooComponents.Create().Layers.Select(e => e.Name);
+    public static IEnumerable<string> Layers => ZooComponents.Create().Layers.Select(e => e.Name).Concat(BenchSubject.Baselines);
+
+    public static IEnumerable<string> Devices => cuda.is_available() ? new[] { "cpu", "cuda" } : new[] { "cpu" };
 
     [ParamsSource(nameof(Layers))]
     public string Layer { get; set; } = "lstm";
@@ -45,15 +50,19 @@ public class LayerThroughput
     [Params(256, 1024)]
     public int Length { get; set; }
 
+    [ParamsSource(nameof(Devices))]
+    public string Device { get; set; } = "cpu";
+
     public const int Batch = 4, DModel = 256;
 
     [GlobalSetup]
     public void Setup()
     {
-        var registry = ZooComponents.Create();
         manual_seed(0);
-        _layer = registry.CreateLayer(Layer, DModel, registry.BindLayerOptions(Layer, null, DModel));
-        _x = randn(Batch, Length, DModel);
+        _device = Zoo.Core.Native.NativeEnvironment.Device(Device);
+        _subject = BenchSubject.Create(ZooComponents.Create(), Layer, DModel);
+        _subject.Module.to(_device);
+        _x = randn(new long[] { Batch, Length, DModel }, device: _device);
     }
 
     [Benchmark]
@@ -61,23 +70,51 @@ public class LayerThroughput
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        return _layer!.forward(_x!).sum().item<float>();
+        var y = _subject!.Module.forward(_x!).sum().item<float>();
+        return y;
     }
 
     [Benchmark]
     public float ForwardBackward()
     {
         using var scope = NewDisposeScope();
-        _layer!.zero_grad();
-        var loss = _layer.forward(_x!).pow(2).mean();
+        _subject!.Module.zero_grad();
+        var loss = _subject.Module.forward(_x!).pow(2).mean();
         loss.backward();
         return loss.item<float>();
+    }
+
+    /// <summary>Token-by-token decode through the layer's recurrent form.</summary>
+    [Benchmark]
+    public void Step()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var layer = _subject!.Layer!;
+        var state = layer.InitialState(Batch, _device, _x!.dtype);
+        for (int t = 0; t < Length; t++)
+        {
+            using var inner = NewDisposeScope();
+            var (_, next) = layer.Step(_x[.., t], state);
+            next.MoveToOuterDisposeScope();
+            state.Dispose();
+            state = next;
+        }
+        state.Dispose();
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
         _x?.Dispose();
-        _layer?.Dispose();
+        _subject?.Dispose();
     }
+}
+
+/// <summary><see cref="InProcessConfigBase"/> without Step for the baselines, which have no recurrent form here.</summary>
+public sealed class LayerThroughputConfig : InProcessConfigBase
+{
+    public LayerThroughputConfig() =>
+        AddFilter(new BenchmarkDotNet.Filters.SimpleFilter(b => !(b.Descriptor.WorkloadMethod.Name == nameof(LayerThroughput.Step)
+            && BenchSubject.Baselines.Contains((string)b.Parameters["Layer"]))));
 }

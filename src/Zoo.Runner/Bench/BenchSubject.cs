@@ -1,0 +1,88 @@
+using System.Text.Json;
+using TorchSharp.Modules;
+using Zoo.Core.Layers;
+using Zoo.Core.Options;
+using Zoo.Core.Registry;
+using static TorchSharp.torch;
+
+namespace Zoo.Runner.Bench;
+
+/// <summary>
+/// What <c>zoo bench</c> times: a registered layer with options (<c>name</c> or <c>name:{json}</c>), or one of the
+/// built-in TorchSharp baselines (<c>torch-lstm</c>, <c>torch-gru</c>: the bare modules Zoo's LSTM/GRU wrap, which use
+/// cuDNN on GPU) that put Zoo's own overhead in a ratio.
+/// </summary>
+public sealed class BenchSubject : IDisposable
+{
+    /// <summary>Baselines outside the registry, by name.</summary>
+    public static readonly IReadOnlyList<string> Baselines = new[] { "torch-lstm", "torch-gru" };
+
+    private readonly nn.Module<Tensor, Tensor> _module;
+
+    private BenchSubject(string label, string options, nn.Module<Tensor, Tensor> module, SequenceLayer? layer)
+    {
+        (Label, Options, _module, Layer) = (label, options, module, layer);
+    }
+
+    /// <summary>Name as given (with options when given).</summary>
+    public string Label { get; }
+
+    /// <summary>Options as canonical JSON (all fields).</summary>
+    public string Options { get; }
+
+    /// <summary>The Zoo layer, or null for a baseline (no recurrent step form to time).</summary>
+    public SequenceLayer? Layer { get; }
+
+    /// <summary>The module whose forward is timed.</summary>
+    public nn.Module<Tensor, Tensor> Module => _module;
+
+    /// <summary>Parses <c>name</c> or <c>name:{json options}</c> and builds the subject at width <paramref name="dModel"/>.</summary>
+    public static BenchSubject Create(ComponentRegistry registry, string spec, int dModel)
+    {
+        var colon = spec.IndexOf(':');
+        var name = colon < 0 ? spec : spec[..colon];
+        JsonElement? json = null;
+        if (colon >= 0)
+        {
+            try
+            {
+                json = JsonDocument.Parse(spec[(colon + 1)..]).RootElement;
+            }
+            catch (JsonException e)
+            {
+                throw new ZooConfigException(null, "--layers", $"options of '{name}' are not valid JSON: {e.Message}");
+            }
+        }
+        if (Baselines.Contains(name))
+        {
+            if (json is not null) throw new ZooConfigException(null, "--layers", $"{name} takes no options");
+            nn.Module<Tensor, Tensor> m = name == "torch-lstm" ? new TorchRnn(nn.LSTM(dModel, dModel, batchFirst: true)) : new TorchRnn(nn.GRU(dModel, dModel, batchFirst: true));
+            return new BenchSubject(name, "{}", m, null);
+        }
+        var options = registry.BindLayerOptions(name, json, dModel, null, $"--layers {name}");
+        var layer = registry.CreateLayer(name, dModel, options);
+        return new BenchSubject(spec, OptionsBinder.ToJson(options).ToJsonString(), layer, layer);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _module.Dispose();
+
+    /// <summary>A bare TorchSharp LSTM or GRU as a sequence-to-sequence module.</summary>
+    private sealed class TorchRnn : nn.Module<Tensor, Tensor>
+    {
+        private readonly nn.Module rnn;
+
+        public TorchRnn(nn.Module rnn) : base("TorchRnn")
+        {
+            this.rnn = rnn;
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor x) => rnn switch
+        {
+            LSTM lstm => lstm.forward(x).Item1,
+            GRU gru => gru.forward(x).Item1,
+            _ => throw new InvalidOperationException(),
+        };
+    }
+}

@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Globalization;
+using TorchSharp;
+using Zoo.Core.Native;
+using Zoo.Core.Options;
+using Zoo.Core.Registry;
+using Zoo.Runner.Results;
+using static TorchSharp.torch;
+
+namespace Zoo.Runner.Bench;
+
+/// <summary>Settings of <c>zoo bench</c> (DESIGN §5).</summary>
+public sealed record BenchSettings
+{
+    /// <summary>Subjects: registered layer names (optionally <c>name:{json}</c>) or baselines; empty = every registered layer.</summary>
+    public IReadOnlyList<string> Layers { get; init; } = Array.Empty<string>();
+    /// <summary>Sequence lengths.</summary>
+    public IReadOnlyList<int> Lengths { get; init; } = new[] { 256, 1024, 4096 };
+    /// <summary>Batch size.</summary>
+    public int Batch { get; init; } = 4;
+    /// <summary>Layer width.</summary>
+    public int DModel { get; init; } = 256;
+    /// <summary>cpu, cuda or cuda:N.</summary>
+    public string Device { get; init; } = "cpu";
+    /// <summary>Untimed calls before timing.</summary>
+    public int Warmup { get; init; } = 1;
+    /// <summary>Timed calls; the median and 20th/80th percentiles are reported.</summary>
+    public int Iterations { get; init; } = 5;
+    /// <summary>Modes to time: forward, forward_backward, step.</summary>
+    public IReadOnlyList<string> Modes { get; init; } = AllModes;
+    /// <summary>Skip a (layer, mode) at longer lengths once one call takes longer than this (0 = never).</summary>
+    public double MaxSecondsPerCall { get; init; } = 20;
+    /// <summary>CSV to append to.</summary>
+    public string OutPath { get; init; } = "results/throughput.csv";
+
+    /// <summary>Every mode.</summary>
+    public static readonly IReadOnlyList<string> AllModes = new[] { "forward", "forward_backward", "step" };
+
+    /// <summary>Checks ranges; errors name the option and what is allowed.</summary>
+    public void Validate()
+    {
+        if (Lengths.Count == 0 || Lengths.Any(l => l < 1)) throw new ZooConfigException(null, "--lengths", "give positive lengths, e.g. 256,1024,4096");
+        if (Batch < 1) throw new ZooConfigException(null, "--batch", $"{Batch} is not allowed; expected an integer ≥ 1");
+        if (DModel < 1) throw new ZooConfigException(null, "--d-model", $"{DModel} is not allowed; expected an integer ≥ 1");
+        if (Warmup < 0) throw new ZooConfigException(null, "--warmup", $"{Warmup} is not allowed; expected an integer ≥ 0");
+        if (Iterations < 1) throw new ZooConfigException(null, "--iterations", $"{Iterations} is not allowed; expected an integer ≥ 1");
+        var bad = Modes.FirstOrDefault(m => !AllModes.Contains(m));
+        if (bad is not null || Modes.Count == 0) throw new ZooConfigException(null, "--modes", $"'{bad}' is not a mode; allowed: {string.Join(", ", AllModes)}");
+    }
+}
+
+/// <summary>
+/// Measures forward, forward+backward and recurrent-step (decode) throughput per layer × length, synchronising the
+/// device around the clock, and appends one row per measurement to a CSV. Every iteration runs in its own dispose
+/// scope. Timings are medians with 20th/80th percentiles; no test asserts on them.
+/// </summary>
+public sealed class ThroughputBench
+{
+    private readonly Action<string> _log;
+
+    /// <summary>Logs progress lines to <paramref name="log"/>.</summary>
+    public ThroughputBench(Action<string>? log = null) => _log = log ?? (_ => { });
+
+    /// <summary>Runs the measurements and returns the rows (also appended to <c>OutPath</c>).</summary>
+    public IReadOnlyList<ThroughputRow> Run(ComponentRegistry registry, BenchSettings settings)
+    {
+        settings.Validate();
+        var device = NativeEnvironment.Device(settings.Device);
+        var names = settings.Layers.Count > 0 ? settings.Layers : registry.Layers.Select(e => e.Name).ToList();
+        foreach (var n in names) using (BenchSubject.Create(registry, n, settings.DModel)) { } // fail on a bad name before timing anything
+        SuiteRunner.EnsureWritable(Path.GetDirectoryName(Path.GetFullPath(settings.OutPath))!);
+        var table = new CsvTable<ThroughputRow>(settings.OutPath);
+        table.Read();
+        var provenance = Provenance.Capture(Directory.GetCurrentDirectory());
+        var rows = new List<ThroughputRow>();
+        foreach (var name in names)
+        {
+            manual_seed(0);
+            using var subject = BenchSubject.Create(registry, name, settings.DModel);
+            subject.Module.to(device);
+            long parameters = subject.Module.parameters().Sum(p => p.numel());
+            foreach (var mode in settings.Modes)
+            {
+                if (mode == "step" && subject.Layer is null) continue;
+                bool tooSlow = false;
+                foreach (var length in settings.Lengths.Order())
+                {
+                    ThroughputRow row;
+                    if (tooSlow)
+                    {
+                        row = Row(subject, settings, length, mode, device, provenance, parameters) with
+                        {
+                            Status = "skipped", Message = $"a shorter length already took over {settings.MaxSecondsPerCall} s per call",
+                        };
+                    }
+                    else
+                    {
+                        row = Measure(subject, settings, length, mode, device, provenance, parameters);
+                        tooSlow = settings.MaxSecondsPerCall > 0 && row.MedianMs > settings.MaxSecondsPerCall * 1000;
+                    }
+                    table.Append(new[] { row });
+                    rows.Add(row);
+                    _log($"{row.Layer,-28} L {length,6} {mode,-16} {row.Status,-7} median {row.MedianMs,10:F2} ms  {row.TokensPerSecond,12:N0} tok/s");
+                }
+            }
+        }
+        return rows;
+    }
+
+    private static ThroughputRow Row(BenchSubject s, BenchSettings b, int length, string mode, Device device, Provenance p, long parameters) => new()
+    {
+        Layer = s.Label, LayerOptions = s.Options, DModel = b.DModel, Batch = b.Batch, Length = length, Mode = mode,
+        Params = parameters, Device = NativeEnvironment.DeviceLabel(device), TorchVersion = p.TorchVersion,
+        TorchSharpVersion = p.TorchSharpVersion, Commit = p.Commit,
+        Utc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+    };
+
+    private static ThroughputRow Measure(BenchSubject subject, BenchSettings b, int length, string mode, Device device, Provenance p, long parameters)
+    {
+        var row = Row(subject, b, length, mode, device, p, parameters);
+        using var x = randn(new long[] { b.Batch, length, b.DModel }, device: device, generator: new Generator(1, device));
+        Action call = mode switch
+        {
+            "forward" => () =>
+            {
+                using var noGrad = no_grad();
+                subject.Module.forward(x).sum().item<float>();
+            },
+            "forward_backward" => () =>
+            {
+                subject.Module.zero_grad();
+                var loss = subject.Module.forward(x).pow(2).mean();
+                loss.backward();
+                loss.item<float>();
+            },
+            _ => () =>
+            {
+                using var noGrad = no_grad();
+                var layer = subject.Layer!;
+                var state = layer.InitialState(b.Batch, device, x.dtype);
+                for (int t = 0; t < length; t++)
+                {
+                    using var inner = NewDisposeScope();
+                    var (y, next) = layer.Step(x[.., t], state);
+                    next.MoveToOuterDisposeScope();
+                    state.Dispose();
+                    state = next;
+                }
+                state.Dispose();
+            },
+        };
+        try
+        {
+            subject.Module.train(mode == "forward_backward");
+            var times = new List<double>();
+            bool cuda = device.type == DeviceType.CUDA;
+            for (int i = 0; i < b.Warmup + b.Iterations; i++)
+            {
+                using var scope = NewDisposeScope();
+                if (cuda) torch.cuda.synchronize(device);
+                var clock = Stopwatch.StartNew();
+                call();
+                if (cuda) torch.cuda.synchronize(device);
+                if (i >= b.Warmup) times.Add(clock.Elapsed.TotalMilliseconds);
+                if (b.MaxSecondsPerCall > 0 && clock.Elapsed.TotalSeconds > b.MaxSecondsPerCall) break; // one slow call is enough to know
+            }
+            if (times.Count == 0) times.Add(double.NaN);
+            times.Sort();
+            double median = Percentile(times, 0.5);
+            return row with
+            {
+                MedianMs = Math.Round(median, 3), P20Ms = Math.Round(Percentile(times, 0.2), 3), P80Ms = Math.Round(Percentile(times, 0.8), 3),
+                Iterations = times.Count, TokensPerSecond = Math.Round(b.Batch * (double)length / (median / 1000), 1),
+                Status = "ok",
+            };
+        }
+        catch (Exception e) when (e is System.Runtime.InteropServices.ExternalException or OutOfMemoryException)
+        {
+            bool oom = e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) || e is OutOfMemoryException;
+            return row with { Status = oom ? "oom" : "error", Message = e.Message.Split('\n')[0], MedianMs = double.NaN, TokensPerSecond = double.NaN };
+        }
+    }
+
+    /// <summary>Linear interpolation between order statistics of sorted <paramref name="sorted"/>.</summary>
+    public static double Percentile(IReadOnlyList<double> sorted, double q)
+    {
+        if (sorted.Count == 1) return sorted[0];
+        double pos = q * (sorted.Count - 1);
+        int lo = (int)Math.Floor(pos), hi = Math.Min(lo + 1, sorted.Count - 1);
+        return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+    }
+}
