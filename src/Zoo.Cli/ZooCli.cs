@@ -103,7 +103,9 @@ public sealed class ZooCli
             {
                 var png = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(md))!, suite.Key, "leaderboard.png");
                 Leaderboard.Plot(suite.ToList(), png, $"{suite.Key}: best per layer");
-                _out.WriteLine($"wrote {png}");
+                var statePng = Path.Combine(Path.GetDirectoryName(png)!, "leaderboard-state-size.png");
+                Leaderboard.PlotStateSize(suite.ToList(), statePng, $"{suite.Key}: best metric vs state size");
+                _out.WriteLine($"wrote {png} and {statePng}");
             }
             File.WriteAllText(md + ".tmp", Leaderboard.Markdown(entries));
             File.Move(md + ".tmp", md, overwrite: true);

@@ -69,6 +69,58 @@ public static class Leaderboard
         return sb.ToString();
     }
 
+    /// <summary>
+    /// Best metric against recurrent state size (log scale), one series per task setting, points labelled by layer:
+    /// the axis that explains recall results (Arora et al. 2023).
+    /// </summary>
+    public static void PlotStateSize(IReadOnlyList<LeaderboardEntry> entries, string pngPath, string title)
+    {
+        var plt = new ScottPlot.Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        int i = 0;
+        foreach (var g in entries.Where(e => e.StateSize > 0).GroupBy(e => (e.Task, e.TaskOptions)))
+        {
+            var pts = g.OrderBy(e => e.StateSize).ToList();
+            var color = palette.GetColor(i++);
+            var scatter = plt.Add.ScatterPoints(pts.Select(e => Math.Log10(e.StateSize)).ToArray(), pts.Select(e => e.Mean).ToArray());
+            scatter.Color = color;
+            scatter.MarkerSize = 9;
+            scatter.LegendText = $"{g.Key.Task} {Shorten(g.Key.TaskOptions)}";
+            foreach (var e in pts)
+            {
+                var label = plt.Add.Text(e.Layer, Math.Log10(e.StateSize), e.Mean);
+                label.LabelFontSize = 11;
+                label.LabelFontColor = color;
+                label.OffsetX = 6;
+            }
+        }
+        plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => $"{Math.Pow(10, v):N0}" };
+        plt.Axes.Margins(horizontal: 0.15, vertical: 0.1);
+        plt.Title(title);
+        plt.XLabel("recurrent state size per sequence (numbers, log scale)");
+        plt.YLabel(entries.FirstOrDefault()?.Metric ?? "metric");
+        plt.ShowLegend(ScottPlot.Alignment.LowerRight);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(pngPath))!);
+        plt.SavePng(pngPath + ".tmp.png", 900, 600);
+        File.Move(pngPath + ".tmp.png", pngPath, overwrite: true);
+    }
+
+    // The task options that usually differ between settings, for a legend.
+    private static string Shorten(string taskOptions)
+    {
+        try
+        {
+            var o = System.Text.Json.Nodes.JsonNode.Parse(taskOptions)?.AsObject();
+            if (o is null) return "";
+            var keys = new[] { "length", "pairs", "vocab" }.Where(k => o.ContainsKey(k)).Select(k => $"{k} {o[k]}");
+            return string.Join(", ", keys);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return "";
+        }
+    }
+
     /// <summary>Bar chart of the entries (one bar per task setting × layer, error bars = spread) as a PNG.</summary>
     public static void Plot(IReadOnlyList<LeaderboardEntry> entries, string pngPath, string title)
     {
@@ -91,7 +143,11 @@ public static class Leaderboard
                 x += 1;
             }
             x += 1;
-            if (groups.Count > 1) plt.Add.Text(g.Key.Task, (start + x - 2) / 2, 0);
+            if (groups.Count > 1)
+            {
+                var label = plt.Add.Text($"{g.Key.Task} {Shorten(g.Key.TaskOptions)}", start - 0.4, g.Max(e => e.Mean + e.Spread) + 0.03);
+                label.LabelFontSize = 11;
+            }
         }
         plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
         plt.Axes.Bottom.TickLabelStyle.Rotation = -35;
