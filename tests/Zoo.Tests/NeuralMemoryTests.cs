@@ -1,0 +1,99 @@
+using TorchSharp;
+using Zoo.Layers.DeepMemory;
+using static TorchSharp.torch;
+
+namespace Zoo.Tests;
+
+/// <summary>
+/// Titans' memory: the chunked closed form against the per-token autograd reference with the same gradient-chunk
+/// semantics (chunk size 1 is the exact per-token recurrence), in float64, outputs, final state and outer gradients.
+/// </summary>
+public sealed class NeuralMemoryTests
+{
+    private sealed record Case(Tensor Q, Tensor K, Tensor V, Tensor Theta, Tensor Eta, Tensor Alpha, Tensor[] W0)
+    {
+        public Tensor[] Leaves => new[] { Q, K, V, Theta, Eta, Alpha }.Concat(W0).ToArray();
+
+        public NeuralMemoryState Initial() =>
+            new(W0.ToArray(), W0.Select(w => zeros_like(w)).ToArray(), W0.ToArray(), 0);
+    }
+
+    private static Case Make(long l, int depth, ulong seed, long b = 2, long h = 2, long dk = 4, long dh = 6, long dv = 3)
+    {
+        var g = new Generator(seed);
+        Tensor R(params long[] shape) => randn(shape, dtype: ScalarType.Float64, generator: g);
+        Tensor Leaf(Tensor t) => t.detach().requires_grad_(true);
+        var dims = new List<long> { dk };
+        for (int i = 0; i < depth - 1; i++) dims.Add(dh);
+        dims.Add(dv);
+        var w0 = Enumerable.Range(0, depth).Select(i => Leaf(R(b, h, dims[i + 1], dims[i]) / Math.Sqrt(dims[i]))).ToArray();
+        return new Case(Leaf(R(b, h, l, dk)), Leaf(nn.functional.normalize(R(b, h, l, dk), dim: -1)), Leaf(R(b, h, l, dv)),
+            Leaf(sigmoid(R(b, h, l)) * 0.3), Leaf(sigmoid(R(b, h, l) + 1)), Leaf(sigmoid(R(b, h, l) - 3)), w0);
+    }
+
+    private static (Tensor O, Tensor[] W, Tensor[] S, Tensor[] Grads) Run(Case c, bool chunked, int chunk, MemoryActivation act, bool momentum = true)
+    {
+        foreach (var t in c.Leaves) t.grad?.zero_();
+        var eta = momentum ? c.Eta : zeros_like(c.Eta);
+        var (o, st) = chunked
+            ? NeuralMemory.Chunked(c.Q, c.K, c.V, c.Theta, eta, c.Alpha, c.Initial(), chunk, act, momentum)
+            : NeuralMemory.Reference(c.Q, c.K, c.V, c.Theta, eta, c.Alpha, c.Initial(), chunk, act);
+        var loss = (o * linspace(-1, 1, o.numel(), dtype: o.dtype).reshape(o.shape)).sum()
+                 + st.Weights.Select((w, i) => (w * (i + 1)).sum()).Aggregate((a, x) => a + x);
+        loss.backward();
+        return (o.detach(), st.Weights.Select(w => w.detach()).ToArray(), st.Momentum.Select(x => x.detach()).ToArray(),
+            c.Leaves.Select(t => t.grad is null ? zeros_like(t) : t.grad.clone()).ToArray());
+    }
+
+    [Theory]
+    [InlineData(9, 1, 2, "silu")]      // chunk size 1: the exact per-token recurrence
+    [InlineData(9, 1, 3, "tanh")]
+    [InlineData(21, 4, 2, "silu")]     // 21 = 5 chunks of 4 + 1
+    [InlineData(30, 16, 2, "tanh")]
+    [InlineData(5, 16, 3, "silu")]     // shorter than one chunk: the memory must still be updated
+    public void Chunked_closed_form_equals_the_autograd_reference(int length, int chunk, int depth, string activation)
+    {
+        using var scope = NewDisposeScope();
+        var act = activation == "silu" ? MemoryActivation.Silu : MemoryActivation.Tanh;
+        var c = Make(length, depth, (ulong)(length * 7 + chunk));
+        var (ro, rw, rs, rg) = Run(c, chunked: false, chunk, act);
+        var (co, cw, cs, cg) = Run(c, chunked: true, chunk, act);
+        Assert.True(TestSupport.MaxAbsDiff(ro, co) < 1e-10, $"outputs differ by {TestSupport.MaxAbsDiff(ro, co)}");
+        for (int i = 0; i < depth; i++)
+        {
+            Assert.True(TestSupport.MaxAbsDiff(rw[i], cw[i]) < 1e-10, $"weights {i} differ by {TestSupport.MaxAbsDiff(rw[i], cw[i])}");
+            Assert.True(TestSupport.MaxAbsDiff(rs[i], cs[i]) < 1e-10, $"momentum {i} differs");
+        }
+        for (int i = 0; i < rg.Length; i++)
+            Assert.True(TestSupport.MaxAbsDiff(rg[i], cg[i]) < 1e-8, $"outer gradient {i} differs by {TestSupport.MaxAbsDiff(rg[i], cg[i])}");
+        Assert.True(TestSupport.MaxAbsDiff(cw[0], c.W0[0]) > 1e-6, "memory was not updated");
+    }
+
+    [Fact]
+    public void Without_momentum_the_update_is_plain_gradient_descent_with_decay()
+    {
+        using var scope = NewDisposeScope();
+        var c = Make(13, 2, 5);
+        var (ro, rw, _, _) = Run(c, chunked: false, 4, MemoryActivation.Silu, momentum: false);
+        var (co, cw, _, _) = Run(c, chunked: true, 4, MemoryActivation.Silu, momentum: false);
+        Assert.True(TestSupport.MaxAbsDiff(ro, co) < 1e-10);
+        Assert.True(TestSupport.MaxAbsDiff(rw[1], cw[1]) < 1e-10);
+    }
+
+    [Fact]
+    public void Chunk_boundaries_follow_the_carried_position()
+    {
+        // Chunked over [0, 6) then [6, 19) with the carried state (mid-chunk at 6 for C = 4) equals one call over [0, 19).
+        using var scope = NewDisposeScope();
+        var c = Make(19, 2, 9);
+        using var noGrad = no_grad();
+        var (whole, ws) = NeuralMemory.Chunked(c.Q, c.K, c.V, c.Theta, c.Eta, c.Alpha, c.Initial(), 4, MemoryActivation.Silu);
+        var first = TensorIndex.Slice(0, 6);
+        var rest = TensorIndex.Slice(6, 19);
+        var (a, mid) = NeuralMemory.Chunked(c.Q[.., .., first], c.K[.., .., first], c.V[.., .., first], c.Theta[.., .., first], c.Eta[.., .., first], c.Alpha[.., .., first], c.Initial(), 4, MemoryActivation.Silu);
+        Assert.Equal(6, mid.Position);
+        var (b, end) = NeuralMemory.Chunked(c.Q[.., .., rest], c.K[.., .., rest], c.V[.., .., rest], c.Theta[.., .., rest], c.Eta[.., .., rest], c.Alpha[.., .., rest], mid, 4, MemoryActivation.Silu);
+        Assert.True(TestSupport.MaxAbsDiff(whole, cat(new[] { a, b }, 2)) < 1e-10);
+        Assert.True(TestSupport.MaxAbsDiff(ws.Weights[0], end.Weights[0]) < 1e-10);
+    }
+}
