@@ -31,6 +31,10 @@ public sealed class LayerContractTests
         { "deltanet", "{\"chunk_size\": 4}" },
         { "linear-attention", "{\"chunk_size\": 4}" },
         { "simple-gla", "{\"chunk_size\": 4, \"heads\": 4}" },
+        { "titans-lmm", "{\"chunk_size\": 4}" },
+        { "titans-lmm", "{\"chunk_size\": 1, \"depth\": 3, \"activation\": \"tanh\", \"heads\": 3, \"key_dim\": 5, \"value_dim\": 3}" },
+        { "titans-lmm", "{\"chunk_size\": 4, \"form\": \"reference\"}" },
+        { "titans-lmm", "{\"chunk_size\": 3, \"momentum\": false, \"forgetting\": false, \"output_gate\": false}" },
         { "mom", "{\"memories\": 3, \"top_k\": 2, \"memory\": {\"chunk_size\": 4}}" },
         { "mom", "{\"memories\": 4, \"top_k\": 1, \"shared_memory\": false, \"rule\": \"delta\", \"memory\": {\"heads\": 3, \"key_dim\": 5, \"value_dim\": 4, \"chunk_size\": 8}}" },
     };

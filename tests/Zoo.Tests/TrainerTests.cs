@@ -20,6 +20,7 @@ public sealed class TrainerTests
     [InlineData("leaky-rnn")]
     [InlineData("gated-deltanet")]
     [InlineData("mom")]
+    [InlineData("titans-lmm")]
     public void Loss_falls_and_the_run_ends_ok(string layer)
     {
         var registry = TestSupport.Registry();

@@ -38,6 +38,7 @@ public static class NeuralMemory
         NeuralMemoryState state, int gradientChunk, MemoryActivation activation)
     {
         using var scope = NewDisposeScope();
+        using var gradMode = enable_grad(); // the inner gradients need a graph even when the caller evaluates without one
         var w = state.Weights.ToArray();
         var s = state.Momentum.ToArray();
         var start = state.ChunkStart.ToArray();

@@ -1,0 +1,105 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using Zoo.Core.Layers;
+using Zoo.Core.Registry;
+using Zoo.Layers.LinearMemory;
+using static TorchSharp.torch;
+
+namespace Zoo.Layers.DeepMemory;
+
+/// <summary>
+/// Titans' neural long-term memory as a layer (LMM; Behrouz, Zhong, Mirrokni 2024, §3.1): q, k, v = SiLU projections
+/// (q, k L2-normalised), a per-head memory MLP written by gradient descent with momentum and forgetting
+/// (<see cref="NeuralMemory"/>), with data-dependent θ_t = inner_lr·σ(W_θ x), η_t = σ(W_η x), α_t = σ(W_α x); read-out
+/// y_t = M_t(q_t) → per-head RMSNorm → output gate → projection. The memory's initial weights are learned.
+/// </summary>
+/// <remarks>
+/// State: the weights, their momentum, the weights at the start of the current gradient chunk and the position in it,
+/// so <see cref="Step"/> (one token of the chunked form) and segment-by-segment forwards follow the same chunk
+/// boundaries as one forward over the whole sequence.
+/// </remarks>
+[ZooLayer("titans-lmm", typeof(TitansMemoryOptions), Summary = "Titans neural long-term memory: MLP memory written by gradient descent with momentum and forgetting")]
+public sealed class TitansMemory : SequenceLayer
+{
+    private readonly TitansMemoryOptions _o;
+    private readonly int _dk, _dv;
+    private readonly Linear q_proj, k_proj, v_proj, theta_proj;
+    private readonly Linear? eta_proj, alpha_proj;
+    private readonly ParameterList memory_init;
+    private readonly MemoryReadout readout;
+
+    /// <summary>Builds the layer.</summary>
+    public TitansMemory(int dModel, TitansMemoryOptions options) : base("TitansMemory", dModel)
+    {
+        _o = options;
+        (_dk, _dv) = (options.KeyDimFor(dModel), options.ValueDimFor(dModel));
+        int h = options.Heads;
+        q_proj = nn.Linear(dModel, h * _dk, hasBias: false);
+        k_proj = nn.Linear(dModel, h * _dk, hasBias: false);
+        v_proj = nn.Linear(dModel, h * _dv, hasBias: false);
+        theta_proj = nn.Linear(dModel, h);
+        if (options.Momentum) eta_proj = nn.Linear(dModel, h);
+        if (options.Forgetting) alpha_proj = nn.Linear(dModel, h);
+        using (no_grad())
+        {
+            eta_proj?.bias!.fill_(2.0);     // η ≈ 0.88 at init: surprise carries over a few tokens
+            alpha_proj?.bias!.fill_(-5.0);  // α ≈ 0.007 at init: forget slowly
+        }
+        int hidden = Math.Max(1, (int)Math.Round(options.HiddenMult * _dk));
+        var dims = new List<int> { _dk };
+        for (int i = 0; i < options.Depth - 1; i++) dims.Add(hidden);
+        dims.Add(_dv);
+        memory_init = new ParameterList();
+        for (int l = 0; l < options.Depth; l++)
+            memory_init.Add(nn.Parameter(randn(h, dims[l + 1], dims[l]) / Math.Sqrt(dims[l])));
+        readout = new MemoryReadout(dModel, options.Readout(dModel));
+        RegisterComponents();
+    }
+
+    private int Depth => _o.Depth;
+
+    /// <summary>State parts: weights (depth), momentum (depth), chunk-start weights (depth), position [1].</summary>
+    public override LayerState InitialState(long batch, Device device, ScalarType dtype)
+    {
+        var w = memory_init.Select(p => p.to(dtype, device).unsqueeze(0).expand(batch, -1, -1, -1)).ToArray();
+        return new LayerState(w.Concat(w.Select(x => zeros_like(x))).Concat(w.Select(x => x.alias()))
+            .Append(zeros(1, dtype: ScalarType.Int64)).ToArray());
+    }
+
+    /// <inheritdoc />
+    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state, step: false);
+
+    /// <summary>One token of the chunked form (gradients at the stored chunk-start weights).</summary>
+    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state)
+    {
+        var (y, next) = Run(x.unsqueeze(1), state, step: true);
+        return (y.squeeze(1), next);
+    }
+
+    /// <summary>Weights, momentum and chunk-start weights of every head's MLP.</summary>
+    public override long StateSize(long sequenceLength) => 3L * memory_init.Sum(p => p.numel());
+
+    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state, bool step)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], l = x.shape[1];
+        state ??= InitialState(b, x.device, x.dtype);
+        Tensor Heads(Tensor t, int d) => t.view(b, l, _o.Heads, d).transpose(1, 2);
+        var q = nn.functional.normalize(Heads(nn.functional.silu(q_proj.forward(x)), _dk), dim: -1);
+        var k = nn.functional.normalize(Heads(nn.functional.silu(k_proj.forward(x)), _dk), dim: -1);
+        var v = Heads(nn.functional.silu(v_proj.forward(x)), _dv);
+        var theta = (_o.InnerLr * sigmoid(theta_proj.forward(x))).transpose(1, 2);
+        var eta = eta_proj is not null ? sigmoid(eta_proj.forward(x)).transpose(1, 2) : zeros(b, _o.Heads, l, dtype: x.dtype, device: x.device);
+        var alpha = alpha_proj is not null ? sigmoid(alpha_proj.forward(x)).transpose(1, 2) : zeros(b, _o.Heads, l, dtype: x.dtype, device: x.device);
+        var parts = state.Parts;
+        var memory = new NeuralMemoryState(parts.Take(Depth).ToArray(), parts.Skip(Depth).Take(Depth).ToArray(),
+            parts.Skip(2 * Depth).Take(Depth).ToArray(), parts[3 * Depth].item<long>());
+        var (o, next) = !step && _o.Form == NeuralMemoryForm.Reference
+            ? NeuralMemory.Reference(q, k, v, theta, eta, alpha, memory, _o.ChunkSize, _o.Activation)
+            : NeuralMemory.Chunked(q, k, v, theta, eta, alpha, memory, _o.ChunkSize, _o.Activation, _o.Momentum);
+        var y = readout.Compute(o, x);
+        var nextState = new LayerState(next.Weights.Concat(next.Momentum).Concat(next.ChunkStart)
+            .Append(tensor(new[] { next.Position })).ToArray()).MoveToOuterDisposeScope();
+        return (y.MoveToOuterDisposeScope(), nextState);
+    }
+}

@@ -1,0 +1,81 @@
+using Zoo.Core.Options;
+using Zoo.Layers.LinearMemory;
+
+namespace Zoo.Layers.DeepMemory;
+
+/// <summary>Which form of the <see cref="NeuralMemory"/> op a layer's parallel forward uses.</summary>
+public enum NeuralMemoryForm
+{
+    /// <summary>Chunked closed form (fast).</summary>
+    Chunked,
+    /// <summary>Per-token loop with autograd inner gradients (slow; for checks).</summary>
+    Reference,
+}
+
+/// <summary>Options of <see cref="TitansMemory"/>.</summary>
+public sealed record TitansMemoryOptions : IValidatableOptions
+{
+    /// <summary>Heads, each with its own memory MLP.</summary>
+    [Option("heads, each with its own memory MLP", Min = 1)]
+    public int Heads { get; init; } = 2;
+
+    /// <summary>Key/query dim per head; 0 means d_model / heads.</summary>
+    [Option("key/query dim per head (0 = d_model / heads)", Min = 0)]
+    public int KeyDim { get; init; }
+
+    /// <summary>Value dim per head; 0 means d_model / heads.</summary>
+    [Option("value dim per head (0 = d_model / heads)", Min = 0)]
+    public int ValueDim { get; init; }
+
+    /// <summary>Layers of the memory MLP.</summary>
+    [Option("layers of the memory MLP (Titans uses ≥ 2)", Min = 2, Max = 6)]
+    public int Depth { get; init; } = 2;
+
+    /// <summary>Hidden width of the memory MLP as a multiple of the key dim.</summary>
+    [Option("memory MLP hidden width / key dim", Min = 0.25, Max = 16)]
+    public double HiddenMult { get; init; } = 2;
+
+    /// <summary>Nonlinearity between memory layers.</summary>
+    [Option("memory MLP nonlinearity")]
+    public MemoryActivation Activation { get; init; } = MemoryActivation.Silu;
+
+    /// <summary>Tokens per gradient chunk (inner gradients at the chunk-start weights); 1 is the exact per-token rule.</summary>
+    [Option("tokens per gradient chunk (1 = exact per-token update)", Min = 1, Max = 1024)]
+    public int ChunkSize { get; init; } = 16;
+
+    /// <summary>Data-dependent momentum η of the surprise (off: η = 0).</summary>
+    [Option("momentum η on the surprise")]
+    public bool Momentum { get; init; } = true;
+
+    /// <summary>Data-dependent forgetting α (off: α = 0).</summary>
+    [Option("forgetting gate α")]
+    public bool Forgetting { get; init; } = true;
+
+    /// <summary>Largest inner learning rate: θ_t = inner_lr · σ(W_θ x_t).</summary>
+    [Option("largest inner learning rate θ", Min = 0, MinExclusive = true)]
+    public double InnerLr { get; init; } = 0.5;
+
+    /// <summary>Output gate after the per-head RMSNorm.</summary>
+    [Option("output gate SiLU(W_g x) after the per-head RMSNorm")]
+    public bool OutputGate { get; init; } = true;
+
+    /// <summary>Parallel form used by Forward.</summary>
+    [Option("parallel form of the op")]
+    public NeuralMemoryForm Form { get; init; } = NeuralMemoryForm.Chunked;
+
+    /// <summary>Key dim at width <paramref name="dModel"/>.</summary>
+    public int KeyDimFor(int dModel) => KeyDim > 0 ? KeyDim : dModel / Heads;
+
+    /// <summary>Value dim at width <paramref name="dModel"/>.</summary>
+    public int ValueDimFor(int dModel) => ValueDim > 0 ? ValueDim : dModel / Heads;
+
+    /// <summary>The read-out's options (heads, value dim, gate).</summary>
+    public LinearMemoryOptions Readout(int dModel) => new() { Heads = Heads, KeyDim = KeyDimFor(dModel), ValueDim = ValueDimFor(dModel), OutputGate = OutputGate };
+
+    /// <inheritdoc />
+    public IEnumerable<(string Field, string Message)> Validate(int dModel)
+    {
+        if (dModel > 0 && (KeyDim == 0 || ValueDim == 0) && dModel % Heads != 0)
+            yield return ("heads", $"d_model {dModel} is not divisible by heads {Heads}; allowed: a divisor of {dModel}, or set key_dim and value_dim");
+    }
+}
