@@ -35,6 +35,10 @@ public sealed class LayerContractTests
         { "titans-lmm", "{\"chunk_size\": 1, \"depth\": 3, \"activation\": \"tanh\", \"heads\": 3, \"key_dim\": 5, \"value_dim\": 3}" },
         { "titans-lmm", "{\"chunk_size\": 4, \"form\": \"reference\"}" },
         { "titans-lmm", "{\"chunk_size\": 3, \"momentum\": false, \"forgetting\": false, \"output_gate\": false}" },
+        { "memory-caching", "{\"segment\": 4, \"rule\": \"gated_residual\", \"base_options\": {\"chunk_size\": 4}}" },
+        { "memory-caching", "{\"segment\": 3, \"rule\": \"residual\", \"base\": \"deltanet\", \"base_options\": {\"chunk_size\": 2}}" },
+        { "memory-caching", "{\"segment\": 4, \"rule\": \"soup\", \"base\": \"titans-lmm\", \"base_options\": {\"chunk_size\": 2}}" },
+        { "memory-caching", "{\"segment\": 2, \"rule\": \"sparse_selective\", \"top_k\": 1, \"reset_per_segment\": true, \"base_options\": {\"chunk_size\": 4}}" },
         { "mom", "{\"memories\": 3, \"top_k\": 2, \"memory\": {\"chunk_size\": 4}}" },
         { "mom", "{\"memories\": 4, \"top_k\": 1, \"shared_memory\": false, \"rule\": \"delta\", \"memory\": {\"heads\": 3, \"key_dim\": 5, \"value_dim\": 4, \"chunk_size\": 8}}" },
     };

@@ -179,5 +179,6 @@ public static class OptionsBinder
         : t == typeof(double) || t == typeof(float) ? "number"
         : t == typeof(bool) ? "true or false"
         : t == typeof(string) ? "string"
+        : t == typeof(JsonElement) ? "a JSON value"
         : t.Name;
 }

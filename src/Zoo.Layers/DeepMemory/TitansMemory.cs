@@ -19,7 +19,7 @@ namespace Zoo.Layers.DeepMemory;
 /// boundaries as one forward over the whole sequence.
 /// </remarks>
 [ZooLayer("titans-lmm", typeof(TitansMemoryOptions), Summary = "Titans neural long-term memory: MLP memory written by gradient descent with momentum and forgetting")]
-public sealed class TitansMemory : SequenceLayer
+public sealed class TitansMemory : SequenceLayer, IReadableMemory
 {
     private readonly TitansMemoryOptions _o;
     private readonly int _dk, _dv;
@@ -79,7 +79,44 @@ public sealed class TitansMemory : SequenceLayer
     /// <summary>Weights, momentum and chunk-start weights of every head's MLP.</summary>
     public override long StateSize(long sequenceLength) => 3L * memory_init.Sum(p => p.numel());
 
+    /// <inheritdoc />
+    public (Tensor Reads, Tensor Queries, LayerState State) Memorize(Tensor x, LayerState? state) => Memorize(x, state, step: false);
+
+    /// <summary>M(q) with the stored weights.</summary>
+    public Tensor Read(LayerState memory, Tensor queries) => NeuralMemory.Apply(memory.Parts.Take(Depth).ToList(), queries, _o.Activation);
+
+    /// <summary>
+    /// The soup M_t with parameters Σ_i w_ti W⁽ⁱ⁾, layer by layer: each layer is linear in its weights, so
+    /// (Σ_i w_ti W⁽ⁱ⁾_l) h = Σ_i w_ti (W⁽ⁱ⁾_l h), and the nonlinearity is applied to the mixed pre-activation.
+    /// </summary>
+    public Tensor ReadMixture(IReadOnlyList<LayerState> memories, Tensor weights, Tensor queries)
+    {
+        using var scope = NewDisposeScope();
+        var h = queries;
+        for (int l = 0; l < Depth; l++)
+        {
+            Tensor? mixed = null;
+            for (int i = 0; i < memories.Count; i++)
+            {
+                var part = weights[.., .., i][.., TensorIndex.None, .., TensorIndex.None] * h.matmul(memories[i][l].transpose(-1, -2));
+                mixed = mixed is null ? part : mixed + part;
+            }
+            h = l < Depth - 1 ? (_o.Activation == MemoryActivation.Silu ? nn.functional.silu(mixed!) : tanh(mixed!)) : mixed!;
+        }
+        return h.MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public Tensor Output(Tensor reads, Tensor x) => readout.Compute(reads, x);
+
     private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state, bool step)
+    {
+        using var scope = NewDisposeScope();
+        var (o, _, next) = Memorize(x, state, step);
+        return (readout.Compute(o, x).MoveToOuterDisposeScope(), next.MoveToOuterDisposeScope());
+    }
+
+    private (Tensor Reads, Tensor Queries, LayerState State) Memorize(Tensor x, LayerState? state, bool step)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
@@ -97,9 +134,8 @@ public sealed class TitansMemory : SequenceLayer
         var (o, next) = !step && _o.Form == NeuralMemoryForm.Reference
             ? NeuralMemory.Reference(q, k, v, theta, eta, alpha, memory, _o.ChunkSize, _o.Activation)
             : NeuralMemory.Chunked(q, k, v, theta, eta, alpha, memory, _o.ChunkSize, _o.Activation, _o.Momentum);
-        var y = readout.Compute(o, x);
         var nextState = new LayerState(next.Weights.Concat(next.Momentum).Concat(next.ChunkStart)
             .Append(tensor(new[] { next.Position })).ToArray()).MoveToOuterDisposeScope();
-        return (y.MoveToOuterDisposeScope(), nextState);
+        return (o.MoveToOuterDisposeScope(), q.MoveToOuterDisposeScope(), nextState);
     }
 }

@@ -13,7 +13,7 @@ namespace Zoo.Layers.LinearMemory;
 /// be processed in segments or token by token. <see cref="Step"/> runs the per-token recurrence; Forward runs the
 /// chunked form (or the reference loop, by option).
 /// </remarks>
-public abstract class LinearMemoryLayer : SequenceLayer
+public abstract class LinearMemoryLayer : SequenceLayer, IReadableMemory
 {
     private readonly LinearMemoryOptions _o;
     private readonly bool _erase;
@@ -56,7 +56,26 @@ public abstract class LinearMemoryLayer : SequenceLayer
     public override long StateSize(long sequenceLength) =>
         (long)_o.Heads * _o.KeyDimFor(DModel) * _o.ValueDimFor(DModel) + features.CacheSize;
 
-    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state, bool step)
+    /// <inheritdoc />
+    public (Tensor Reads, Tensor Queries, LayerState State) Memorize(Tensor x, LayerState? state) => Memorize(x, state, step: false);
+
+    /// <summary>S_iᵀ q per head: [B, H, L, K] × [B, H, K, V].</summary>
+    public Tensor Read(LayerState memory, Tensor queries) => queries.matmul(memory[0]);
+
+    /// <summary>Linear in S, so the soup's read is the weighted sum of reads.</summary>
+    public Tensor ReadMixture(IReadOnlyList<LayerState> memories, Tensor weights, Tensor queries)
+    {
+        using var scope = NewDisposeScope();
+        var total = zeros_like(Read(memories[0], queries));
+        for (int i = 0; i < memories.Count; i++)
+            total = total + weights[.., .., i][.., TensorIndex.None, .., TensorIndex.None] * Read(memories[i], queries);
+        return total.MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public Tensor Output(Tensor reads, Tensor x) => readout.Compute(reads, x);
+
+    private (Tensor Reads, Tensor Queries, LayerState State) Memorize(Tensor x, LayerState? state, bool step)
     {
         using var scope = NewDisposeScope();
         state ??= InitialState(x.shape[0], x.device, x.dtype);
@@ -64,8 +83,14 @@ public abstract class LinearMemoryLayer : SequenceLayer
         var (o, s) = step || _o.Form == MemoryForm.Reference
             ? GatedDelta.Reference(m.Q, m.K, m.V, m.LogDecay, m.Beta, state[0], _erase)
             : GatedDelta.Chunked(m.Q, m.K, m.V, m.LogDecay, m.Beta, state[0], _o.ChunkSize, _erase);
-        var y = readout.Compute(o, x);
         var next = new LayerState(new[] { s }.Concat(m.ConvCaches).ToArray()).MoveToOuterDisposeScope();
-        return (y.MoveToOuterDisposeScope(), next);
+        return (o.MoveToOuterDisposeScope(), m.Q.MoveToOuterDisposeScope(), next);
+    }
+
+    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state, bool step)
+    {
+        using var scope = NewDisposeScope();
+        var (o, _, next) = Memorize(x, state, step);
+        return (readout.Compute(o, x).MoveToOuterDisposeScope(), next.MoveToOuterDisposeScope());
     }
 }

@@ -1,0 +1,215 @@
+using System.Reflection;
+using System.Text.Json;
+using TorchSharp;
+using TorchSharp.Modules;
+using Zoo.Core.Layers;
+using Zoo.Core.Options;
+using Zoo.Core.Registry;
+using static TorchSharp.torch;
+
+namespace Zoo.Layers.Caching;
+
+/// <summary>How Memory Caching combines the online memory with the cached ones (arXiv 2602.24281, §3).</summary>
+public enum CachingRule
+{
+    /// <summary>y = M_t(q) + Σ_{i&lt;j} M⁽ⁱ⁾(q).</summary>
+    Residual,
+    /// <summary>Gated residual memory: y = γ_j M_t(q) + Σ_i γ_i M⁽ⁱ⁾(q), γ = softmax_i ⟨x W_u, MeanPool(segment i)⟩.</summary>
+    GatedResidual,
+    /// <summary>Memory soup: one memory with parameters Σ_i γ_i W⁽ⁱ⁾ over the cached memories, plus γ_j M_t(q).</summary>
+    Soup,
+    /// <summary>Sparse selective caching: only the top-k cached memories by router score, plus the online memory.</summary>
+    SparseSelective,
+}
+
+/// <summary>Options of <see cref="MemoryCaching"/>.</summary>
+public sealed record MemoryCachingOptions : IValidatableOptions
+{
+    /// <summary>The wrapped memory layer (one that implements <see cref="IReadableMemory"/>).</summary>
+    [Option("wrapped memory layer")]
+    public string Base { get; init; } = "gated-deltanet";
+
+    /// <summary>Options of the wrapped layer, as that layer takes them.</summary>
+    [Option("options of the wrapped layer (a JSON object)")]
+    public JsonElement? BaseOptions { get; init; }
+
+    /// <summary>Segment length s: each segment's final memory is cached.</summary>
+    [Option("segment length s; each segment's final memory is cached", Min = 1)]
+    public int Segment { get; init; } = 64;
+
+    /// <summary>Read-out rule.</summary>
+    [Option("how cached memories are combined")]
+    public CachingRule Rule { get; init; } = CachingRule.GatedResidual;
+
+    /// <summary>Cached memories read per token by sparse selective caching.</summary>
+    [Option("caches read per token (sparse_selective)", Min = 1)]
+    public int TopK { get; init; } = 2;
+
+    /// <summary>Start each segment from a fresh memory instead of continuing the previous one.</summary>
+    [Option("reset the online memory at each segment start")]
+    public bool ResetPerSegment { get; init; }
+
+    /// <inheritdoc />
+    public IEnumerable<(string Field, string Message)> Validate(int dModel)
+    {
+        if (!MemoryCaching.Wrappable.ContainsKey(Base))
+        {
+            yield return ("base", $"'{Base}' cannot be wrapped; allowed: {string.Join(", ", MemoryCaching.Wrappable.Keys.Order())}");
+            yield break;
+        }
+        string? problem = null, field = null;
+        try
+        {
+            OptionsBinder.Bind(MemoryCaching.Wrappable[Base].Options, BaseOptions, null, "base_options", dModel);
+        }
+        catch (ZooConfigException e)
+        {
+            (field, problem) = (e.Field, e.Problem);
+        }
+        if (problem is not null) yield return (field!.StartsWith("base_options", StringComparison.Ordinal) ? field : "base_options", problem);
+    }
+}
+
+/// <summary>
+/// Memory Caching (Behrouz et al. 2026, arXiv 2602.24281): an RNN with growing memory. The sequence is cut into segments
+/// of length s; the wrapped memory runs inside each segment (continuing, or reset per segment), and each segment's final
+/// memory is cached. A token in segment j reads its online memory and the cached ones, combined by <see cref="CachingRule"/>.
+/// Cost O(L·N) for N = L/s caches: between an RNN (s ≥ L, where every rule reduces to the wrapped layer) and attention
+/// (s = 1).
+/// </summary>
+/// <remarks>
+/// State: position in the segment, running sum of the segment's inputs (for the causal mean pool), the number of caches,
+/// the wrapped layer's state, then per cache its mean-pooled segment input and its memory state. The state grows with L.
+/// Router/gate scores are ⟨x_t W_u, MeanPool(segment)⟩ / √D, with the online segment pooled causally up to t.
+/// Only layers in Zoo.Layers that implement <see cref="IReadableMemory"/> can be wrapped.
+/// </remarks>
+[ZooLayer("memory-caching", typeof(MemoryCachingOptions), Summary = "Memory Caching: segment memories cached and read back (residual, gated residual, soup, sparse selective)")]
+public sealed class MemoryCaching : SequenceLayer
+{
+    /// <summary>Wrappable layers by registered name: their class and options type.</summary>
+    public static readonly IReadOnlyDictionary<string, (Type Layer, Type Options)> Wrappable =
+        typeof(MemoryCaching).Assembly.GetTypes()
+            .Where(t => typeof(IReadableMemory).IsAssignableFrom(t) && !t.IsAbstract && t.GetCustomAttribute<ZooLayerAttribute>() is not null)
+            .ToDictionary(t => t.GetCustomAttribute<ZooLayerAttribute>()!.Name, t => (t, t.GetCustomAttribute<ZooLayerAttribute>()!.OptionsType));
+
+    private readonly MemoryCachingOptions _o;
+    private readonly SequenceLayer inner;
+    private readonly Linear? gate_proj;
+    private readonly int _baseParts;
+
+    /// <summary>Builds the wrapper and its wrapped layer.</summary>
+    public MemoryCaching(int dModel, MemoryCachingOptions options) : base("MemoryCaching", dModel)
+    {
+        _o = options;
+        var (type, optionsType) = Wrappable[options.Base];
+        var baseOptions = OptionsBinder.Bind(optionsType, options.BaseOptions, null, "base_options", dModel);
+        inner = (SequenceLayer)Activator.CreateInstance(type, dModel, baseOptions)!;
+        if (options.Rule != CachingRule.Residual) gate_proj = nn.Linear(dModel, dModel, hasBias: false);
+        _baseParts = inner.InitialState(1, CPU, ScalarType.Float32).Parts.Count;
+        RegisterComponents();
+    }
+
+    private IReadableMemory Memory => (IReadableMemory)inner;
+
+    /// <inheritdoc />
+    public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
+        new(new[] { zeros(1, dtype: ScalarType.Int64), zeros(batch, DModel, dtype: dtype, device: device), zeros(1, dtype: ScalarType.Int64) }
+            .Concat(inner.InitialState(batch, device, dtype).Parts).ToArray());
+
+    /// <inheritdoc />
+    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], l = x.shape[1];
+        state ??= InitialState(b, x.device, x.dtype);
+        long pos = state[0].item<long>();
+        var segSum = state[1];
+        int caches = (int)state[2].item<long>();
+        var online = new LayerState(state.Parts.Skip(3).Take(_baseParts).ToArray());
+        var pooled = new List<Tensor>();
+        var memories = new List<LayerState>();
+        for (int i = 0; i < caches; i++)
+        {
+            var at = 3 + _baseParts + i * (1 + _baseParts);
+            pooled.Add(state[at]);
+            memories.Add(new LayerState(state.Parts.Skip(at + 1).Take(_baseParts).ToArray()));
+        }
+
+        var outputs = new List<Tensor>();
+        for (long t0 = 0; t0 < l;)
+        {
+            long n = Math.Min(l - t0, _o.Segment - pos);
+            var xs = x[.., TensorIndex.Slice(t0, t0 + n)];
+            var (reads, queries, next) = Memory.Memorize(xs, online);
+            if (memories.Count > 0)
+            {
+                // Causal mean pool of the current segment up to each token.
+                var counts = arange(pos + 1, pos + n + 1, dtype: x.dtype, device: x.device).unsqueeze(-1);
+                var onlinePool = (segSum.unsqueeze(1) + xs.cumsum(1)) / counts;               // [B, n, D]
+                reads = Combine(reads, queries, xs, onlinePool, pooled, memories);
+            }
+            outputs.Add(Memory.Output(reads, xs));
+            segSum = segSum + xs.sum(1);
+            pos += n;
+            t0 += n;
+            if (pos == _o.Segment)
+            {
+                pooled.Add(segSum / _o.Segment);
+                memories.Add(new LayerState(next.Parts.Select(p => p.alias()).ToArray()));
+                online = _o.ResetPerSegment ? inner.InitialState(b, x.device, x.dtype) : next;
+                segSum = zeros_like(segSum);
+                pos = 0;
+            }
+            else
+            {
+                online = next;
+            }
+        }
+        var parts = new List<Tensor> { tensor(new[] { pos }), segSum, tensor(new[] { (long)memories.Count }) };
+        parts.AddRange(online.Parts);
+        for (int i = 0; i < memories.Count; i++)
+        {
+            parts.Add(pooled[i]);
+            parts.AddRange(memories[i].Parts);
+        }
+        var nextState = new LayerState(parts.Select(p => p.alias()).ToArray()).MoveToOuterDisposeScope();
+        return (cat(outputs, 1).MoveToOuterDisposeScope(), nextState);
+    }
+
+    /// <summary>One token: the same segment bookkeeping as Forward.</summary>
+    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state)
+    {
+        var (y, next) = Forward(x.unsqueeze(1), state);
+        return (y.squeeze(1), next);
+    }
+
+    /// <summary>The wrapped state plus one cached memory and pooled summary per completed segment.</summary>
+    public override long StateSize(long sequenceLength) =>
+        inner.StateSize(sequenceLength) + DModel + sequenceLength / _o.Segment * (inner.StateSize(_o.Segment) + DModel);
+
+    // Online reads [B, H, n, V] combined with the cached memories' reads by the chosen rule.
+    private Tensor Combine(Tensor reads, Tensor queries, Tensor xs, Tensor onlinePool, List<Tensor> pooled, List<LayerState> memories)
+    {
+        if (_o.Rule == CachingRule.Residual)
+            return memories.Aggregate(reads, (acc, m) => acc + Memory.Read(m, queries));
+
+        var u = gate_proj!.forward(xs);                                                          // [B, n, D]
+        var scale = 1.0 / Math.Sqrt(DModel);
+        var cacheScores = stack(pooled.Select(p => (u * p.unsqueeze(1)).sum(-1) * scale).ToArray(), -1);  // [B, n, N]
+        var onlineScore = ((u * onlinePool).sum(-1) * scale).unsqueeze(-1);                    // [B, n, 1]
+        if (_o.Rule == CachingRule.SparseSelective && _o.TopK < memories.Count)
+        {
+            var (_, top) = cacheScores.topk(_o.TopK, dim: -1);
+            var keep = zeros_like(cacheScores, dtype: ScalarType.Bool).scatter(-1, top, ones_like(top, dtype: ScalarType.Bool));
+            cacheScores = cacheScores.masked_fill(keep.logical_not(), double.NegativeInfinity);
+        }
+        var gates = softmax(cat(new[] { cacheScores, onlineScore }, -1), -1);                   // [B, n, N + 1]
+        Tensor Gate(int i) => gates[.., .., i][.., TensorIndex.None, .., TensorIndex.None];     // → [B, 1, n, 1]
+        var combined = Gate(memories.Count) * reads;
+        if (_o.Rule == CachingRule.Soup)
+            return combined + Memory.ReadMixture(memories, gates[.., .., ..memories.Count], queries);
+        for (int i = 0; i < memories.Count; i++)
+            combined = combined + Gate(i) * Memory.Read(memories[i], queries);
+        return combined;
+    }
+}
