@@ -31,6 +31,14 @@ public sealed record AttentionOptions : IValidatableOptions
     [Option("RoPE base θ", Min = 1)]
     public double RopeBase { get; init; } = 10000;
 
+    /// <summary>Sliding window: each token attends to itself and the window − 1 tokens before it; 0 attends to all.</summary>
+    [Option("sliding window in tokens (0 = full causal attention)", Min = 0)]
+    public int Window { get; init; }
+
+    /// <summary>Learned key/value pairs every token attends to (Titans' persistent memory); 0 for none.</summary>
+    [Option("learned persistent key/value tokens every query sees", Min = 0, Max = 256)]
+    public int PersistentTokens { get; init; }
+
     /// <inheritdoc />
     public IEnumerable<(string Field, string Message)> Validate(int dModel)
     {
@@ -44,13 +52,16 @@ public sealed record AttentionOptions : IValidatableOptions
 /// <summary>
 /// Causal multi-head softmax attention (Vaswani et al. 2017), the reference baseline. The parallel form uses
 /// <c>scaled_dot_product_attention</c>; <see cref="Step"/> decodes one token against a KV cache with the
-/// plain softmax(q kᵀ/√d) v maths. State: the K and V caches [B, H, P, d_h]; it grows with the sequence.
+/// plain softmax(q kᵀ/√d) v maths. State: the K and V caches [B, H, P, d_h] and the absolute position; the cache grows
+/// with the sequence, or keeps the last window − 1 tokens with a sliding window. Optional learned persistent key/value
+/// tokens (Titans' persistent memory) are visible to every query and never enter the cache.
 /// </summary>
 [ZooLayer("attention", typeof(AttentionOptions), Summary = "causal softmax attention with RoPE and a KV cache (baseline)")]
 public sealed class CausalAttention : SequenceLayer
 {
     private readonly Linear qkv;
     private readonly Linear proj;
+    private readonly Parameter? persistent_k, persistent_v;
     private readonly AttentionOptions _o;
     private readonly int _headDim;
 
@@ -61,13 +72,19 @@ public sealed class CausalAttention : SequenceLayer
         _headDim = dModel / options.Heads;
         qkv = nn.Linear(dModel, 3L * dModel, hasBias: false);
         proj = nn.Linear(dModel, dModel, hasBias: false);
+        if (options.PersistentTokens > 0)
+        {
+            persistent_k = nn.Parameter(randn(options.Heads, options.PersistentTokens, _headDim) / Math.Sqrt(_headDim));
+            persistent_v = nn.Parameter(randn(options.Heads, options.PersistentTokens, _headDim) / Math.Sqrt(_headDim));
+        }
         RegisterComponents();
     }
 
-    /// <summary>Empty K and V caches.</summary>
+    /// <summary>Empty K and V caches and position 0.</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
         new(zeros(batch, _o.Heads, 0, _headDim, dtype: dtype, device: device),
-            zeros(batch, _o.Heads, 0, _headDim, dtype: dtype, device: device));
+            zeros(batch, _o.Heads, 0, _headDim, dtype: dtype, device: device),
+            zeros(1, dtype: ScalarType.Int64));
 
     /// <inheritdoc />
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null)
@@ -75,23 +92,29 @@ public sealed class CausalAttention : SequenceLayer
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
         state ??= InitialState(b, x.device, x.dtype);
-        long past = state[0].shape[2];
-        var (q, k, v) = Project(x, past);
-        var keys = past == 0 ? k : cat(new[] { state[0], k }, 2);
-        var values = past == 0 ? v : cat(new[] { state[1], v }, 2);
+        long cached = state[0].shape[2], position = state[2].item<long>();
+        var (q, k, v) = Project(x, position);
+        var keys = cached == 0 ? k : cat(new[] { state[0], k }, 2);
+        var values = cached == 0 ? v : cat(new[] { state[1], v }, 2);
         Tensor o;
-        if (past == 0)
+        if (cached == 0 && _o.Window == 0 && persistent_k is null)
         {
             o = nn.functional.scaled_dot_product_attention(q, keys, values, is_casual: true);
         }
         else
         {
-            // Query i (absolute position past + i) sees keys 0 … past + i.
-            var mask = ones(l, past + l, dtype: ScalarType.Bool, device: x.device).tril(past);
-            o = nn.functional.scaled_dot_product_attention(q, keys, values, attn_mask: mask);
+            // Query i sees cache-or-new key j when j ≤ cached + i and, with a window, j > cached + i − window.
+            var i = arange(l, device: x.device).unsqueeze(1) + cached;
+            var j = arange(cached + l, device: x.device).unsqueeze(0);
+            var mask = j.le(i);
+            if (_o.Window > 0) mask = mask.logical_and(j.gt(i - _o.Window));
+            var (pk, pv) = WithPersistent(keys, values);
+            if (persistent_k is not null)
+                mask = cat(new[] { ones(l, _o.PersistentTokens, dtype: ScalarType.Bool, device: x.device), mask }, 1);
+            o = nn.functional.scaled_dot_product_attention(q, pk, pv, attn_mask: mask);
         }
         var y = proj.forward(o.transpose(1, 2).reshape(b, l, DModel));
-        var next = new LayerState(keys.alias(), values.alias()).MoveToOuterDisposeScope();
+        var next = Next(keys, values, position + l).MoveToOuterDisposeScope();
         return (y.MoveToOuterDisposeScope(), next);
     }
 
@@ -99,19 +122,40 @@ public sealed class CausalAttention : SequenceLayer
     public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0];
-        var (q, k, v) = Project(x.unsqueeze(1), state[0].shape[2]);
-        var keys = cat(new[] { state[0], k }, 2);
+        long b = x.shape[0], position = state[2].item<long>();
+        var (q, k, v) = Project(x.unsqueeze(1), position);
+        var keys = cat(new[] { state[0], k }, 2);          // the cache holds at most window − 1 tokens: all visible
         var values = cat(new[] { state[1], v }, 2);
-        var scores = q.matmul(keys.transpose(2, 3)) / Math.Sqrt(_headDim); // [B, H, 1, P+1]
-        var o = softmax(scores, -1).matmul(values);
+        var (pk, pv) = WithPersistent(keys, values);
+        var scores = q.matmul(pk.transpose(2, 3)) / Math.Sqrt(_headDim); // [B, H, 1, P + cache + 1]
+        var o = softmax(scores, -1).matmul(pv);
         var y = proj.forward(o.reshape(b, DModel));
-        var next = new LayerState(keys, values).MoveToOuterDisposeScope();
+        var next = Next(keys, values, position + 1).MoveToOuterDisposeScope();
         return (y.MoveToOuterDisposeScope(), next);
     }
 
-    /// <summary>The K and V caches: 2 · L · d_model numbers.</summary>
-    public override long StateSize(long sequenceLength) => 2L * sequenceLength * DModel;
+    /// <summary>The K and V caches: 2 · L · d_model numbers (2 · (window − 1) · d_model at most with a window).</summary>
+    public override long StateSize(long sequenceLength) =>
+        2L * (_o.Window > 0 ? Math.Min(sequenceLength, _o.Window - 1) : sequenceLength) * DModel;
+
+    private (Tensor Keys, Tensor Values) WithPersistent(Tensor keys, Tensor values)
+    {
+        if (persistent_k is null) return (keys, values);
+        long b = keys.shape[0];
+        return (cat(new[] { persistent_k.to(keys.dtype).unsqueeze(0).expand(b, -1, -1, -1), keys }, 2),
+                cat(new[] { persistent_v!.to(values.dtype).unsqueeze(0).expand(b, -1, -1, -1), values }, 2));
+    }
+
+    // The cache after this call: everything, or the last window − 1 tokens.
+    private LayerState Next(Tensor keys, Tensor values, long position)
+    {
+        if (_o.Window > 0 && keys.shape[2] > _o.Window - 1)
+        {
+            var keep = TensorIndex.Slice(keys.shape[2] - (_o.Window - 1), keys.shape[2]);
+            (keys, values) = (keys[.., .., keep], values[.., .., keep]);
+        }
+        return new LayerState(keys.contiguous(), values.contiguous(), tensor(new[] { position }));
+    }
 
     private (Tensor Q, Tensor K, Tensor V) Project(Tensor x, long offset)
     {
