@@ -21,6 +21,7 @@ public sealed class LayerContractTests
         { "attention", "{\"heads\": 2, \"window\": 3, \"persistent_tokens\": 2}" },
         { "attention", "{\"heads\": 2, \"window\": 1}" },
         { "titans-mal", "{\"memory\": {\"chunk_size\": 4}, \"attention\": {\"heads\": 2, \"window\": 4, \"persistent_tokens\": 2}}" },
+        { "titans-mac", "{\"segment\": 4, \"memory\": {\"chunk_size\": 2}, \"attention\": {\"heads\": 2, \"persistent_tokens\": 2}}" },
         { "titans-mag", "{\"memory\": {\"chunk_size\": 3}, \"attention\": {\"heads\": 2, \"window\": 5, \"persistent_tokens\": 1}}" },
         { "leaky-rnn", "{}" },
         { "leaky-rnn", "{\"leak\": 1.0, \"activation\": \"relu\"}" },

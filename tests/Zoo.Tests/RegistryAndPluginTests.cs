@@ -12,7 +12,7 @@ public sealed class RegistryAndPluginTests
     public void Built_in_layers_and_tasks_are_registered()
     {
         var r = TestSupport.Registry();
-        Assert.Equal(new[] { "attention", "deltanet", "gated-deltanet", "gru", "leaky-rnn", "linear-attention", "lstm", "memory-caching", "mom", "simple-gla", "titans-lmm", "titans-mag", "titans-mal" }, r.Layers.Select(e => e.Name));
+        Assert.Equal(new[] { "attention", "deltanet", "gated-deltanet", "gru", "leaky-rnn", "linear-attention", "lstm", "memory-caching", "mom", "simple-gla", "titans-lmm", "titans-mac", "titans-mag", "titans-mal" }, r.Layers.Select(e => e.Name));
         Assert.Contains("mqar", r.Tasks.Select(e => e.Name));
     }
 

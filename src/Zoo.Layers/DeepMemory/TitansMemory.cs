@@ -109,6 +109,18 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
     /// <inheritdoc />
     public Tensor Output(Tensor reads, Tensor x) => readout.Compute(reads, x);
 
+    /// <summary>
+    /// Retrieval without update (Titans' M*): reads <paramref name="memory"/> with the queries of x and applies the output
+    /// stage, giving one D-wide token per input token.
+    /// </summary>
+    public Tensor Recall(Tensor x, LayerState memory)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], l = x.shape[1];
+        var q = nn.functional.normalize(nn.functional.silu(q_proj.forward(x)).view(b, l, _o.Heads, _dk).transpose(1, 2), dim: -1);
+        return readout.Compute(Read(memory, q), x).MoveToOuterDisposeScope();
+    }
+
     private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state, bool step)
     {
         using var scope = NewDisposeScope();

@@ -1,0 +1,110 @@
+using Zoo.Core.Layers;
+using Zoo.Core.Options;
+using Zoo.Core.Registry;
+using Zoo.Layers.Attention;
+using static TorchSharp.torch;
+
+namespace Zoo.Layers.DeepMemory;
+
+/// <summary>Options of <see cref="TitansMac"/>.</summary>
+public sealed record TitansMacOptions
+{
+    /// <summary>The long-term memory.</summary>
+    [Option("the neural long-term memory (as titans-lmm)")]
+    public TitansMemoryOptions Memory { get; init; } = new();
+
+    /// <summary>Attention within a segment (over retrieved memory and the segment's tokens), with persistent tokens.</summary>
+    [Option("attention within each segment (as attention)")]
+    public AttentionOptions Attention { get; init; } = new() { PersistentTokens = 4 };
+
+    /// <summary>Segment length.</summary>
+    [Option("segment length: attention sees one segment plus its retrieved memory", Min = 1)]
+    public int Segment { get; init; } = 64;
+}
+
+/// <summary>
+/// Titans MAC, memory as context (Behrouz et al. 2024, §4.1). Per segment S: retrieve h = M*(q) from the memory as it
+/// was at the segment start (no update); attend over persistent tokens, h and S; write the attention output y into the
+/// memory; output o = y ⊙ σ(M(y)), the memory read after its update.
+/// </summary>
+/// <remarks>
+/// Causality: the retrieved token h_i depends on x_i, so a token may only see h_j for j ≤ i. The attention therefore runs
+/// over the interleaved sequence h_1, x_1, h_2, x_2, … with an ordinary causal mask, which gives x_i exactly
+/// {persistent, h_≤i, x_≤i}; outputs are taken at the x positions. The attention state restarts at each segment.
+/// State: the memory, the memory at the segment start, the attention cache and the position in the segment.
+/// </remarks>
+[ZooLayer("titans-mac", typeof(TitansMacOptions), Summary = "Titans MAC: retrieved memory and persistent tokens as attention context per segment")]
+public sealed class TitansMac : SequenceLayer
+{
+    private readonly TitansMacOptions _o;
+    private readonly TitansMemory memory;
+    private readonly CausalAttention attention;
+    private readonly int _memoryParts, _attentionParts;
+
+    /// <summary>Builds the layer.</summary>
+    public TitansMac(int dModel, TitansMacOptions options) : base("TitansMac", dModel)
+    {
+        _o = options;
+        memory = new TitansMemory(dModel, options.Memory);
+        attention = new CausalAttention(dModel, options.Attention);
+        _memoryParts = 3 * options.Memory.Depth + 1;
+        _attentionParts = 3;
+        RegisterComponents();
+    }
+
+    /// <summary>Parts: memory, memory at segment start, attention cache, position in segment [1].</summary>
+    public override LayerState InitialState(long batch, Device device, ScalarType dtype)
+    {
+        var m = memory.InitialState(batch, device, dtype).Parts;
+        return new(m.Concat(m.Select(t => t.alias())).Concat(attention.InitialState(batch, device, dtype).Parts)
+            .Append(zeros(1, dtype: ScalarType.Int64)).ToArray());
+    }
+
+    /// <inheritdoc />
+    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], l = x.shape[1];
+        state ??= InitialState(b, x.device, x.dtype);
+        var parts = state.Parts;
+        var mem = new LayerState(parts.Take(_memoryParts).ToArray());
+        var segmentStart = new LayerState(parts.Skip(_memoryParts).Take(_memoryParts).ToArray());
+        var att = new LayerState(parts.Skip(2 * _memoryParts).Take(_attentionParts).ToArray());
+        long pos = parts[^1].item<long>();
+        var outputs = new List<Tensor>();
+        for (long t0 = 0; t0 < l;)
+        {
+            long n = Math.Min(l - t0, _o.Segment - pos);
+            var xs = x[.., TensorIndex.Slice(t0, t0 + n)];
+            var h = memory.Recall(xs, segmentStart);                                   // M*_{segment start}(q)
+            var interleaved = stack(new[] { h, xs }, 2).reshape(b, 2 * n, DModel);      // h_1, x_1, h_2, x_2, …
+            var (a, nextAtt) = attention.Forward(interleaved, att);
+            var y = a.view(b, n, 2, DModel)[.., .., 1];                                 // outputs at the x positions
+            var (m, nextMem) = memory.Forward(y, mem);                                  // write y, read M_t(y)
+            outputs.Add(y * sigmoid(m));
+            (mem, att) = (nextMem, nextAtt);
+            pos += n;
+            t0 += n;
+            if (pos == _o.Segment)
+            {
+                segmentStart = new LayerState(mem.Parts.Select(p => p.alias()).ToArray());
+                att = attention.InitialState(b, x.device, x.dtype);
+                pos = 0;
+            }
+        }
+        var next = new LayerState(mem.Parts.Concat(segmentStart.Parts).Concat(att.Parts).Append(tensor(new[] { pos }))
+            .Select(p => p.alias()).ToArray()).MoveToOuterDisposeScope();
+        return (cat(outputs, 1).MoveToOuterDisposeScope(), next);
+    }
+
+    /// <summary>One token with the same segment bookkeeping as Forward.</summary>
+    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state)
+    {
+        var (y, next) = Forward(x.unsqueeze(1), state);
+        return (y.squeeze(1), next);
+    }
+
+    /// <summary>Two copies of the memory plus an attention cache of at most 2 × segment tokens.</summary>
+    public override long StateSize(long sequenceLength) =>
+        2 * memory.StateSize(sequenceLength) + attention.StateSize(2 * Math.Min(sequenceLength, _o.Segment));
+}
