@@ -27,6 +27,23 @@ public sealed class LearningTests
     }
 
     [SlowFact]
+    public void Attention_learns_induction_heads_and_lstm_learns_2_parity()
+    {
+        var registry = TestSupport.Registry();
+        var spec = new ModelSpec { DModel = 64, NLayers = 2, MlpRatio = 2 };
+        double Best(string layer, Zoo.Core.Tasks.ISequenceTask task, int steps)
+        {
+            manual_seed(0);
+            using var m = ModelFactory.Build(registry, layer, registry.BindLayerOptions(layer, null, 64), task.Signature, spec);
+            return new Trainer(CPU).Train(m, task, new TrainSpec { Steps = steps, Batch = 64, Lr = 3e-3, Warmup = 50, EvalEvery = 100, EvalExamples = 512 }, 0).BestMetric;
+        }
+        var induction = Best("attention", new Zoo.Tasks.Recall.InductionHeads(new Zoo.Tasks.Recall.InductionHeadsOptions { Vocab = 16, Length = 32 }), 600);
+        Assert.True(induction > 0.5, $"attention reached {induction:F3} on induction heads (chance 1/15)");
+        var parity = Best("lstm", new Zoo.Tasks.Timescales.BinaryTimescales(new Zoo.Tasks.Timescales.BinaryTimescalesOptions { N = 2, Length = 32 }), 400);
+        Assert.True(parity > 0.9, $"lstm reached {parity:F3} on 2-parity (chance 1/2)");
+    }
+
+    [SlowFact]
     public void Lstm_beats_chance_on_one_pair_recall()
     {
         // One pair: the model must hold one key-value binding across the gap; chance is 1/128.

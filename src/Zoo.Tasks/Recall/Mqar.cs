@@ -1,7 +1,6 @@
 using Zoo.Core.Options;
 using Zoo.Core.Registry;
 using Zoo.Core.Tasks;
-using static TorchSharp.torch;
 
 namespace Zoo.Tasks.Recall;
 
@@ -53,7 +52,7 @@ public sealed record MqarOptions : IValidatableOptions
 /// the next token). Only those positions are scored; filler positions hold random tokens.
 /// </summary>
 [ZooTask("mqar", typeof(MqarOptions), Summary = "multi-query associative recall (Zoology)")]
-public sealed class Mqar : ISequenceTask
+public sealed class Mqar : TokenTask
 {
     private readonly MqarOptions _o;
     private readonly double[] _gapWeights;
@@ -67,19 +66,13 @@ public sealed class Mqar : ISequenceTask
     }
 
     /// <inheritdoc />
-    public TaskSignature Signature => new(_o.Vocab, 0, _o.Vocab, _o.Length);
+    public override TaskSignature Signature => new(_o.Vocab, 0, _o.Vocab, _o.Length);
 
     /// <inheritdoc />
-    public string PrimaryMetric => "accuracy";
-
-    /// <inheritdoc />
-    public bool HigherIsBetter => true;
-
-    /// <inheritdoc />
-    public int TestExamples => _o.TestExamples;
+    public override int TestExamples => _o.TestExamples;
 
     /// <summary>One example: tokens [L] and labels [L] (−100 where unscored).</summary>
-    public (long[] Tokens, long[] Labels) Example(long seed, Split split, long index)
+    public override (long[] Tokens, long[] Labels) Example(long seed, Split split, long index)
     {
         if (split == Split.Train && _o.TrainExamples > 0) index %= _o.TrainExamples;
         var rng = SeedStream.ForExample(seed, split, index);
@@ -89,7 +82,7 @@ public sealed class Mqar : ISequenceTask
         var gaps = rng.WeightedDistinct(_gapWeights, p);
 
         var tokens = new long[l];
-        var labels = Enumerable.Repeat(-100L, l).ToArray();
+        var labels = TokenExamples.Unscored(l);
         for (int i = 0; i < p; i++)
         {
             tokens[2 * i] = keys[i];
@@ -102,28 +95,4 @@ public sealed class Mqar : ISequenceTask
             if (tokens[t] == 0 && _o.RandomNonQueries) tokens[t] = rng.NextInt(_o.Vocab);
         return (tokens, labels);
     }
-
-    /// <inheritdoc />
-    public TaskBatch Batch(Split split, long seed, long firstExample, int count)
-    {
-        int l = _o.Length;
-        var tokens = new long[count * l];
-        var labels = new long[count * l];
-        for (int b = 0; b < count; b++)
-        {
-            var (x, y) = Example(seed, split, firstExample + b);
-            x.CopyTo(tokens, b * l);
-            y.CopyTo(labels, b * l);
-        }
-        var targets = tensor(labels, new long[] { count, l });
-        var mask = targets.ne(-100);
-        return new TaskBatch(tensor(tokens, new long[] { count, l }), targets.clamp_min(0), mask);
-    }
-
-    /// <inheritdoc />
-    public Tensor Loss(Tensor output, TaskBatch batch) => TokenClassification.Loss(output, batch);
-
-    /// <inheritdoc />
-    public IReadOnlyDictionary<string, MetricTally> Metrics(Tensor output, TaskBatch batch) =>
-        new Dictionary<string, MetricTally> { ["accuracy"] = TokenClassification.Accuracy(output, batch) };
 }

@@ -1,0 +1,88 @@
+using Zoo.Core.Tasks;
+using Zoo.Tasks.Recall;
+using Zoo.Tasks.Selectivity;
+using Zoo.Tasks.Timescales;
+using static TorchSharp.torch;
+
+namespace Zoo.Tests;
+
+/// <summary>Labels on generated examples checked against the task's definition, determinism, and chance level.</summary>
+public sealed class SyntheticTaskTests
+{
+    [Fact]
+    public void Induction_heads_label_is_the_token_after_the_first_trigger()
+    {
+        var task = new InductionHeads(new InductionHeadsOptions { Vocab = 8, Length = 20 });
+        for (int i = 0; i < 300; i++)
+        {
+            var (x, y) = task.Example(1, Split.Train, i);
+            var triggers = Enumerable.Range(0, 20).Where(t => x[t] == task.Trigger).ToList();
+            Assert.Equal(2, triggers.Count);
+            Assert.Equal(19, triggers[1]);
+            Assert.Equal(x[triggers[0] + 1], y[19]);
+            Assert.Single(y, v => v != TokenExamples.Ignore);
+        }
+    }
+
+    [Fact]
+    public void Selective_copying_labels_are_the_data_tokens_in_order()
+    {
+        var task = new SelectiveCopying(new SelectiveCopyingOptions { Vocab = 10, Length = 30, Copies = 5 });
+        for (int i = 0; i < 200; i++)
+        {
+            var (x, y) = task.Example(2, Split.Test, i);
+            var data = x.Take(25).Where(t => t != task.Blank).ToArray();
+            Assert.Equal(5, data.Length);
+            Assert.All(x.Skip(25), t => Assert.Equal(task.Copy, t));
+            Assert.Equal(data, y.Skip(25));
+            Assert.All(y.Take(25), v => Assert.Equal(TokenExamples.Ignore, v));
+        }
+    }
+
+    [Fact]
+    public void Hand_built_streams_give_the_parity_and_match_labels()
+    {
+        // Recompute from the bits: parity of the last 3, and match with 2 steps back.
+        var parity = new BinaryTimescales(new BinaryTimescalesOptions { Rule = TimescaleRule.Parity, N = 3, Length = 12 });
+        var (bits, labels) = parity.Example(0, Split.Train, 7);
+        Assert.Equal(new long[] { -100, -100 }, labels.Take(2));
+        for (int t = 2; t < 12; t++) Assert.Equal((bits[t - 2] + bits[t - 1] + bits[t]) % 2, labels[t]);
+        var dms = new BinaryTimescales(new BinaryTimescalesOptions { Rule = TimescaleRule.DelayedMatch, N = 2, Length = 12 });
+        var (b2, l2) = dms.Example(0, Split.Train, 7);
+        for (int t = 2; t < 12; t++) Assert.Equal(b2[t - 2] == b2[t] ? 1 : 0, l2[t]);
+    }
+
+    public static TheoryData<string, double> ChanceCases => new()
+    {
+        { "induction", 1.0 / 15 },   // targets uniform over the 15 non-trigger tokens
+        { "copying", 1.0 / 14 },     // data tokens uniform over V − 2 = 14
+        { "parity", 0.5 },
+        { "dms", 0.5 },
+        { "mqar", 1.0 / 128 },       // values uniform over [V/2, V)
+    };
+
+    [Theory]
+    [MemberData(nameof(ChanceCases))]
+    public void A_constant_predictor_scores_chance(string name, double chance)
+    {
+        (TokenTask task, int constant) = name switch
+        {
+            "induction" => ((TokenTask)new InductionHeads(new InductionHeadsOptions()), 3),
+            "copying" => (new SelectiveCopying(new SelectiveCopyingOptions { Length = 64, Copies = 8 }), 5),
+            "parity" => (new BinaryTimescales(new BinaryTimescalesOptions { N = 3 }), 1),
+            "dms" => (new BinaryTimescales(new BinaryTimescalesOptions { Rule = TimescaleRule.DelayedMatch, N = 5 }), 0),
+            _ => (new Mqar(new MqarOptions { Vocab = 256, Length = 64, Pairs = 8 }), 200),
+        };
+        using var scope = NewDisposeScope();
+        var total = new MetricTally(0, 0);
+        for (int first = 0; first < 4000; first += 500)
+        {
+            using var batch = task.Batch(Split.Test, 0, first, 500);
+            var logits = zeros(500, task.Signature.Length, task.Signature.OutputDim);
+            logits[.., .., constant] = 1f;                                   // always the same class
+            total += task.Metrics(logits, batch)["accuracy"];
+        }
+        double tolerance = 4 * Math.Sqrt(chance * (1 - chance) / total.Count);
+        Assert.True(Math.Abs(total.Mean - chance) < tolerance, $"{name}: constant predictor scored {total.Mean:F4}, chance {chance:F4} ± {tolerance:F4}");
+    }
+}
