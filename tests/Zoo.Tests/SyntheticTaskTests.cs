@@ -86,3 +86,38 @@ public sealed class SyntheticTaskTests
         Assert.True(Math.Abs(total.Mean - chance) < tolerance, $"{name}: constant predictor scored {total.Mean:F4}, chance {chance:F4} ± {tolerance:F4}");
     }
 }
+
+public sealed class InContextRecallTests
+{
+    [Theory]
+    [InlineData(true, 0, 0.0)]
+    [InlineData(false, 0, 0.0)]
+    [InlineData(true, 16, 0.4)]
+    public void Test_labels_are_the_values_bound_to_repeated_keys(bool multiQuery, int noiseVocab, double noise)
+    {
+        var o = new Zoo.Tasks.Recall.InContextRecallOptions { Vocab = noiseVocab > 0 ? 32 : 16, Length = 64, MultiQuery = multiQuery, NoiseVocab = noiseVocab, NoiseFraction = noise };
+        var task = new Zoo.Tasks.Recall.InContextRecall(o);
+        int half = o.KeyValueVocab / 2;
+        for (int i = 0; i < 200; i++)
+        {
+            var (x, y) = task.Example(3, Split.Test, i);
+            Assert.Equal(task.Signature.Length, x.Length);
+            var (trainX, trainY) = task.Example(3, Split.Train, i);
+            Assert.Equal(trainX.Skip(1), trainY.Take(trainY.Length - 1));     // training targets: the next token
+            var seen = new Dictionary<long, long>();
+            int scored = 0;
+            for (int t = 0; t + 1 < x.Length; t += 2)
+            {
+                if (x[t] >= half || x[t + 1] < half || x[t + 1] >= o.KeyValueVocab) continue; // noise, or the copy prefix
+                long k = x[t], v = x[t + 1];
+                if (seen.TryGetValue(k, out var bound)) Assert.Equal(bound, v);              // one value per key
+                // the value token at t + 1 is predicted at position t (the key's position)
+                if (multiQuery && seen.ContainsKey(k)) { Assert.Equal(v, y[t]); scored++; }
+                seen[k] = v;
+            }
+            Assert.True(y[^1] >= half && y[^1] < o.KeyValueVocab, "the last label is the probe's value");
+            if (!multiQuery) Assert.Single(y, v => v != TokenExamples.Ignore);
+            else Assert.True(y.Count(v => v != TokenExamples.Ignore) >= scored);
+        }
+    }
+}
