@@ -31,9 +31,10 @@ public sealed class SyntheticTaskTests
         for (int i = 0; i < 200; i++)
         {
             var (x, y) = task.Example(2, Split.Test, i);
-            var data = x.Take(25).Where(t => t != task.Blank).ToArray();
+            var data = x.Take(24).Where(t => t != task.Blank).ToArray();  // region = 30 − 5 − 1
             Assert.Equal(5, data.Length);
-            Assert.All(x.Skip(25), t => Assert.Equal(task.Copy, t));
+            Assert.Equal(task.Copy, x[24]);
+            Assert.All(x.Skip(25), t => Assert.Equal(task.Blank, t));
             Assert.Equal(data, y.Skip(25));
             Assert.All(y.Take(25), v => Assert.Equal(TokenExamples.Ignore, v));
         }
@@ -119,5 +120,33 @@ public sealed class InContextRecallTests
             if (!multiQuery) Assert.Single(y, v => v != TokenExamples.Ignore);
             else Assert.True(y.Count(v => v != TokenExamples.Ignore) >= scored);
         }
+    }
+}
+
+public sealed class MemorizationTests
+{
+    [Fact]
+    public void Every_insert_token_is_labelled_with_the_fixed_value_of_the_key_before_it()
+    {
+        var a = new Zoo.Tasks.Recall.Memorization(new Zoo.Tasks.Recall.MemorizationOptions());
+        var b = new Zoo.Tasks.Recall.Memorization(new Zoo.Tasks.Recall.MemorizationOptions());
+        var values = new HashSet<long>();
+        foreach (var split in new[] { Split.Train, Split.Test })
+            for (int i = 0; i < 100; i++)
+            {
+                var (x, y) = a.Example(7, split, i);
+                for (int t = 0; t < x.Length; t += 2)
+                {
+                    Assert.Equal(255, x[t + 1]);
+                    Assert.Equal(TokenExamples.Ignore, y[t]);
+                    Assert.Equal(a.ValueOf(x[t]), y[t + 1]);
+                    Assert.Equal(b.ValueOf(x[t]), y[t + 1]);   // the same map in every instance of the task
+                    Assert.InRange(x[t], 0, 126);
+                    Assert.InRange(y[t + 1], 127, 254);
+                    values.Add(y[t + 1]);
+                }
+            }
+        Assert.True(values.Count > 100, "the map is a bijection onto many values");
+        Assert.Equal(a.Example(7, Split.Train, 3).Tokens, a.Example(7, Split.Train, 259).Tokens); // 256 training examples
     }
 }

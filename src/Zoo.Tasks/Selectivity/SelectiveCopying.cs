@@ -11,8 +11,8 @@ public sealed record SelectiveCopyingOptions : IValidatableOptions
     [Option("vocabulary size: data tokens [0, V − 2), blank = V − 2, copy = V − 1", Min = 3)]
     public int Vocab { get; init; } = 16;
 
-    /// <summary>Sequence length, including the copy positions at the end.</summary>
-    [Option("sequence length including the copy positions", Min = 2)]
+    /// <summary>Sequence length: the scattered region, one copy token and the output positions.</summary>
+    [Option("sequence length: data region + copy token + one output position per copied token", Min = 4)]
     public int Length { get; init; } = 256;
 
     /// <summary>Data tokens to copy.</summary>
@@ -30,14 +30,16 @@ public sealed record SelectiveCopyingOptions : IValidatableOptions
     /// <inheritdoc />
     public IEnumerable<(string Field, string Message)> Validate(int dModel)
     {
-        if (2 * Copies > Length) yield return ("copies", $"{Copies} copies need length ≥ {2 * Copies}; allowed: 1 … {Length / 2}");
+        if (2 * Copies + 1 >= Length) yield return ("copies", $"{Copies} copies need length > {2 * Copies + 1}; allowed: 1 … {(Length - 2) / 2}");
     }
 }
 
 /// <summary>
-/// Selective copying (Gu and Dao 2023, Mamba §3.1; MAD): K data tokens are scattered, in order, among blank tokens in
-/// the first L − K positions; the last K positions hold the copy token, and at each of them the model must emit the next
-/// data token in order. Only the copy positions are scored; chance is 1 / (V − 2).
+/// Selective copying (Gu and Dao 2023, Mamba §3.1; MAD's <c>generate_selective_copying_instance</c>): K data tokens are
+/// scattered, in order, among blank tokens in the first L − K − 1 positions; a copy token follows, then K blank positions
+/// at which the model must emit the data tokens in order. Only those K positions are scored; chance is 1 / (V − 2).
+/// Data positions are a uniformly random subset of the region (MAD inserts blanks at random indices, which is close to,
+/// but not exactly, uniform over placements).
 /// </summary>
 [ZooTask("selective-copying", typeof(SelectiveCopyingOptions), Summary = "selective copying: emit the scattered data tokens in order, ignoring blanks")]
 public sealed class SelectiveCopying : TokenTask
@@ -64,16 +66,16 @@ public sealed class SelectiveCopying : TokenTask
     {
         if (split == Split.Train && _o.TrainExamples > 0) index %= _o.TrainExamples;
         var rng = SeedStream.ForExample(seed, split, index);
-        int l = _o.Length, k = _o.Copies, region = l - k;
+        int l = _o.Length, k = _o.Copies, region = l - k - 1;
         var tokens = Enumerable.Repeat(Blank, l).ToArray();
         var places = rng.Distinct(0, region, k).Order().ToArray();
         var data = Enumerable.Range(0, k).Select(_ => (long)rng.NextInt(_o.Vocab - 2)).ToArray();
         var labels = TokenExamples.Unscored(l);
+        tokens[region] = Copy;
         for (int i = 0; i < k; i++)
         {
             tokens[places[i]] = data[i];
-            tokens[region + i] = Copy;
-            labels[region + i] = data[i];
+            labels[region + 1 + i] = data[i];
         }
         return (tokens, labels);
     }
