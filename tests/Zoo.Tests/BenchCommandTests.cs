@@ -30,6 +30,19 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Contains("appended 16 rows", output);
     }
 
+    [Fact]
+    public void A_call_over_the_time_limit_is_recorded_as_skipped_not_as_a_measurement()
+    {
+        var (code, _, err) = BadInputTests.Zoo("bench", "--layers", "lstm", "--lengths", "8,16", "--modes", "forward", "--d-model", "8",
+            "--warmup", "1", "--iterations", "2", "--max-seconds", "0.0000001", "--out", Csv);
+        Assert.True(code == 0, err);
+        var rows = new CsvTable<ThroughputRow>(Csv).Read();
+        Assert.Equal(new[] { "skipped", "skipped" }, rows.Select(r => r.Status));
+        Assert.Contains("warm-up call", rows[0].Message);
+        Assert.True(rows[0].MedianMs > 0 && double.IsNaN(rows[0].TokensPerSecond));
+        Assert.Contains("shorter length", rows[1].Message);
+    }
+
     [Theory]
     [InlineData("--layers", "lstn", "did you mean 'lstm'")]
     [InlineData("--lengths", "0,16", "--lengths")]

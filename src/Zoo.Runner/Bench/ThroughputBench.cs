@@ -96,7 +96,7 @@ public sealed class ThroughputBench
                     else
                     {
                         row = Measure(subject, settings, length, mode, device, provenance, parameters);
-                        tooSlow = settings.MaxSecondsPerCall > 0 && row.MedianMs > settings.MaxSecondsPerCall * 1000;
+                        tooSlow = settings.MaxSecondsPerCall > 0 && (row.MedianMs > settings.MaxSecondsPerCall * 1000 || row.Status == "skipped");
                     }
                     table.Append(new[] { row });
                     rows.Add(row);
@@ -161,10 +161,17 @@ public sealed class ThroughputBench
                 var clock = Stopwatch.StartNew();
                 call();
                 if (cuda) torch.cuda.synchronize(device);
-                if (i >= b.Warmup) times.Add(clock.Elapsed.TotalMilliseconds);
-                if (b.MaxSecondsPerCall > 0 && clock.Elapsed.TotalSeconds > b.MaxSecondsPerCall) break; // one slow call is enough to know
+                double ms = clock.Elapsed.TotalMilliseconds;
+                if (i >= b.Warmup) times.Add(ms);
+                if (b.MaxSecondsPerCall > 0 && ms > b.MaxSecondsPerCall * 1000)
+                {
+                    // One slow call is enough to know; if it was a warm-up call there is no timed sample to report.
+                    if (times.Count == 0)
+                        return row with { Status = "skipped", MedianMs = Math.Round(ms, 3), Iterations = 0, TokensPerSecond = double.NaN,
+                            Message = $"the warm-up call alone took {ms / 1000:F1} s (over --max-seconds)" };
+                    break;
+                }
             }
-            if (times.Count == 0) times.Add(double.NaN);
             times.Sort();
             double median = Percentile(times, 0.5);
             return row with
