@@ -40,9 +40,9 @@ public static class ScalingPlot
             plt.Title($"{mode.Key} time vs sequence length ({device}, log-log)");
             plt.XLabel("sequence length L");
             plt.YLabel("median time per call (ms)");
-            plt.ShowLegend(ScottPlot.Alignment.UpperLeft);
+            plt.ShowLegend(ScottPlot.Edge.Right); // beside the plot: many layers would cover the lines
             var file = Path.Combine(folder, $"scaling-{mode.Key}.png");
-            plt.SavePng(file + ".tmp.png", 900, 600);
+            plt.SavePng(file + ".tmp.png", 1200, 650);
             File.Move(file + ".tmp.png", file, overwrite: true);
             files.Add(file);
         }
