@@ -20,18 +20,17 @@ public sealed record TitansHybridOptions
 }
 
 /// <summary>
-/// Titans MAL, memory as a layer (Behrouz et al. 2024, §4.3): the long-term memory processes the sequence first and
-/// sliding-window attention (with persistent memory tokens) runs on its output, y = SWA(LMM(x)).
+/// A Titans block that pairs the long-term memory with (sliding-window) attention: state handling shared by MAL and
+/// MAG, which differ only in how the two are composed.
 /// </summary>
-[ZooLayer("titans-mal", typeof(TitansHybridOptions), Summary = "Titans MAL: neural memory layer followed by sliding-window attention")]
-public sealed class TitansMal : SequenceLayer
+public abstract class TitansHybrid : SequenceLayer
 {
     private readonly TitansMemory memory;
     private readonly CausalAttention attention;
     private readonly int _memoryParts;
 
-    /// <summary>Builds the layer.</summary>
-    public TitansMal(int dModel, TitansHybridOptions options) : base("TitansMal", dModel)
+    /// <summary>Builds the memory and the attention.</summary>
+    protected TitansHybrid(string name, int dModel, TitansHybridOptions options) : base(name, dModel)
     {
         memory = new TitansMemory(dModel, options.Memory);
         attention = new CausalAttention(dModel, options.Attention);
@@ -44,25 +43,52 @@ public sealed class TitansMal : SequenceLayer
         new(memory.InitialState(batch, device, dtype).Parts.Concat(attention.InitialState(batch, device, dtype).Parts).ToArray());
 
     /// <inheritdoc />
-    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) =>
-        Run(x, state, (layer, input, s) => layer.Forward(input, s));
+    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state, step: false);
 
     /// <inheritdoc />
-    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) =>
-        Run(x, state, (layer, input, s) => layer.Step(input, s!));
+    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state)
+    {
+        var (y, next) = Run(x.unsqueeze(1), state, step: true);
+        return (y.squeeze(1), next);
+    }
 
     /// <inheritdoc />
     public override long StateSize(long sequenceLength) => memory.StateSize(sequenceLength) + attention.StateSize(sequenceLength);
 
-    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state, Func<SequenceLayer, Tensor, LayerState?, (Tensor, LayerState)> call)
+    /// <summary>The block's output from x [B, L, D], given the memory and the attention as functions of their input.</summary>
+    protected abstract Tensor Compose(Tensor x, Func<Tensor, Tensor> remember, Func<Tensor, Tensor> attend);
+
+    // The parallel forms run on x [B, L, D] directly; Step runs them on one token (L = 1) through the recurrent forms.
+    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state, bool step)
     {
         using var scope = NewDisposeScope();
         state ??= InitialState(x.shape[0], x.device, x.dtype);
-        var (m, ms) = call(memory, x, new LayerState(state.Parts.Take(_memoryParts).ToArray()));
-        var (y, ats) = call(attention, m, new LayerState(state.Parts.Skip(_memoryParts).ToArray()));
-        var next = new LayerState(ms.Parts.Concat(ats.Parts).ToArray()).MoveToOuterDisposeScope();
-        return (y.MoveToOuterDisposeScope(), next);
+        var memoryState = new LayerState(state.Parts.Take(_memoryParts).ToArray());
+        var attentionState = new LayerState(state.Parts.Skip(_memoryParts).ToArray());
+        Tensor Call(SequenceLayer layer, Tensor input, ref LayerState s)
+        {
+            var (y, next) = step ? layer.Step(input.squeeze(1), s) : layer.Forward(input, s);
+            s = next;
+            return step ? y.unsqueeze(1) : y;
+        }
+        var y = Compose(x, input => Call(memory, input, ref memoryState), input => Call(attention, input, ref attentionState));
+        var nextState = new LayerState(memoryState.Parts.Concat(attentionState.Parts).ToArray()).MoveToOuterDisposeScope();
+        return (y.MoveToOuterDisposeScope(), nextState);
     }
+}
+
+/// <summary>
+/// Titans MAL, memory as a layer (Behrouz et al. 2024, §4.3): the long-term memory processes the sequence first and
+/// sliding-window attention (with persistent memory tokens) runs on its output, y = SWA(LMM(x)).
+/// </summary>
+[ZooLayer("titans-mal", typeof(TitansHybridOptions), Summary = "Titans MAL: neural memory layer followed by sliding-window attention")]
+public sealed class TitansMal : TitansHybrid
+{
+    /// <summary>Builds the layer.</summary>
+    public TitansMal(int dModel, TitansHybridOptions options) : base("TitansMal", dModel, options) { }
+
+    /// <inheritdoc />
+    protected override Tensor Compose(Tensor x, Func<Tensor, Tensor> remember, Func<Tensor, Tensor> attend) => attend(remember(x));
 }
 
 /// <summary>
@@ -71,46 +97,22 @@ public sealed class TitansMal : SequenceLayer
 /// y = g ⊙ SWA(x) + (1 − g) ⊙ LMM(x), g = σ(W_g x).
 /// </summary>
 [ZooLayer("titans-mag", typeof(TitansHybridOptions), Summary = "Titans MAG: gated mix of sliding-window attention and the neural memory")]
-public sealed class TitansMag : SequenceLayer
+public sealed class TitansMag : TitansHybrid
 {
-    private readonly TitansMemory memory;
-    private readonly CausalAttention attention;
     private readonly Linear gate;
-    private readonly int _memoryParts;
 
     /// <summary>Builds the layer.</summary>
-    public TitansMag(int dModel, TitansHybridOptions options) : base("TitansMag", dModel)
+    public TitansMag(int dModel, TitansHybridOptions options) : base("TitansMag", dModel, options)
     {
-        memory = new TitansMemory(dModel, options.Memory);
-        attention = new CausalAttention(dModel, options.Attention);
         gate = nn.Linear(dModel, dModel);
-        _memoryParts = 3 * options.Memory.Depth + 1;
-        RegisterComponents();
+        register_module("gate", gate); // the base class already ran RegisterComponents, which runs only once
+
     }
 
-    /// <summary>Memory state parts, then attention state parts.</summary>
-    public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
-        new(memory.InitialState(batch, device, dtype).Parts.Concat(attention.InitialState(batch, device, dtype).Parts).ToArray());
-
     /// <inheritdoc />
-    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) =>
-        Run(x, state, (layer, input, s) => layer.Forward(input, s));
-
-    /// <inheritdoc />
-    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) =>
-        Run(x, state, (layer, input, s) => layer.Step(input, s!));
-
-    /// <inheritdoc />
-    public override long StateSize(long sequenceLength) => memory.StateSize(sequenceLength) + attention.StateSize(sequenceLength);
-
-    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state, Func<SequenceLayer, Tensor, LayerState?, (Tensor, LayerState)> call)
+    protected override Tensor Compose(Tensor x, Func<Tensor, Tensor> remember, Func<Tensor, Tensor> attend)
     {
-        using var scope = NewDisposeScope();
-        state ??= InitialState(x.shape[0], x.device, x.dtype);
-        var (m, ms) = call(memory, x, new LayerState(state.Parts.Take(_memoryParts).ToArray()));
-        var (a, ats) = call(attention, x, new LayerState(state.Parts.Skip(_memoryParts).ToArray()));
         var g = sigmoid(gate.forward(x));
-        var next = new LayerState(ms.Parts.Concat(ats.Parts).ToArray()).MoveToOuterDisposeScope();
-        return ((g * a + (1 - g) * m).MoveToOuterDisposeScope(), next);
+        return g * attend(x) + (1 - g) * remember(x);
     }
 }
