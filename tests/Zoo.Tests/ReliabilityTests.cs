@@ -157,7 +157,8 @@ public sealed class ReliabilityTests : IDisposable
             R("lstm", 1e-3, 0, 0.5), R("lstm", 1e-3, 1, 0.7), R("lstm", 3e-3, 0, 0.9), R("lstm", 3e-3, 1, 0.8),
             R("gru", 1e-3, 0, 0.95), R("gru", 1e-3, 1, 0.0, "error"),
         };
-        var entries = Leaderboard.Build(rows);
+        var rerun = rows[0] with { ConfigHash = "again" };
+        var entries = Leaderboard.Build(rows.Append(rerun with { Value = 0.1 }).Append(rerun));  // re-run twice: counts once, latest
         Assert.Equal(new[] { "gru", "lstm" }, entries.Select(e => e.Layer));
         var lstm = entries[1];
         Assert.Equal(3e-3, lstm.Lr);

@@ -21,7 +21,8 @@ public static class LearningCurvePlot
                 bool first = true;
                 foreach (var run in layer.GroupBy(c => c.ConfigHash))
                 {
-                    var pts = run.OrderBy(c => c.Step).ToArray();
+                    // A forced re-run appends a second curve for the same hash: the latest point per step wins.
+                    var pts = run.GroupBy(c => c.Step).Select(g => g.Last()).OrderBy(c => c.Step).ToArray();
                     var line = plt.Add.Scatter(pts.Select(p => (double)p.Step).ToArray(), pts.Select(p => p.Value).ToArray());
                     line.Color = color;
                     line.LineWidth = 2;

@@ -12,7 +12,8 @@ public sealed record LeaderboardEntry(
 /// Turns result rows into a leaderboard: for each (task setting, layer), configurations that differ only in seed are
 /// averaged (ok and diverged rows; a diverged seed counts with its best metric before divergence), and the best
 /// configuration over the swept values (learning rate, width, options) is reported as mean ± standard deviation over
-/// seeds — the protocol of the recall literature, where recurrent models only work in a narrow lr window.
+/// seeds — the protocol of the recall literature, where recurrent models only work in a narrow lr window. A config hash
+/// that appears several times (a forced re-run) counts once, with its latest row.
 /// </summary>
 public static class Leaderboard
 {
@@ -26,7 +27,11 @@ public static class Leaderboard
     /// <summary>Best entry per (suite, task setting, layer), ordered by task then best first.</summary>
     public static IReadOnlyList<LeaderboardEntry> Build(IEnumerable<ResultRow> rows)
     {
-        var configs = rows.Where(r => r.Status is "ok" or "diverged" && double.IsFinite(r.Value))
+        // A configuration re-run (e.g. with --force) counts once: its latest finished row.
+        var finished = rows.Where(r => r.Status is "ok" or "diverged" && double.IsFinite(r.Value)).ToList();
+        var latest = finished.Where(r => r.ConfigHash.Length == 0)
+            .Concat(finished.Where(r => r.ConfigHash.Length > 0).GroupBy(r => r.ConfigHash).Select(g => g.Last()));
+        var configs = latest
             .GroupBy(r => (r.Suite, r.Task, r.TaskOptionsHash, r.Layer, r.LayerOptionsHash, r.ModelKind, r.DModel, r.NLayers, r.Lr, r.Steps, r.Batch))
             .Select(g =>
             {
