@@ -128,7 +128,7 @@ public sealed class ReliabilityTests : IDisposable
     }
 
     [Fact]
-    public void Concurrent_writers_never_interleave_rows()
+    public async Task Concurrent_writers_never_interleave_rows()
     {
         var path = Path.Combine(_dir, "shared.csv");
         var writers = Enumerable.Range(0, 4).Select(w => Task.Run(() =>
@@ -137,7 +137,7 @@ public sealed class ReliabilityTests : IDisposable
             for (int i = 0; i < 25; i++)
                 table.Append(new[] { new ResultRow { ConfigHash = $"{w}-{i}", Message = new string('x', 2000), Status = "ok" } });
         })).ToArray();
-        Task.WaitAll(writers);
+        await Task.WhenAll(writers);
         var rows = new CsvTable<ResultRow>(path).Read();
         Assert.Equal(100, rows.Count);
         Assert.Equal(100, rows.Select(r => r.ConfigHash).Distinct().Count());
