@@ -54,9 +54,10 @@ public sealed class ZooCli
                 var resultsPath = SuiteRunner.ResultsPath(settings.OutDir, suite.Name, settings.Shard);
                 var done = File.Exists(resultsPath) ? new CsvTable<ResultRow>(resultsPath).Read() : Array.Empty<ResultRow>();
                 var pending = SuiteRunner.Pending(runs, done, settings.Shard, settings.Force).Select(r => r.ConfigHash).ToHashSet();
-                foreach (var r in runs.Where((r, i) => settings.Shard?.Contains(i) ?? true))
+                var inShard = runs.Where((_, i) => settings.Shard?.Contains(i) ?? true).ToList();
+                foreach (var r in inShard)
                     _out.WriteLine($"{r.ConfigHash}  {(pending.Contains(r.ConfigHash) ? "pending" : "done   ")}  {r}");
-                _out.WriteLine($"{runs.Count} runs{(settings.Shard is null ? "" : $", {runs.Where((_, i) => settings.Shard.Contains(i)).Count()} in shard {shardText}")}, {pending.Count} pending");
+                _out.WriteLine($"{runs.Count} runs{(settings.Shard is null ? "" : $", {inShard.Count} in shard {shardText}")}, {pending.Count} pending");
                 return 0;
             }
             var rows = new SuiteRunner(new ConsoleReporter(_out, _live)).Run(suitePath, settings);
@@ -107,8 +108,7 @@ public sealed class ZooCli
                 Leaderboard.PlotStateSize(suite.ToList(), statePng, $"{suite.Key}: best metric vs state size");
                 _out.WriteLine($"wrote {png} and {statePng}");
             }
-            File.WriteAllText(md + ".tmp", Leaderboard.Markdown(entries));
-            File.Move(md + ".tmp", md, overwrite: true);
+            AtomicFile.WriteAllText(md, Leaderboard.Markdown(entries));
             _out.WriteLine($"wrote {md} ({entries.Count} entries from {rows.Count} rows)");
             return 0;
         }));

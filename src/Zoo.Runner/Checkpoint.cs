@@ -6,6 +6,7 @@ using Zoo.Core.Options;
 using Zoo.Core.Registry;
 using Zoo.Core.Tasks;
 using Zoo.Runner.Models;
+using Zoo.Runner.Results;
 using Zoo.Runner.Suites;
 using Zoo.Runner.Training;
 
@@ -35,12 +36,9 @@ public static class Checkpoint
             ["pytorch_state_dict"] = Path.GetFileName(stem + ".pt"),
             ["parameter_names"] = new JsonArray(model.named_parameters().Select(p => (JsonNode)JsonValue.Create(p.name)!).ToArray()),
         };
-        model.save(stem + ".weights.tmp");
-        File.Move(stem + ".weights.tmp", stem + ".weights", overwrite: true);
-        model.save_py(stem + ".pt.tmp");
-        File.Move(stem + ".pt.tmp", stem + ".pt", overwrite: true);
-        File.WriteAllText(stem + ".json.tmp", spec.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        File.Move(stem + ".json.tmp", stem + ".json", overwrite: true);
+        AtomicFile.Write(stem + ".weights", tmp => model.save(tmp));
+        AtomicFile.Write(stem + ".pt", tmp => model.save_py(tmp));
+        AtomicFile.WriteAllText(stem + ".json", spec.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         return stem + ".json";
     }
 

@@ -47,6 +47,16 @@ public abstract class SequenceLayer : nn.Module<Tensor, Tensor>
     /// </summary>
     public virtual Tensor? AuxiliaryLoss => null;
 
+    /// <summary>
+    /// For layers whose recurrent form is their segment form on one token: runs <paramref name="segment"/> on x as a
+    /// length-1 sequence [B, 1, D] and returns the output as [B, D].
+    /// </summary>
+    protected static (Tensor Output, LayerState State) AsOneToken(Tensor x, Func<Tensor, (Tensor Output, LayerState State)> segment)
+    {
+        var (y, next) = segment(x.unsqueeze(1));
+        return (y.squeeze(1), next);
+    }
+
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {

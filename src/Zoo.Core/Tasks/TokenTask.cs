@@ -24,6 +24,13 @@ public abstract class TokenTask : ISequenceTask
     /// <summary>Example <paramref name="index"/> of <paramref name="split"/>: tokens [L] and labels [L] (−100 = unscored).</summary>
     public abstract (long[] Tokens, long[] Labels) Example(long seed, Split split, long index);
 
+    /// <summary>
+    /// The random stream of example <paramref name="index"/>. With a finite training set (<paramref name="trainExamples"/> &gt; 0)
+    /// training cycles through its first examples; the test split never cycles.
+    /// </summary>
+    protected static SplitMix64 ExampleStream(long seed, Split split, long index, int trainExamples = 0) =>
+        SeedStream.ForExample(seed, split, split == Split.Train && trainExamples > 0 ? index % trainExamples : index);
+
     /// <inheritdoc />
     public TaskBatch Batch(Split split, long seed, long firstExample, int count) =>
         TokenExamples.Batch(firstExample, count, Signature.Length, i => Example(seed, split, i));

@@ -155,7 +155,7 @@ public sealed class MemoryCaching : SequenceLayer
             if (pos == _o.Segment)
             {
                 pooled.Add(segSum / _o.Segment);
-                memories.Add(new LayerState(next.Parts.Select(p => p.alias()).ToArray()));
+                memories.Add(next);
                 online = _o.ResetPerSegment ? inner.InitialState(b, x.device, x.dtype) : next;
                 segSum = zeros_like(segSum);
                 pos = 0;
@@ -177,11 +177,8 @@ public sealed class MemoryCaching : SequenceLayer
     }
 
     /// <summary>One token: the same segment bookkeeping as Forward.</summary>
-    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state)
-    {
-        var (y, next) = Forward(x.unsqueeze(1), state);
-        return (y.squeeze(1), next);
-    }
+    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) =>
+        AsOneToken(x, t => Forward(t, state));
 
     /// <summary>The wrapped state plus one cached memory and pooled summary per completed segment.</summary>
     public override long StateSize(long sequenceLength) =>

@@ -62,7 +62,7 @@ public static class NeuralMemory
             }
             outputs.Add(Apply(w, q[.., .., t], activation));
         }
-        var next = new NeuralMemoryState(Keep(w), Keep(s), Keep(Distinct(start, w)), pos);
+        var next = new NeuralMemoryState(Keep(w), Keep(s), Keep(start), pos);
         return (stack(outputs, 2).MoveToOuterDisposeScope(), next);
     }
 
@@ -91,7 +91,7 @@ public static class NeuralMemory
             t0 += n;
             pos += n;
         }
-        var next = new NeuralMemoryState(Keep(w), Keep(s), Keep(Distinct(start, w)), pos);
+        var next = new NeuralMemoryState(Keep(w), Keep(s), Keep(start), pos);
         return (cat(outputs, 2).MoveToOuterDisposeScope(), next);
     }
 
@@ -190,8 +190,8 @@ public static class NeuralMemory
         return sg * (1 + z * (1 - sg));
     }
 
-    // Every state tensor gets its own handle, so moving one out of the scope never moves another twice.
+    // Every state tensor gets its own handle (start and weights may be the same tensors), so moving one out of the
+    // scope never moves another twice.
     private static Tensor[] Keep(Tensor[] ts) => ts.Select(t => t.alias().MoveToOuterDisposeScope()).ToArray();
 
-    private static Tensor[] Distinct(Tensor[] start, Tensor[] w) => start.Select((t, i) => ReferenceEquals(t, w[i]) ? t.alias() : t).ToArray();
 }

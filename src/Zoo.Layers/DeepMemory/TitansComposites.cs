@@ -46,11 +46,8 @@ public abstract class TitansHybrid : SequenceLayer
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state, step: false);
 
     /// <inheritdoc />
-    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state)
-    {
-        var (y, next) = Run(x.unsqueeze(1), state, step: true);
-        return (y.squeeze(1), next);
-    }
+    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) =>
+        AsOneToken(x, t => Run(t, state, step: true));
 
     /// <inheritdoc />
     public override long StateSize(long sequenceLength) => memory.StateSize(sequenceLength) + attention.StateSize(sequenceLength);

@@ -87,7 +87,7 @@ public sealed class TitansMac : SequenceLayer
             t0 += n;
             if (pos == _o.Segment)
             {
-                segmentStart = new LayerState(mem.Parts.Select(p => p.alias()).ToArray());
+                segmentStart = mem;
                 att = attention.InitialState(b, x.device, x.dtype);
                 pos = 0;
             }
@@ -98,11 +98,8 @@ public sealed class TitansMac : SequenceLayer
     }
 
     /// <summary>One token with the same segment bookkeeping as Forward.</summary>
-    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state)
-    {
-        var (y, next) = Forward(x.unsqueeze(1), state);
-        return (y.squeeze(1), next);
-    }
+    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) =>
+        AsOneToken(x, t => Forward(t, state));
 
     /// <summary>Two copies of the memory plus an attention cache of at most 2 × segment tokens.</summary>
     public override long StateSize(long sequenceLength) =>

@@ -70,11 +70,8 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state, step: false);
 
     /// <summary>One token of the chunked form (gradients at the stored chunk-start weights).</summary>
-    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state)
-    {
-        var (y, next) = Run(x.unsqueeze(1), state, step: true);
-        return (y.squeeze(1), next);
-    }
+    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) =>
+        AsOneToken(x, t => Run(t, state, step: true));
 
     /// <summary>Weights, momentum and chunk-start weights of every head's MLP.</summary>
     public override long StateSize(long sequenceLength) => 3L * memory_init.Sum(p => p.numel());
@@ -116,9 +113,7 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
     public Tensor Recall(Tensor x, LayerState memory)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0], l = x.shape[1];
-        var q = nn.functional.normalize(nn.functional.silu(q_proj.forward(x)).view(b, l, _o.Heads, _dk).transpose(1, 2), dim: -1);
-        return readout.Compute(Read(memory, q), x).MoveToOuterDisposeScope();
+        return readout.Compute(Read(memory, Keys(q_proj, x)), x).MoveToOuterDisposeScope();
     }
 
     private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state, bool step)
@@ -128,15 +123,18 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
         return (readout.Compute(o, x).MoveToOuterDisposeScope(), next.MoveToOuterDisposeScope());
     }
 
+    // Titans' query/key features: SiLU projection, split into heads, L2-normalised.
+    private Tensor Keys(Linear projection, Tensor x) =>
+        nn.functional.normalize(HeadLayout.Split(nn.functional.silu(projection.forward(x)), _o.Heads, _dk), dim: -1);
+
     private (Tensor Reads, Tensor Queries, LayerState State) Memorize(Tensor x, LayerState? state, bool step)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
         state ??= InitialState(b, x.device, x.dtype);
-        Tensor Heads(Tensor t, int d) => t.view(b, l, _o.Heads, d).transpose(1, 2);
-        var q = nn.functional.normalize(Heads(nn.functional.silu(q_proj.forward(x)), _dk), dim: -1);
-        var k = nn.functional.normalize(Heads(nn.functional.silu(k_proj.forward(x)), _dk), dim: -1);
-        var v = Heads(nn.functional.silu(v_proj.forward(x)), _dv);
+        var q = Keys(q_proj, x);
+        var k = Keys(k_proj, x);
+        var v = HeadLayout.Split(nn.functional.silu(v_proj.forward(x)), _o.Heads, _dv);
         var theta = (_o.InnerLr * sigmoid(theta_proj.forward(x))).transpose(1, 2);
         var eta = eta_proj is not null ? sigmoid(eta_proj.forward(x)).transpose(1, 2) : zeros(b, _o.Heads, l, dtype: x.dtype, device: x.device);
         var alpha = alpha_proj is not null ? sigmoid(alpha_proj.forward(x)).transpose(1, 2) : zeros(b, _o.Heads, l, dtype: x.dtype, device: x.device);

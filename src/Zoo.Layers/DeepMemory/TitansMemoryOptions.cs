@@ -64,18 +64,14 @@ public sealed record TitansMemoryOptions : IValidatableOptions
     public NeuralMemoryForm Form { get; init; } = NeuralMemoryForm.Chunked;
 
     /// <summary>Key dim at width <paramref name="dModel"/>.</summary>
-    public int KeyDimFor(int dModel) => KeyDim > 0 ? KeyDim : dModel / Heads;
+    public int KeyDimFor(int dModel) => HeadDims.Resolve(KeyDim, dModel, Heads);
 
     /// <summary>Value dim at width <paramref name="dModel"/>.</summary>
-    public int ValueDimFor(int dModel) => ValueDim > 0 ? ValueDim : dModel / Heads;
+    public int ValueDimFor(int dModel) => HeadDims.Resolve(ValueDim, dModel, Heads);
 
     /// <summary>The read-out's options (heads, value dim, gate).</summary>
     public LinearMemoryOptions Readout(int dModel) => new() { Heads = Heads, KeyDim = KeyDimFor(dModel), ValueDim = ValueDimFor(dModel), OutputGate = OutputGate };
 
     /// <inheritdoc />
-    public IEnumerable<(string Field, string Message)> Validate(int dModel)
-    {
-        if (dModel > 0 && (KeyDim == 0 || ValueDim == 0) && dModel % Heads != 0)
-            yield return ("heads", $"d_model {dModel} is not divisible by heads {Heads}; allowed: a divisor of {dModel}, or set key_dim and value_dim");
-    }
+    public IEnumerable<(string Field, string Message)> Validate(int dModel) => HeadDims.Check(dModel, Heads, KeyDim, ValueDim);
 }

@@ -46,11 +46,8 @@ public abstract class LinearMemoryLayer : SequenceLayer, IReadableMemory
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state, step: false);
 
     /// <summary>One token through the per-token recurrence (the reference form with L = 1).</summary>
-    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state)
-    {
-        var (y, next) = Run(x.unsqueeze(1), state, step: true);
-        return (y.squeeze(1), next);
-    }
+    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) =>
+        AsOneToken(x, t => Run(t, state, step: true));
 
     /// <summary>Memory H·K·V plus the conv caches.</summary>
     public override long StateSize(long sequenceLength) =>
@@ -66,9 +63,9 @@ public abstract class LinearMemoryLayer : SequenceLayer, IReadableMemory
     public Tensor ReadMixture(IReadOnlyList<LayerState> memories, Tensor weights, Tensor queries)
     {
         using var scope = NewDisposeScope();
-        var total = zeros_like(Read(memories[0], queries));
-        for (int i = 0; i < memories.Count; i++)
-            total = total + weights[.., .., i][.., TensorIndex.None, .., TensorIndex.None] * Read(memories[i], queries);
+        Tensor Weighted(int i) => weights[.., .., i][.., TensorIndex.None, .., TensorIndex.None] * Read(memories[i], queries);
+        var total = Weighted(0);
+        for (int i = 1; i < memories.Count; i++) total = total + Weighted(i);
         return total.MoveToOuterDisposeScope();
     }
 

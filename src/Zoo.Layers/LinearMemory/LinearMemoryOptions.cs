@@ -47,15 +47,11 @@ public sealed record LinearMemoryOptions : IValidatableOptions
     public MemoryForm Form { get; init; } = MemoryForm.Chunked;
 
     /// <summary>Key dim for width <paramref name="dModel"/>.</summary>
-    public int KeyDimFor(int dModel) => KeyDim > 0 ? KeyDim : dModel / Heads;
+    public int KeyDimFor(int dModel) => HeadDims.Resolve(KeyDim, dModel, Heads);
 
     /// <summary>Value dim for width <paramref name="dModel"/>.</summary>
-    public int ValueDimFor(int dModel) => ValueDim > 0 ? ValueDim : dModel / Heads;
+    public int ValueDimFor(int dModel) => HeadDims.Resolve(ValueDim, dModel, Heads);
 
     /// <inheritdoc />
-    public IEnumerable<(string Field, string Message)> Validate(int dModel)
-    {
-        if (dModel > 0 && (KeyDim == 0 || ValueDim == 0) && dModel % Heads != 0)
-            yield return ("heads", $"d_model {dModel} is not divisible by heads {Heads}; allowed: a divisor of {dModel}, or set key_dim and value_dim");
-    }
+    public IEnumerable<(string Field, string Message)> Validate(int dModel) => HeadDims.Check(dModel, Heads, KeyDim, ValueDim);
 }

@@ -79,7 +79,7 @@ public sealed class MemoryFeatures : nn.Module
         var (q, cq) = ShortConv(q_proj.forward(x), q_conv, caches[0]);
         var (k, ck) = ShortConv(k_proj.forward(x), k_conv, caches[1]);
         var (v, cv) = ShortConv(v_proj.forward(x), v_conv, caches[2]);
-        Tensor Heads(Tensor t, int d) => t.view(b, l, _o.Heads, d).transpose(1, 2);
+        Tensor Heads(Tensor t, int d) => HeadLayout.Split(t, _o.Heads, d);
         q = nn.functional.normalize(Heads(q, _dk), dim: -1) / Math.Sqrt(_dk);
         k = nn.functional.normalize(Heads(k, _dk), dim: -1);
         var logDecay = _decay

@@ -93,11 +93,8 @@ public sealed class MixtureOfMemories : SequenceLayer
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state, step: false);
 
     /// <summary>One token through the per-token recurrence.</summary>
-    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state)
-    {
-        var (y, next) = Run(x.unsqueeze(1), state, step: true);
-        return (y.squeeze(1), next);
-    }
+    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) =>
+        AsOneToken(x, t => Run(t, state, step: true));
 
     /// <summary>All memories and their conv caches (constant in L).</summary>
     public override long StateSize(long sequenceLength) =>

@@ -64,6 +64,42 @@ public sealed class BenchSubject : IDisposable
         return new BenchSubject(spec, OptionsBinder.ToJson(options).ToJsonString(), layer, layer);
     }
 
+    /// <summary>Forward without autograd; returns the sum of the outputs (forces the computation).</summary>
+    public float Forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return _module.forward(x).sum().item<float>();
+    }
+
+    /// <summary>Forward and backward of mean(y²); returns the loss.</summary>
+    public float ForwardBackward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        _module.zero_grad();
+        var loss = _module.forward(x).pow(2).mean();
+        loss.backward();
+        return loss.item<float>();
+    }
+
+    /// <summary>Token-by-token decode of x [B, L, D] through the layer's recurrent form (one dispose scope per token).</summary>
+    public void Decode(Tensor x)
+    {
+        var layer = Layer ?? throw new InvalidOperationException($"{Label} has no recurrent step form");
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var state = layer.InitialState(x.shape[0], x.device, x.dtype);
+        for (long t = 0; t < x.shape[1]; t++)
+        {
+            using var inner = NewDisposeScope();
+            var (_, next) = layer.Step(x[.., t], state);
+            next.MoveToOuterDisposeScope();
+            state.Dispose();
+            state = next;
+        }
+        state.Dispose();
+    }
+
     /// <inheritdoc />
     public void Dispose() => _module.Dispose();
 

@@ -1,3 +1,6 @@
+using Zoo.Core.Numerics;
+using Zoo.Runner.Results;
+
 namespace Zoo.Runner.Bench;
 
 /// <summary>Log-log plot of time against sequence length per layer, with the fitted scaling exponent in the legend.</summary>
@@ -6,11 +9,8 @@ public static class ScalingPlot
     /// <summary>Least-squares slope of log(time) against log(length): ≈ 1 for linear-time layers, ≈ 2 for attention.</summary>
     public static double Slope(IReadOnlyList<(double Length, double Ms)> points)
     {
-        var p = points.Where(x => x.Length > 0 && x.Ms > 0 && double.IsFinite(x.Ms)).Select(x => (X: Math.Log(x.Length), Y: Math.Log(x.Ms))).ToList();
-        if (p.Count < 2) return double.NaN;
-        double mx = p.Average(q => q.X), my = p.Average(q => q.Y);
-        double sxx = p.Sum(q => (q.X - mx) * (q.X - mx));
-        return sxx == 0 ? double.NaN : p.Sum(q => (q.X - mx) * (q.Y - my)) / sxx;
+        var p = points.Where(x => x.Length > 0 && x.Ms > 0 && double.IsFinite(x.Ms)).ToList();
+        return Stats.Slope(p.Select(x => Math.Log(x.Length)).ToList(), p.Select(x => Math.Log(x.Ms)).ToList());
     }
 
     /// <summary>Writes one PNG per mode into <paramref name="folder"/> (<c>scaling-MODE.png</c>); returns the files.</summary>
@@ -42,8 +42,7 @@ public static class ScalingPlot
             plt.YLabel("median time per call (ms)");
             plt.ShowLegend(ScottPlot.Edge.Right); // beside the plot: many layers would cover the lines
             var file = Path.Combine(folder, $"scaling-{mode.Key}.png");
-            plt.SavePng(file + ".tmp.png", 1200, 650);
-            File.Move(file + ".tmp.png", file, overwrite: true);
+            AtomicFile.Write(file, tmp => plt.SavePng(tmp, 1200, 650));
             files.Add(file);
         }
         return files;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using TorchSharp;
 using Zoo.Core.Native;
+using Zoo.Core.Numerics;
 using Zoo.Core.Options;
 using Zoo.Core.Registry;
 using Zoo.Runner.Results;
@@ -67,41 +68,54 @@ public sealed class ThroughputBench
         settings.Validate();
         var device = NativeEnvironment.Device(settings.Device);
         var names = settings.Layers.Count > 0 ? settings.Layers : registry.Layers.Select(e => e.Name).ToList();
-        foreach (var n in names) using (BenchSubject.Create(registry, n, settings.DModel)) { } // fail on a bad name before timing anything
-        SuiteRunner.EnsureWritable(Path.GetDirectoryName(Path.GetFullPath(settings.OutPath))!);
-        var table = new CsvTable<ThroughputRow>(settings.OutPath);
-        table.Read();
-        var provenance = Provenance.Capture(Directory.GetCurrentDirectory());
-        var rows = new List<ThroughputRow>();
-        foreach (var name in names)
+        // Every subject is built before anything is timed, so a bad name or option fails at once.
+        var subjects = names.Select(n =>
         {
             manual_seed(0);
-            using var subject = BenchSubject.Create(registry, name, settings.DModel);
-            subject.Module.to(device);
-            long parameters = subject.Module.parameters().Sum(p => p.numel());
-            foreach (var mode in settings.Modes)
+            return BenchSubject.Create(registry, n, settings.DModel);
+        }).ToList();
+        try
+        {
+            SuiteRunner.EnsureWritable(Path.GetDirectoryName(Path.GetFullPath(settings.OutPath))!);
+            var table = new CsvTable<ThroughputRow>(settings.OutPath);
+            table.Read();
+            var provenance = Provenance.Capture(Directory.GetCurrentDirectory());
+            return subjects.SelectMany(s => MeasureSubject(s, settings, device, table, provenance)).ToList();
+        }
+        finally
+        {
+            foreach (var s in subjects) s.Dispose();
+        }
+    }
+
+    // Every mode × length of one subject, longest lengths skipped once a shorter one exceeded the time limit.
+    private List<ThroughputRow> MeasureSubject(BenchSubject subject, BenchSettings settings, Device device, CsvTable<ThroughputRow> table, Provenance provenance)
+    {
+        var rows = new List<ThroughputRow>();
+        subject.Module.to(device);
+        long parameters = subject.Module.parameters().Sum(p => p.numel());
+        foreach (var mode in settings.Modes)
+        {
+            if (mode == "step" && subject.Layer is null) continue;
+            bool tooSlow = false;
+            foreach (var length in settings.Lengths.Order())
             {
-                if (mode == "step" && subject.Layer is null) continue;
-                bool tooSlow = false;
-                foreach (var length in settings.Lengths.Order())
+                ThroughputRow row;
+                if (tooSlow)
                 {
-                    ThroughputRow row;
-                    if (tooSlow)
+                    row = Row(subject, settings, length, mode, device, provenance, parameters) with
                     {
-                        row = Row(subject, settings, length, mode, device, provenance, parameters) with
-                        {
-                            Status = "skipped", Message = $"a shorter length already took over {settings.MaxSecondsPerCall} s per call",
-                        };
-                    }
-                    else
-                    {
-                        row = Measure(subject, settings, length, mode, device, provenance, parameters);
-                        tooSlow = settings.MaxSecondsPerCall > 0 && (row.MedianMs > settings.MaxSecondsPerCall * 1000 || row.Status == "skipped");
-                    }
-                    table.Append(new[] { row });
-                    rows.Add(row);
-                    _log($"{row.Layer,-28} L {length,6} {mode,-16} {row.Status,-7} median {row.MedianMs,10:F2} ms  {row.TokensPerSecond,12:N0} tok/s");
+                        Status = "skipped", Message = $"a shorter length already took over {settings.MaxSecondsPerCall} s per call",
+                    };
                 }
+                else
+                {
+                    row = Measure(subject, settings, length, mode, device, provenance, parameters);
+                    tooSlow = settings.MaxSecondsPerCall > 0 && (row.MedianMs > settings.MaxSecondsPerCall * 1000 || row.Status == "skipped");
+                }
+                table.Append(new[] { row });
+                rows.Add(row);
+                _log($"{row.Layer,-28} L {length,6} {mode,-16} {row.Status,-7} median {row.MedianMs,10:F2} ms  {row.TokensPerSecond,12:N0} tok/s");
             }
         }
         return rows;
@@ -121,33 +135,9 @@ public sealed class ThroughputBench
         using var x = randn(new long[] { b.Batch, length, b.DModel }, device: device, generator: new Generator(1, device));
         Action call = mode switch
         {
-            "forward" => () =>
-            {
-                using var noGrad = no_grad();
-                subject.Module.forward(x).sum().item<float>();
-            },
-            "forward_backward" => () =>
-            {
-                subject.Module.zero_grad();
-                var loss = subject.Module.forward(x).pow(2).mean();
-                loss.backward();
-                loss.item<float>();
-            },
-            _ => () =>
-            {
-                using var noGrad = no_grad();
-                var layer = subject.Layer!;
-                var state = layer.InitialState(b.Batch, device, x.dtype);
-                for (int t = 0; t < length; t++)
-                {
-                    using var inner = NewDisposeScope();
-                    var (y, next) = layer.Step(x[.., t], state);
-                    next.MoveToOuterDisposeScope();
-                    state.Dispose();
-                    state = next;
-                }
-                state.Dispose();
-            },
+            "forward" => () => subject.Forward(x),
+            "forward_backward" => () => subject.ForwardBackward(x),
+            _ => () => subject.Decode(x),
         };
         try
         {
@@ -189,11 +179,5 @@ public sealed class ThroughputBench
     }
 
     /// <summary>Linear interpolation between order statistics of sorted <paramref name="sorted"/>.</summary>
-    public static double Percentile(IReadOnlyList<double> sorted, double q)
-    {
-        if (sorted.Count == 1) return sorted[0];
-        double pos = q * (sorted.Count - 1);
-        int lo = (int)Math.Floor(pos), hi = Math.Min(lo + 1, sorted.Count - 1);
-        return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-    }
+    public static double Percentile(IReadOnlyList<double> sorted, double q) => Stats.Quantile(sorted, q);
 }

@@ -37,9 +37,7 @@ public static class LearningCurvePlot
             plt.YLabel($"test {metric}");
             plt.ShowLegend(ScottPlot.Alignment.UpperLeft);
             var file = Path.Combine(folder, $"curves-{task.Key}.png");
-            var tmp = file + ".tmp.png";
-            plt.SavePng(tmp, 800, 500);
-            File.Move(tmp, file, overwrite: true);
+            AtomicFile.Write(file, tmp => plt.SavePng(tmp, 800, 500));
             files.Add(file);
         }
         return files;

@@ -106,8 +106,7 @@ public static class Leaderboard
         plt.YLabel(entries.FirstOrDefault()?.Metric ?? "metric");
         plt.ShowLegend(ScottPlot.Alignment.LowerRight);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(pngPath))!);
-        plt.SavePng(pngPath + ".tmp.png", 900, 600);
-        File.Move(pngPath + ".tmp.png", pngPath, overwrite: true);
+        AtomicFile.Write(pngPath, tmp => plt.SavePng(tmp, 900, 600));
     }
 
     // The task options that usually differ between settings, for a legend.
@@ -162,8 +161,6 @@ public static class Leaderboard
         plt.Title(title);
         plt.YLabel(entries.FirstOrDefault()?.Metric ?? "metric");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(pngPath))!);
-        var tmp = pngPath + ".tmp.png";
-        plt.SavePng(tmp, Math.Max(600, 60 * (int)x + 120), 500);
-        File.Move(tmp, pngPath, overwrite: true);
+        AtomicFile.Write(pngPath, tmp => plt.SavePng(tmp, Math.Max(600, 60 * (int)x + 120), 500));
     }
 }

@@ -73,8 +73,7 @@ public sealed class InContextRecall : TokenTask
     /// <summary>Training labels are the next tokens; test labels are only the probed values.</summary>
     public override (long[] Tokens, long[] Labels) Example(long seed, Split split, long index)
     {
-        if (split == Split.Train && _o.TrainExamples > 0) index %= _o.TrainExamples;
-        var rng = SeedStream.ForExample(seed, split, index);
+        var rng = ExampleStream(seed, split, index, _o.TrainExamples);
         int kv = _o.KeyValueVocab, half = kv / 2;
         var inputs = new List<long>();
         var targets = new List<long>();

@@ -49,8 +49,7 @@ public sealed class InductionHeads : TokenTask
     /// <inheritdoc />
     public override (long[] Tokens, long[] Labels) Example(long seed, Split split, long index)
     {
-        if (split == Split.Train && _o.TrainExamples > 0) index %= _o.TrainExamples;
-        var rng = SeedStream.ForExample(seed, split, index);
+        var rng = ExampleStream(seed, split, index, _o.TrainExamples);
         int l = _o.Length;
         var tokens = Enumerable.Range(0, l).Select(_ => (long)rng.NextInt(_o.Vocab - 1)).ToArray();
         int at = rng.NextInt(l - 2);                 // trigger at [0, L − 3], target right after it

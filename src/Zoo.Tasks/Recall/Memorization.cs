@@ -71,8 +71,7 @@ public sealed class Memorization : TokenTask
     /// <inheritdoc />
     public override (long[] Tokens, long[] Labels) Example(long seed, Split split, long index)
     {
-        if (split == Split.Train && _o.TrainExamples > 0) index %= _o.TrainExamples;
-        var rng = SeedStream.ForExample(seed, split, index);
+        var rng = ExampleStream(seed, split, index, _o.TrainExamples);
         var tokens = new long[_o.Length];
         var labels = TokenExamples.Unscored(_o.Length);
         for (int t = 0; t < _o.Length; t += 2)

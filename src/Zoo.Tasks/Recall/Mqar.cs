@@ -74,8 +74,7 @@ public sealed class Mqar : TokenTask
     /// <summary>One example: tokens [L] and labels [L] (−100 where unscored).</summary>
     public override (long[] Tokens, long[] Labels) Example(long seed, Split split, long index)
     {
-        if (split == Split.Train && _o.TrainExamples > 0) index %= _o.TrainExamples;
-        var rng = SeedStream.ForExample(seed, split, index);
+        var rng = ExampleStream(seed, split, index, _o.TrainExamples);
         int l = _o.Length, p = _o.Pairs, half = _o.Vocab / 2, context = 2 * p;
         var keys = rng.Distinct(1, half, p);
         var values = rng.Distinct(half, _o.Vocab, p);

@@ -1,4 +1,4 @@
-using Zoo.Core.Tasks;
+using Zoo.Core.Numerics;
 
 namespace Zoo.Tasks.Replay;
 
@@ -53,7 +53,7 @@ public static class ReplayMetrics
             for (int i = 0; i < quantiles; i++)
             {
                 double u = (i + 0.5) / quantiles;
-                w += Math.Abs(Quantile(pa, u) - Quantile(pb, u));
+                w += Math.Abs(Stats.Quantile(pa, u) - Stats.Quantile(pb, u));
             }
             total += w / quantiles;
         }
@@ -100,18 +100,10 @@ public static class ReplayMetrics
             xs.Add(Math.Log(lag));
             ys.Add(Math.Log(sum / n));
         }
-        double mx = xs.Average(), my = ys.Average();
-        return xs.Zip(ys).Sum(z => (z.First - mx) * (z.Second - my)) / xs.Sum(x => (x - mx) * (x - mx));
+        return Stats.Slope(xs, ys);
     }
 
     private static double Distance(double[] a, double[] b) => Math.Sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]));
-
-    private static double Quantile(double[] sorted, double u)
-    {
-        double pos = u * (sorted.Length - 1);
-        int lo = (int)Math.Floor(pos), hi = Math.Min(lo + 1, sorted.Length - 1);
-        return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-    }
 
     private static double[] Density(IReadOnlyList<double[]> p, double side, double h, int grid)
     {

@@ -64,8 +64,7 @@ public sealed class SelectiveCopying : TokenTask
     /// <inheritdoc />
     public override (long[] Tokens, long[] Labels) Example(long seed, Split split, long index)
     {
-        if (split == Split.Train && _o.TrainExamples > 0) index %= _o.TrainExamples;
-        var rng = SeedStream.ForExample(seed, split, index);
+        var rng = ExampleStream(seed, split, index, _o.TrainExamples);
         int l = _o.Length, k = _o.Copies, region = l - k - 1;
         var tokens = Enumerable.Repeat(Blank, l).ToArray();
         var places = rng.Distinct(0, region, k).Order().ToArray();

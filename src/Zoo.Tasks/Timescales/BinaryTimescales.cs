@@ -55,7 +55,7 @@ public sealed class BinaryTimescales : TokenTask
     /// <inheritdoc />
     public override (long[] Tokens, long[] Labels) Example(long seed, Split split, long index)
     {
-        var rng = SeedStream.ForExample(seed, split, index);
+        var rng = ExampleStream(seed, split, index);
         int l = _o.Length, n = _o.N;
         var bits = Enumerable.Range(0, l).Select(_ => (long)rng.NextInt(2)).ToArray();
         var labels = TokenExamples.Unscored(l);
