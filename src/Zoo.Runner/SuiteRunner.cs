@@ -1,6 +1,9 @@
 using System.Globalization;
+using Zoo.Core.Layers;
 using Zoo.Core.Native;
+using Zoo.Core.Options;
 using Zoo.Core.Registry;
+using Zoo.Core.Tasks;
 using Zoo.Runner.Models;
 using Zoo.Runner.Plots;
 using Zoo.Runner.Results;
@@ -25,6 +28,10 @@ public sealed record RunSettings(
     Shard? Shard = null,
     string? CheckpointDir = null);
 
+/// <summary>What one run produced: its result rows (the primary metric's first, then any post-training metrics), its
+/// learning curve and the trajectories a post-training evaluation kept.</summary>
+public sealed record RunRecord(IReadOnlyList<ResultRow> Rows, IReadOnlyList<CurveRow> Curve, IReadOnlyList<TrajectoryRow> Trajectories);
+
 /// <summary>
 /// Runs a suite: loads plugins, expands and validates every run up front, trains each, and appends one result row
 /// per run (plus its learning curve) as soon as it ends, so an interrupted suite keeps what finished.
@@ -46,9 +53,26 @@ public sealed class SuiteRunner
         // Build each distinct layer and task once, so a constructor that throws fails the suite before anything trains.
         foreach (var r in runs.DistinctBy(r => (r.Layer, r.LayerOptionsHash, r.Model.DModel)))
             registry.CreateLayer(r.Layer, r.Model.DModel, r.LayerOptions).Dispose();
-        foreach (var r in runs.DistinctBy(r => (r.Task, r.TaskOptionsHash)))
-            (registry.CreateTask(r.Task, r.TaskOptions) as IDisposable)?.Dispose();
+        var tasks = runs.DistinctBy(r => (r.Task, r.TaskOptionsHash))
+            .ToDictionary(r => (r.Task, r.TaskOptionsHash), r => registry.CreateTask(r.Task, r.TaskOptions));
+        foreach (var r in runs) CheckModelFits(registry, r, tasks[(r.Task, r.TaskOptionsHash)], suite.Path);
+        foreach (var t in tasks.Values) (t as IDisposable)?.Dispose();
         return (suite, registry, runs);
+    }
+
+    // Tasks that start sequences from an encoded state or drive the trained model need the bare model around a layer
+    // that can take that state: refuse the pairing before anything trains.
+    private static void CheckModelFits(ComponentRegistry registry, RunSpec run, ISequenceTask task, string suitePath)
+    {
+        bool needsBare = task.Signature.ContextDim > 0 || task is IPostTrainingEvaluation;
+        if (needsBare && run.Model.Kind != ModelKind.Bare)
+            throw new ZooConfigException(suitePath, "model.kind", $"task '{run.Task}' needs the bare model (initial state from its context, or post-training replay), got '{run.Model.Kind.ToString().ToLowerInvariant()}'; allowed: bare");
+        if (task.Signature.ContextDim > 0)
+        {
+            using var layer = registry.CreateLayer(run.Layer, run.Model.DModel, run.LayerOptions);
+            if (layer is not IActivityState)
+                throw new ZooConfigException(suitePath, "layers", $"layer '{run.Layer}' cannot start from an encoded initial state, which task '{run.Task}' needs; allowed: layers implementing IActivityState (leaky-rnn)");
+        }
     }
 
     /// <summary>Where a suite's rows go: <c>OUT/SUITE.csv</c>, or <c>OUT/SUITE.shard-I-of-N.csv</c> for a shard.</summary>
@@ -75,21 +99,31 @@ public sealed class SuiteRunner
         var results = new CsvTable<ResultRow>(ResultsPath(settings.OutDir, suite.Name, settings.Shard));
         var suiteDir = Path.Combine(settings.OutDir, suite.Name);
         var curves = new CsvTable<CurveRow>(Path.Combine(suiteDir, "curves" + (settings.Shard?.FileSuffix ?? "") + ".csv"));
+        var trajectories = new CsvTable<TrajectoryRow>(Path.Combine(suiteDir, "trajectories" + (settings.Shard?.FileSuffix ?? "") + ".csv"));
         var pending = Pending(runs, results.Read(), settings.Shard, settings.Force); // Read also refuses another schema
         curves.Read();
+        trajectories.Read();
         _reporter.SuitePlanned(runs.Count, pending.Count);
         var provenance = Provenance.Capture(Path.GetDirectoryName(Path.GetFullPath(suitePath)) ?? ".");
         var rows = new List<ResultRow>();
         for (int i = 0; i < pending.Count; i++)
         {
             _reporter.RunStarted(i + 1, pending.Count, pending[i]);
-            var (row, curve) = RunOne(registry, pending[i], device, provenance, settings.CheckpointDir);
-            curves.Append(curve);
-            results.Append(new[] { row });
-            rows.Add(row);
-            _reporter.RunFinished(row);
+            var record = RunOne(registry, pending[i], device, provenance, settings.CheckpointDir);
+            curves.Append(record.Curve);
+            if (record.Trajectories.Count > 0) trajectories.Append(record.Trajectories);
+            results.Append(record.Rows);
+            rows.AddRange(record.Rows);
+            _reporter.RunFinished(record.Rows[0]);
         }
-        if (rows.Count > 0) LearningCurvePlot.Write(curves.Read(), suiteDir, suite.Name);
+        if (rows.Count > 0)
+        {
+            var curveRows = curves.Read();
+            LearningCurvePlot.Write(curveRows, suiteDir, suite.Name);
+            var kept = trajectories.Read();
+            if (kept.Count > 0)
+                ReplayPlots.Write(results.Read(), kept, runs.ToDictionary(r => r.ConfigHash, r => r.DisplayName), suiteDir, suite.Name, curveRows);
+        }
         return rows;
     }
 
@@ -109,14 +143,18 @@ public sealed class SuiteRunner
         }
     }
 
-    /// <summary>Trains one run and turns the outcome into a row; failures become rows with a status, not exceptions.</summary>
-    public (ResultRow Row, IReadOnlyList<CurveRow> Curve) RunOne(ComponentRegistry registry, RunSpec run, Device device, Provenance provenance,
+    /// <summary>
+    /// Trains one run (and, for tasks that have one, runs the post-training evaluation) and turns the outcome into rows;
+    /// failures become rows with a status, not exceptions.
+    /// </summary>
+    public RunRecord RunOne(ComponentRegistry registry, RunSpec run, Device device, Provenance provenance,
         string? checkpointDir = null)
     {
         var task = registry.CreateTask(run.Task, run.TaskOptions);
         manual_seed(run.Seed); // parameter init is the only use of torch's global generator in a run
         long parameters = 0, stateSize = 0;
         RunOutcome outcome;
+        PostTrainingResult? post = null;
         try
         {
             using var model = ModelFactory.Build(registry, run.Layer, run.LayerOptions, task.Signature, run.Model);
@@ -124,6 +162,8 @@ public sealed class SuiteRunner
             stateSize = model.StateSize(task.Signature.Length);
             outcome = new Trainer(device).Train(model, task, run.Train, run.Seed, _reporter.Progress);
             if (checkpointDir is not null && outcome.Status == RunStatus.Ok) Checkpoint.Save(checkpointDir, run, model);
+            if (outcome.Status == RunStatus.Ok && task is IPostTrainingEvaluation evaluation && model is IDrivableModel drivable)
+                post = evaluation.EvaluateAfterTraining(drivable, run.Seed);
         }
         catch (Exception e) when (e is not Zoo.Core.Options.ZooConfigException)
         {
@@ -167,9 +207,16 @@ public sealed class SuiteRunner
         };
         var curve = outcome.Curve.Select(p => new CurveRow
         {
-            ConfigHash = row.ConfigHash, Layer = run.Layer, Task = run.Task, Seed = run.Seed, Step = p.Step,
+            ConfigHash = row.ConfigHash, Layer = run.DisplayName, Task = run.Task, Seed = run.Seed, Step = p.Step,
             TrainLoss = Math.Round(p.TrainLoss, 6), TestLoss = Math.Round(p.TestLoss, 6), Metric = task.PrimaryMetric, Value = Math.Round(p.TestMetric, 6),
         }).ToList();
-        return (row, curve);
+        var extra = (post?.Metrics ?? new Dictionary<string, double>())
+            .Select(m => row with { Metric = m.Key, Value = Math.Round(m.Value, 6), FinalValue = Math.Round(m.Value, 6), BestStep = run.Train.Steps });
+        var kept = (post?.Trajectories ?? Array.Empty<TrajectorySample>()).SelectMany(s => s.Points.Select((p, t) => new TrajectoryRow
+        {
+            ConfigHash = row.ConfigHash, Label = run.DisplayName, Task = run.Task, TaskOptionsHash = row.TaskOptionsHash, Seed = run.Seed,
+            Kind = s.Kind, Index = s.Index, T = t, X = Math.Round(p[0], 5), Y = Math.Round(p[1], 5),
+        })).ToList();
+        return new RunRecord(new[] { row }.Concat(extra).ToList(), curve, kept);
     }
 }

@@ -32,7 +32,7 @@ public sealed class LeakyRnnTests
     {
         var layer = Build(new LeakyRnnOptions { Leak = 0.25, Activation = Activation.Relu });
         var h0 = tensor(new[] { 2.0, 0, 0 }, dtype: ScalarType.Float64).reshape(1, 3);
-        var (y, _) = layer.Step(zeros(1, 3, dtype: ScalarType.Float64), layer.StateFrom(h0));
+        var (y, _) = layer.Step(zeros(1, 3, dtype: ScalarType.Float64), layer.StateFromActivity(h0));
         Assert.Equal(2.0 * 0.75, y[0, 0].item<double>(), 12); // h = (1 − λ) h + λ φ(0)
     }
 
@@ -42,7 +42,7 @@ public sealed class LeakyRnnTests
         // With γ = 0.5 and zero drive: v1 = −λ h0, h1 = h0 + v1; v2 = 0.5 v1 − λ h1, h2 = h1 + v2.
         var layer = Build(new LeakyRnnOptions { Leak = 0.2, Momentum = 0.5, Activation = Activation.Relu });
         var h0 = tensor(new[] { 1.0, 0, 0 }, dtype: ScalarType.Float64).reshape(1, 3);
-        var (_, s1) = layer.Step(zeros(1, 3, dtype: ScalarType.Float64), layer.StateFrom(h0));
+        var (_, s1) = layer.Step(zeros(1, 3, dtype: ScalarType.Float64), layer.StateFromActivity(h0));
         var (y2, _) = layer.Step(zeros(1, 3, dtype: ScalarType.Float64), s1);
         double v1 = -0.2, h1 = 0.8, v2 = 0.5 * v1 - 0.2 * h1, h2 = h1 + v2;
         Assert.Equal(h2, y2[0, 0].item<double>(), 12);

@@ -45,7 +45,7 @@ public sealed class ReplayTaskTests
     [Fact]
     public void Place_code_decodes_back_to_position()
     {
-        var cells = new PlaceCells(512, Box.Side, 0.2, new SplitMix64(3));
+        var cells = new PlaceCells(Box, 512, 0.2, new SplitMix64(3));
         var rng = new SplitMix64(4);
         var errors = Enumerable.Range(0, 300).Select(_ =>
         {
@@ -83,8 +83,8 @@ public sealed class ReplayTaskTests
         var shifted = a.Select(p => new[] { p[0] + 0.5, p[1] }).ToArray();
         // A shift d along x moves every projection by d|cos θ|; its mean over θ is 2d/π.
         Assert.Equal(0.5 * 2 / Math.PI, ReplayMetrics.SlicedWasserstein(a, shifted, projections: 256), 0.005);
-        Assert.True(ReplayMetrics.KdeKl(a, a, 2.2) < 1e-9);
-        Assert.True(ReplayMetrics.KdeKl(a, shifted, 2.2) > 0.5);
+        Assert.True(ReplayMetrics.KdeKl(a, a, Bounds.Square(2.2)) < 1e-9);
+        Assert.True(ReplayMetrics.KdeKl(a, shifted, Bounds.Square(2.2)) > 0.5);
     }
 
     [Fact]
@@ -94,7 +94,7 @@ public sealed class ReplayTaskTests
         Assert.Equal(0.2, ReplayMetrics.MeanStepLength(path), 12);
         Assert.Equal(2.0, ReplayMetrics.PathLength(path), 12);
         Assert.Equal(path.Select(p => p[0]).Select(x => x * x).Sum() / 10, ReplayMetrics.Exploration(path), 12); // mean x is 0
-        Assert.Equal(11 / 400.0, ReplayMetrics.Coverage(path, 2.2), 12);
+        Assert.Equal(11 / 400.0, ReplayMetrics.Coverage(path, Bounds.Square(2.2)), 12);
         Assert.Equal(8, ReplayMetrics.TimeToReach(path, (x, _) => x > 0.5));
         Assert.Null(ReplayMetrics.TimeToReach(path, (_, y) => y > 0.5));
     }

@@ -19,7 +19,9 @@ public enum Split
 /// <param name="InputDim">Real input width when <paramref name="InputVocab"/> is 0.</param>
 /// <param name="OutputDim">Number of classes (logits) or real outputs per position.</param>
 /// <param name="Length">Sequence length L.</param>
-public sealed record TaskSignature(int InputVocab, int InputDim, int OutputDim, int Length)
+/// <param name="ContextDim">Width of a per-sequence initial condition (<see cref="TaskBatch.Context"/>, e.g. the start position a
+/// path integrator must know); 0 when the task has none.</param>
+public sealed record TaskSignature(int InputVocab, int InputDim, int OutputDim, int Length, int ContextDim = 0)
 {
     /// <summary>True when inputs are token ids.</summary>
     public bool TokenInputs => InputVocab > 0;
@@ -31,13 +33,14 @@ public sealed record TaskSignature(int InputVocab, int InputDim, int OutputDim, 
 /// <param name="Inputs">Token ids <c>[B, L]</c> (int64) or reals <c>[B, L, I]</c>.</param>
 /// <param name="Targets">Class ids <c>[B, L]</c> (int64) or reals <c>[B, L, O]</c>.</param>
 /// <param name="Mask">Bool <c>[B, L]</c>: positions scored by loss and metrics.</param>
-public sealed record TaskBatch(Tensor Inputs, Tensor Targets, Tensor Mask) : IDisposable
+/// <param name="Context">Per-sequence initial condition <c>[B, ContextDim]</c> the model encodes into its initial state, or null.</param>
+public sealed record TaskBatch(Tensor Inputs, Tensor Targets, Tensor Mask, Tensor? Context = null) : IDisposable
 {
     /// <summary>Number of sequences.</summary>
     public long Size => Inputs.shape[0];
 
     /// <summary>The batch on another device.</summary>
-    public TaskBatch To(Device device) => new(Inputs.to(device), Targets.to(device), Mask.to(device));
+    public TaskBatch To(Device device) => new(Inputs.to(device), Targets.to(device), Mask.to(device), Context?.to(device));
 
     /// <inheritdoc />
     public void Dispose()
@@ -45,6 +48,7 @@ public sealed record TaskBatch(Tensor Inputs, Tensor Targets, Tensor Mask) : IDi
         Inputs.Dispose();
         Targets.Dispose();
         Mask.Dispose();
+        Context?.Dispose();
     }
 }
 

@@ -62,7 +62,7 @@ public sealed record LeakyRnnOptions
 /// and in evaluation mode with σ = <see cref="ReplayNoise"/> (0 unless a replay evaluation sets it).
 /// </remarks>
 [ZooLayer("leaky-rnn", typeof(LeakyRnnOptions), Summary = "leaky RNN with adaptation, momentum and noise (arXiv 2602.18401)")]
-public sealed class LeakyRnn : SequenceLayer
+public sealed class LeakyRnn : SequenceLayer, IActivityState, INoisyLayer
 {
     private readonly Linear input;
     private readonly Parameter recurrent;
@@ -98,8 +98,8 @@ public sealed class LeakyRnn : SequenceLayer
             zeros(batch, DModel, dtype: dtype, device: device),
             zeros(batch, DModel, dtype: dtype, device: device));
 
-    /// <summary>A state starting at activity <paramref name="h0"/> [B, D] (e.g. encoded from a start position).</summary>
-    public LayerState StateFrom(Tensor h0) => new(h0, zeros_like(h0), zeros_like(h0));
+    /// <summary>A state starting at activity <paramref name="h0"/> [B, D] (e.g. encoded from a start position), at rest otherwise.</summary>
+    public LayerState StateFromActivity(Tensor h0) => new(h0, zeros_like(h0), zeros_like(h0));
 
     /// <inheritdoc />
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null)

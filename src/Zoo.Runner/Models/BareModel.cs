@@ -1,5 +1,7 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using Zoo.Core.Layers;
+using Zoo.Core.Options;
 using Zoo.Core.Tasks;
 using static TorchSharp.torch;
 
@@ -7,13 +9,17 @@ namespace Zoo.Runner.Models;
 
 /// <summary>
 /// Neuroscience-style model: input linear → one recurrent layer → linear readout. <see cref="Hidden"/> exposes
-/// the layer's trajectory (its output), the object of study in replay and fixed-point analyses.
+/// the layer's trajectory (its output), the object of study in replay and fixed-point analyses. When the task gives a
+/// per-sequence context (<see cref="TaskSignature.ContextDim"/> &gt; 0), a learned linear encoder sets the layer's initial
+/// activity from it (the start-position encoder of the path-integration models; the layer must be an
+/// <see cref="IActivityState"/>).
 /// </summary>
-public sealed class BareModel : SequenceModel
+public sealed class BareModel : SequenceModel, IDrivableModel
 {
     private readonly nn.Module<Tensor, Tensor> encoder;
     private readonly SequenceLayer layer;
     private readonly Linear readout;
+    private readonly Linear? initial;
 
     /// <summary>Builds the model around <paramref name="layer"/>.</summary>
     public BareModel(TaskSignature signature, ModelSpec spec, SequenceLayer layer) : base("BareModel")
@@ -21,6 +27,12 @@ public sealed class BareModel : SequenceModel
         encoder = signature.TokenInputs ? nn.Embedding(signature.InputVocab, spec.DModel) : nn.Linear(signature.InputDim, spec.DModel);
         this.layer = layer;
         readout = nn.Linear(spec.DModel, signature.OutputDim);
+        if (signature.ContextDim > 0)
+        {
+            if (layer is not IActivityState)
+                throw new ZooConfigException(null, "layer", $"the task starts each sequence from an encoded initial state, which layer '{layer.GetName()}' cannot take; allowed: layers that implement IActivityState (leaky-rnn)");
+            initial = nn.Linear(signature.ContextDim, spec.DModel, hasBias: false);
+        }
         RegisterComponents();
     }
 
@@ -30,6 +42,10 @@ public sealed class BareModel : SequenceModel
     /// <inheritdoc />
     public override IReadOnlyList<SequenceLayer> SequenceLayers => new[] { layer };
 
+    /// <summary>The layer's initial state for <paramref name="context"/> [B, C] (null: the layer's own initial state).</summary>
+    public LayerState? InitialState(Tensor? context) =>
+        context is null || initial is null ? null : ((IActivityState)layer).StateFromActivity(initial.forward(context));
+
     /// <summary>Hidden trajectory [B, L, D] for inputs <paramref name="x"/>, from <paramref name="state"/> (or the initial state).</summary>
     public (Tensor Hidden, LayerState State) Hidden(Tensor x, LayerState? state = null) => layer.Forward(encoder.forward(x), state);
 
@@ -37,10 +53,38 @@ public sealed class BareModel : SequenceModel
     public Tensor Readout(Tensor hidden) => readout.forward(hidden);
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Run(x, null);
+
+    /// <inheritdoc />
+    public override Tensor Forward(TaskBatch batch) => Run(batch.Inputs, batch.Context);
+
+    /// <inheritdoc />
+    public Tensor Drive(Tensor inputs, Tensor? context, double noise, Generator? generator)
+    {
+        if (noise > 0 && layer is not INoisyLayer)
+            throw new InvalidOperationException($"layer '{layer.GetName()}' has no intrinsic noise to set (σ = {noise}); replay needs an INoisyLayer");
+        bool wasTraining = training;
+        eval();
+        var noisy = layer as INoisyLayer;
+        var (oldNoise, oldGenerator) = (noisy?.ReplayNoise ?? 0, noisy?.NoiseGenerator);
+        if (noisy is not null) (noisy.ReplayNoise, noisy.NoiseGenerator) = (noise, generator);
+        try
+        {
+            using var noGrad = no_grad();
+            var device = readout.weight!.device;
+            return Run(inputs.to(device), context?.to(device));
+        }
+        finally
+        {
+            if (noisy is not null) (noisy.ReplayNoise, noisy.NoiseGenerator) = (oldNoise, oldGenerator);
+            train(wasTraining);
+        }
+    }
+
+    private Tensor Run(Tensor x, Tensor? context)
     {
         using var scope = NewDisposeScope();
-        var (h, state) = Hidden(x);
+        var (h, state) = Hidden(x, InitialState(context));
         state.Dispose();
         return readout.forward(h).MoveToOuterDisposeScope();
     }

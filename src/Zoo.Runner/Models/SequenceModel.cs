@@ -1,4 +1,5 @@
 using Zoo.Core.Layers;
+using Zoo.Core.Tasks;
 using static TorchSharp.torch;
 
 namespace Zoo.Runner.Models;
@@ -8,6 +9,9 @@ public abstract class SequenceModel : nn.Module<Tensor, Tensor>
 {
     /// <summary>Names the module.</summary>
     protected SequenceModel(string name) : base(name) { }
+
+    /// <summary>Model output for a batch; models that use the batch's <see cref="TaskBatch.Context"/> override this.</summary>
+    public virtual Tensor Forward(TaskBatch batch) => forward(batch.Inputs);
 
     /// <summary>The sequence layers inside, for auxiliary losses and state-size reporting.</summary>
     public abstract IReadOnlyList<SequenceLayer> SequenceLayers { get; }

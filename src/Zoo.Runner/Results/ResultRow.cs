@@ -54,3 +54,18 @@ public sealed record CurveRow
     [Name("metric")] public string Metric { get; init; } = "";
     [Name("value")] public double Value { get; init; }
 }
+
+/// <summary>One point of a trajectory kept by a post-training evaluation (decoded replays, for plots).</summary>
+public sealed record TrajectoryRow
+{
+    [Name("config_hash")] public string ConfigHash { get; init; } = "";
+    [Name("label")] public string Label { get; init; } = "";
+    [Name("task")] public string Task { get; init; } = "";
+    [Name("task_options_hash")] public string TaskOptionsHash { get; init; } = "";
+    [Name("seed")] public long Seed { get; init; }
+    [Name("kind")] public string Kind { get; init; } = "";
+    [Name("index")] public int Index { get; init; }
+    [Name("t")] public int T { get; init; }
+    [Name("x")] public double X { get; init; }
+    [Name("y")] public double Y { get; init; }
+}

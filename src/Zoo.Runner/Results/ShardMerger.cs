@@ -1,7 +1,8 @@
 namespace Zoo.Runner.Results;
 
 /// <summary>
-/// Combines result files (e.g. one per shard) into one, de-duplicated by config hash. A finished row (ok or
+/// Combines result files (e.g. one per shard) into one, de-duplicated by (config hash, metric): a run with
+/// post-training metrics has one row per metric. A finished row (ok or
 /// diverged) wins over a failed one (error, oom); two finished rows of the same hash with different values are a
 /// conflict: the first is kept and the conflict reported.
 /// </summary>
@@ -13,8 +14,8 @@ public static class ShardMerger
     /// <summary>Merges <paramref name="inputs"/> into <paramref name="output"/> (replacing it atomically).</summary>
     public static Report Merge(IReadOnlyList<string> inputs, string output)
     {
-        var kept = new Dictionary<string, (ResultRow Row, string File)>();
-        var order = new List<string>();
+        var kept = new Dictionary<(string, string), (ResultRow Row, string File)>();
+        var order = new List<(string, string)>();
         var conflicts = new List<string>();
         int read = 0, duplicates = 0;
         foreach (var file in inputs)
@@ -23,15 +24,16 @@ public static class ShardMerger
             foreach (var row in new CsvTable<ResultRow>(file).Read())
             {
                 read++;
-                if (!kept.TryGetValue(row.ConfigHash, out var existing))
+                var key = (row.ConfigHash, row.Metric);
+                if (!kept.TryGetValue(key, out var existing))
                 {
-                    kept[row.ConfigHash] = (row, file);
-                    order.Add(row.ConfigHash);
+                    kept[key] = (row, file);
+                    order.Add(key);
                     continue;
                 }
                 duplicates++;
                 bool existingDone = Finished(existing.Row), rowDone = Finished(row);
-                if (!existingDone && rowDone) kept[row.ConfigHash] = (row, file);
+                if (!existingDone && rowDone) kept[key] = (row, file);
                 else if (existingDone && rowDone && !SameResult(existing.Row, row))
                     conflicts.Add($"{row.ConfigHash} ({row.Layer} on {row.Task}, seed {row.Seed}): {row.Metric} {existing.Row.Value} in {existing.File} vs {row.Value} in {file}; kept the first");
             }

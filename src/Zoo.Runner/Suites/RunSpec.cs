@@ -9,7 +9,8 @@ namespace Zoo.Runner.Suites;
 
 /// <summary>
 /// One fully bound run: layer × task × model × train × seed. <see cref="ConfigHash"/> identifies it: the same
-/// configuration, however spelt in the suite file, gets the same hash.
+/// configuration, however spelt in the suite file, gets the same hash. <see cref="Label"/> is for display only and is
+/// not part of the hash.
 /// </summary>
 public sealed record RunSpec(
     string Suite,
@@ -19,8 +20,12 @@ public sealed record RunSpec(
     object TaskOptions,
     ModelSpec Model,
     TrainSpec Train,
-    long Seed)
+    long Seed,
+    string? Label = null)
 {
+    /// <summary>The label, or the layer name when the suite gave none.</summary>
+    public string DisplayName => Label ?? Layer;
+
     /// <summary>Canonical JSON of the whole configuration.</summary>
     public JsonObject ToJson() => new()
     {
@@ -43,7 +48,7 @@ public sealed record RunSpec(
     public string TaskOptionsHash => Hash(OptionsBinder.ToJson(TaskOptions).ToJsonString());
 
     /// <summary>Short human label: layer, task, seed.</summary>
-    public override string ToString() => $"{Layer} on {Task} (d_model {Model.DModel}, lr {Train.Lr:G3}, seed {Seed})";
+    public override string ToString() => $"{DisplayName} on {Task} (d_model {Model.DModel}, lr {Train.Lr:G3}, seed {Seed})";
 
     internal static string Hash(string text) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16].ToLowerInvariant();

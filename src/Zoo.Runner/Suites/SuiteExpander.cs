@@ -37,7 +37,7 @@ public static class SuiteExpander
                     var layerOptions = registry.BindLayerOptions(layer.Name, Element(lo), modelSpec.DModel, suite.Path, layer.Path + ".options");
                     var taskOptions = registry.BindTaskOptions(task.Name, Element(to), suite.Path, task.Path + ".options");
                     foreach (var seed in suite.Seeds)
-                        runs.Add(new RunSpec(suite.Name, layer.Name, layerOptions, task.Name, taskOptions, modelSpec, trainSpec, seed));
+                        runs.Add(new RunSpec(suite.Name, layer.Name, layerOptions, task.Name, taskOptions, modelSpec, trainSpec, seed, layer.Label));
                 }
             }
         }

@@ -10,7 +10,8 @@ namespace Zoo.Runner.Suites;
 /// <param name="Model">Overrides of <c>defaults.model</c> for runs with this entry.</param>
 /// <param name="Train">Overrides of <c>defaults.train</c> for runs with this entry.</param>
 /// <param name="Path">JSON path of the entry, for messages.</param>
-public sealed record SuiteEntry(string Name, JsonObject Options, JsonObject Model, JsonObject Train, string Path);
+/// <param name="Label">Display name in plots and curves (e.g. a layer variant's name); null shows <paramref name="Name"/>.</param>
+public sealed record SuiteEntry(string Name, JsonObject Options, JsonObject Model, JsonObject Train, string Path, string? Label = null);
 
 /// <summary>
 /// A suite file (DESIGN §2), parsed strictly: unknown keys, wrong types and missing names are errors naming the file
@@ -29,7 +30,7 @@ public sealed record SuiteFile(
 {
     private static readonly string[] TopKeys = { "name", "description", "plugins", "defaults", "layers", "tasks" };
     private static readonly string[] DefaultKeys = { "model", "train", "seeds" };
-    private static readonly string[] EntryKeys = { "name", "options", "model", "train" };
+    private static readonly string[] EntryKeys = { "name", "label", "options", "model", "train" };
 
     /// <summary>Reads and checks <paramref name="path"/>.</summary>
     public static SuiteFile Load(string path)
@@ -93,7 +94,8 @@ public sealed record SuiteFile(
             entries.Add(new SuiteEntry(String(o["name"], path, at + ".name"),
                 OptionalObject(o["options"], path, at + ".options"),
                 OptionalObject(o["model"], path, at + ".model"),
-                OptionalObject(o["train"], path, at + ".train"), at));
+                OptionalObject(o["train"], path, at + ".train"), at,
+                o["label"] is null ? null : String(o["label"], path, at + ".label")));
         }
         return entries;
     }

@@ -45,7 +45,7 @@ public sealed class Trainer
                 double lr = LearningRateSchedule.At(spec, step);
                 foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
                 using var batch = task.Batch(Split.Train, seed, (long)step * spec.Batch, spec.Batch).To(_device);
-                var output = model.forward(batch.Inputs);
+                var output = model.Forward(batch);
                 var total = task.Loss(output, batch);
                 if (model.AuxiliaryLoss() is { } aux) total = total + aux;
                 loss = total.item<float>();
@@ -109,7 +109,7 @@ public sealed class Trainer
                 using var scope = NewDisposeScope();
                 int count = Math.Min(spec.Batch, n - first);
                 using var batch = task.Batch(Split.Test, seed, first, count).To(_device);
-                var output = model.forward(batch.Inputs);
+                var output = model.Forward(batch);
                 lossSum += task.Loss(output, batch).item<float>() * count;
                 tally += task.Metrics(output, batch)[task.PrimaryMetric];
             }

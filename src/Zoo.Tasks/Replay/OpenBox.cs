@@ -15,8 +15,20 @@ public sealed record Trajectory(double[][] Positions, double[][] Velocities, boo
 /// dt = 0.02 s. Deterministic from its generator.
 /// </summary>
 public sealed record OpenBox(double Side = 2.2, double Dt = 0.02, double SpeedScale = 0.26 * Math.PI, double TurnStd = 11.52,
-    double Border = 0.03, double WallSlowdown = 0.25)
+    double Border = 0.03, double WallSlowdown = 0.25) : IArena
 {
+    /// <inheritdoc />
+    public Bounds Bounds => Bounds.Square(Side);
+
+    /// <inheritdoc />
+    public double[] SamplePoint(SplitMix64 rng) => new[] { (rng.NextDouble() - 0.5) * Side, (rng.NextDouble() - 0.5) * Side };
+
+    /// <summary>Near the lower-left corner.</summary>
+    public double[] ReplayStart => new[] { -0.4 * Side, -0.4 * Side };
+
+    /// <summary>The upper-right quarter of the box (the far corner from <see cref="ReplayStart"/>).</summary>
+    public bool InTarget(double x, double y) => x > Side / 4 && y > Side / 4;
+
     /// <summary>A trajectory of <paramref name="steps"/> steps from a uniform start position and heading.</summary>
     public Trajectory Sample(SplitMix64 rng, int steps)
     {

@@ -11,12 +11,15 @@ public sealed class PlaceCells
     private readonly double[][] _centres;
     private readonly double _sigma;
 
-    /// <summary><paramref name="count"/> centres uniform in the square of side <paramref name="side"/>, from <paramref name="rng"/>.</summary>
-    public PlaceCells(int count, double side, double sigma, SplitMix64 rng)
+    /// <summary><paramref name="count"/> centres drawn uniformly over <paramref name="arena"/>, from <paramref name="rng"/>.</summary>
+    public PlaceCells(IArena arena, int count, double sigma, SplitMix64 rng)
     {
         _sigma = sigma;
-        _centres = Enumerable.Range(0, count).Select(_ => new[] { (rng.NextDouble() - 0.5) * side, (rng.NextDouble() - 0.5) * side }).ToArray();
+        _centres = Enumerable.Range(0, count).Select(_ => arena.SamplePoint(rng)).ToArray();
     }
+
+    /// <summary>Cell centres [N][2].</summary>
+    public IReadOnlyList<double[]> Centres => _centres;
 
     /// <summary>Number of cells.</summary>
     public int Count => _centres.Length;

@@ -23,16 +23,11 @@ public static class ReplayMetrics
         return p.Sum(q => (q[0] - mx) * (q[0] - mx) + (q[1] - my) * (q[1] - my)) / (p.Count - 1);
     }
 
-    /// <summary>Fraction of the cells of a <paramref name="bins"/>×<paramref name="bins"/> grid over the box that are visited.</summary>
-    public static double Coverage(IEnumerable<double[]> p, double side, int bins = 20)
+    /// <summary>Fraction of the cells of a <paramref name="bins"/>×<paramref name="bins"/> grid over <paramref name="box"/> that are visited.</summary>
+    public static double Coverage(IEnumerable<double[]> p, Bounds box, int bins = 20)
     {
         var visited = new HashSet<(int, int)>();
-        foreach (var q in p)
-        {
-            int i = Math.Clamp((int)((q[0] / side + 0.5) * bins), 0, bins - 1);
-            int j = Math.Clamp((int)((q[1] / side + 0.5) * bins), 0, bins - 1);
-            visited.Add((i, j));
-        }
+        foreach (var q in p) visited.Add(box.Cell(q[0], q[1], bins));
         return visited.Count / (double)(bins * bins);
     }
 
@@ -64,10 +59,10 @@ public static class ReplayMetrics
     /// KL(P ‖ Q) between Gaussian kernel density estimates of two point sets (bandwidth <paramref name="bandwidth"/> m)
     /// on a grid over the box, the predecessor's replay measure.
     /// </summary>
-    public static double KdeKl(IReadOnlyList<double[]> p, IReadOnlyList<double[]> q, double side, double bandwidth = 0.1, int grid = 40)
+    public static double KdeKl(IReadOnlyList<double[]> p, IReadOnlyList<double[]> q, Bounds box, double bandwidth = 0.1, int grid = 40)
     {
-        var dp = Density(p, side, bandwidth, grid);
-        var dq = Density(q, side, bandwidth, grid);
+        var dp = Density(p, box, bandwidth, grid);
+        var dq = Density(q, box, bandwidth, grid);
         double kl = 0;
         for (int i = 0; i < dp.Length; i++) kl += dp[i] * Math.Log((dp[i] + 1e-12) / (dq[i] + 1e-12));
         return kl;
@@ -105,13 +100,13 @@ public static class ReplayMetrics
 
     private static double Distance(double[] a, double[] b) => Math.Sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]));
 
-    private static double[] Density(IReadOnlyList<double[]> p, double side, double h, int grid)
+    private static double[] Density(IReadOnlyList<double[]> p, Bounds box, double h, int grid)
     {
         var d = new double[grid * grid];
         for (int i = 0; i < grid; i++)
         for (int j = 0; j < grid; j++)
         {
-            double gx = ((i + 0.5) / grid - 0.5) * side, gy = ((j + 0.5) / grid - 0.5) * side;
+            var (gx, gy) = box.CellCentre(i, j, grid);
             double sum = 0;
             foreach (var q in p) sum += Math.Exp(-((gx - q[0]) * (gx - q[0]) + (gy - q[1]) * (gy - q[1])) / (2 * h * h));
             d[i * grid + j] = sum;

@@ -1,0 +1,271 @@
+using TorchSharp;
+using Zoo.Core.Options;
+using Zoo.Core.Registry;
+using Zoo.Core.Tasks;
+using static TorchSharp.torch;
+
+namespace Zoo.Tasks.Replay;
+
+/// <summary>Environment of <see cref="PathIntegration"/>.</summary>
+public enum ArenaKind
+{
+    /// <summary>The predecessor's 2.2 m open box (<see cref="Replay.OpenBox"/>).</summary>
+    OpenBox,
+    /// <summary>A triangular track (<see cref="Replay.Triangle"/>).</summary>
+    Triangle,
+    /// <summary>A T-maze track (<see cref="Replay.TMaze"/>).</summary>
+    TMaze,
+}
+
+/// <summary>What the readout must produce.</summary>
+public enum PathTarget
+{
+    /// <summary>The softmax-normalised place-cell population code; positions are decoded from its 3 most active cells.</summary>
+    PlaceCode,
+    /// <summary>The 2-D position itself.</summary>
+    Position,
+}
+
+/// <summary>Loss on a place-code target.</summary>
+public enum PlaceCodeLoss
+{
+    /// <summary>Mean squared error between the linear readout and the code (Krishna et al. 2024).</summary>
+    Mse,
+    /// <summary>Cross-entropy between the code and the softmax of the readout (Sorscher et al. 2019).</summary>
+    CrossEntropy,
+}
+
+/// <summary>
+/// Options of <see cref="PathIntegration"/>; defaults are the published set-up (DESIGN §4): 100-step trajectories, 512
+/// place cells of σ = 0.2 m, replay with noise σ = √2 × the training noise 0.01.
+/// </summary>
+public sealed record PathIntegrationOptions
+{
+    /// <summary>Environment.</summary>
+    [Option("environment")]
+    public ArenaKind Environment { get; init; } = ArenaKind.OpenBox;
+
+    /// <summary>Steps per trajectory (dt = 0.02 s).</summary>
+    [Option("steps per trajectory", Min = 2)]
+    public int Steps { get; init; } = 100;
+
+    /// <summary>Readout target.</summary>
+    [Option("readout target")]
+    public PathTarget Target { get; init; } = PathTarget.PlaceCode;
+
+    /// <summary>Loss on the place code.</summary>
+    [Option("loss on the place code (ignored for position targets, which use MSE)")]
+    public PlaceCodeLoss Loss { get; init; } = PlaceCodeLoss.Mse;
+
+    /// <summary>Number of place cells.</summary>
+    [Option("place cells", Min = 3)]
+    public int PlaceCells { get; init; } = 512;
+
+    /// <summary>Place-field width σ in metres.</summary>
+    [Option("place-field width σ (m)", Min = 0, MinExclusive = true)]
+    public double PlaceCellSigma { get; init; } = 0.2;
+
+    /// <summary>Seed of the place-cell centres (part of the environment, the same for every run seed).</summary>
+    [Option("seed of the place-cell centres", Min = 0)]
+    public int PlaceCellSeed { get; init; }
+
+    /// <summary>Training set size (0 = a fresh trajectory every time).</summary>
+    [Option("training trajectories (0 = fresh every step)", Min = 0)]
+    public int TrainExamples { get; init; }
+
+    /// <summary>Test set size.</summary>
+    [Option("test trajectories", Min = 1)]
+    public int TestExamples { get; init; } = 512;
+
+    /// <summary>Replays run after training from random start positions (distribution metrics).</summary>
+    [Option("replays from random starts", Min = 1)]
+    public int Replays { get; init; } = 64;
+
+    /// <summary>Replays run from the environment's fixed start (reach-time metric).</summary>
+    [Option("replays from the fixed start (reach time)", Min = 1)]
+    public int ReachReplays { get; init; } = 32;
+
+    /// <summary>Steps per replay.</summary>
+    [Option("steps per replay", Min = 2)]
+    public int ReplaySteps { get; init; } = 500;
+
+    /// <summary>Noise σ during replay.</summary>
+    [Option("noise σ during replay (√2 × training σ 0.01 by default)", Min = 0)]
+    public double ReplayNoise { get; init; } = 0.01 * Math.Sqrt(2);
+
+    /// <summary>Trajectories whose positions make the training distribution the replay is compared with.</summary>
+    [Option("training trajectories sampled as the reference distribution", Min = 1)]
+    public int ReferenceTrajectories { get; init; } = 256;
+}
+
+/// <summary>
+/// Path integration then noise-driven replay (Krishna et al. ICLR 2024; Casco-Rodriguez, Krishna, Baraniuk 2026,
+/// arXiv 2602.18401; DESIGN §4). Inputs are velocities [B, T, 2] (m/s); the context is the target code of the start
+/// position, which the bare model encodes into the initial hidden state; the readout must track the place code (or the
+/// position) along the trajectory. Targets are <c>[B, T, O + 2]</c>: the code followed by the true position, which only
+/// the position-error metric reads. After training, <see cref="EvaluateAfterTraining"/> runs the network on zero input
+/// with replay noise and measures the decoded replay (<see cref="ReplayMetrics"/>).
+/// </summary>
+[ZooTask("path-integration", typeof(PathIntegrationOptions), Summary = "path integration in a box / triangle / T-maze, then noise-driven replay and its statistics (arXiv 2602.18401)")]
+public sealed class PathIntegration : ISequenceTask, IPostTrainingEvaluation
+{
+    private readonly PathIntegrationOptions _o;
+    private readonly IArena _arena;
+    private readonly PlaceCells _cells;
+    private readonly Tensor _centres;   // [N, 2], float32, for decoding in torch
+
+    /// <summary>Builds the task.</summary>
+    public PathIntegration(PathIntegrationOptions options)
+    {
+        _o = options;
+        _arena = options.Environment switch
+        {
+            ArenaKind.OpenBox => new OpenBox(),
+            ArenaKind.Triangle => new Triangle(),
+            ArenaKind.TMaze => new TMaze(),
+            _ => throw new ArgumentOutOfRangeException(nameof(options)),
+        };
+        _cells = new PlaceCells(_arena, options.PlaceCells, options.PlaceCellSigma, new SplitMix64((ulong)options.PlaceCellSeed));
+        _centres = tensor(_cells.Centres.SelectMany(c => c).Select(v => (float)v).ToArray(), new long[] { _cells.Count, 2 });
+    }
+
+    /// <summary>The environment.</summary>
+    public IArena Arena => _arena;
+
+    /// <summary>The place cells.</summary>
+    public PlaceCells Cells => _cells;
+
+    private int CodeDim => _o.Target == PathTarget.PlaceCode ? _cells.Count : 2;
+
+    /// <inheritdoc />
+    public TaskSignature Signature => new(0, 2, CodeDim, _o.Steps, CodeDim);
+
+    /// <summary>Mean distance in metres between decoded and true position over all steps.</summary>
+    public string PrimaryMetric => "position_error";
+
+    /// <inheritdoc />
+    public bool HigherIsBetter => false;
+
+    /// <inheritdoc />
+    public int TestExamples => _o.TestExamples;
+
+    /// <summary>Trajectory <paramref name="index"/> of <paramref name="split"/>.</summary>
+    public Trajectory Example(long seed, Split split, long index) =>
+        _arena.Sample(SeedStream.ForExample(seed, split, split == Split.Train && _o.TrainExamples > 0 ? index % _o.TrainExamples : index), _o.Steps);
+
+    /// <summary>Target codes <c>[.., O]</c> of positions <c>[.., 2]</c>: the place code (softmax over cells of −‖x − c‖²/2σ²) or the position.</summary>
+    public Tensor Code(Tensor positions)
+    {
+        if (_o.Target == PathTarget.Position) return positions.alias();
+        using var scope = NewDisposeScope();
+        var centres = _centres.to(positions.dtype);
+        var d2 = (positions.unsqueeze(-2) - centres).pow(2).sum(-1);           // [.., N]
+        return nn.functional.softmax(-d2 / (2 * _o.PlaceCellSigma * _o.PlaceCellSigma), -1).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public TaskBatch Batch(Split split, long seed, long firstExample, int count)
+    {
+        using var scope = NewDisposeScope();
+        int T = _o.Steps;
+        var velocities = new float[count * T * 2];
+        var positions = new float[count * (T + 1) * 2];
+        for (int b = 0; b < count; b++)
+        {
+            var run = Example(seed, split, firstExample + b);
+            for (int t = 0; t <= T; t++)
+            {
+                positions[(b * (T + 1) + t) * 2] = (float)run.Positions[t][0];
+                positions[(b * (T + 1) + t) * 2 + 1] = (float)run.Positions[t][1];
+                if (t == T) continue;
+                velocities[(b * T + t) * 2] = (float)run.Velocities[t][0];
+                velocities[(b * T + t) * 2 + 1] = (float)run.Velocities[t][1];
+            }
+        }
+        var path = tensor(positions, new long[] { count, T + 1, 2 });
+        var after = path[.., 1..];
+        var batch = new TaskBatch(tensor(velocities, new long[] { count, T, 2 }), cat(new[] { Code(after), after }, -1),
+            ones(count, T, dtype: ScalarType.Bool), Code(path[.., 0]));
+        return new TaskBatch(batch.Inputs.MoveToOuterDisposeScope(), batch.Targets.MoveToOuterDisposeScope(),
+            batch.Mask.MoveToOuterDisposeScope(), batch.Context!.MoveToOuterDisposeScope());
+    }
+
+    /// <inheritdoc />
+    public Tensor Loss(Tensor output, TaskBatch batch)
+    {
+        using var scope = NewDisposeScope();
+        var code = batch.Targets[.., .., ..CodeDim];
+        var loss = _o.Target == PathTarget.PlaceCode && _o.Loss == PlaceCodeLoss.CrossEntropy
+            ? -(code * nn.functional.log_softmax(output, -1)).sum(-1).mean()
+            : nn.functional.mse_loss(output, code);
+        return loss.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Decoded positions [.., 2] of readouts [.., O]: the mean centre of the 3 most active cells, or the readout itself.</summary>
+    public Tensor Decode(Tensor output)
+    {
+        if (_o.Target == PathTarget.Position) return output.alias();
+        using var scope = NewDisposeScope();
+        var top = output.topk(3, -1).indexes;                                  // [.., 3]
+        var centres = _centres.to(output.device).to(output.dtype);
+        var picked = centres.index_select(0, top.flatten()).reshape(top.shape.Append(2L).ToArray());
+        return picked.mean(new long[] { -2 }).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, MetricTally> Metrics(Tensor output, TaskBatch batch)
+    {
+        using var scope = NewDisposeScope();
+        var truth = batch.Targets[.., .., CodeDim..];
+        var error = (Decode(output) - truth).pow(2).sum(-1).sqrt();
+        return new Dictionary<string, MetricTally> { [PrimaryMetric] = new(error.sum().item<float>(), error.numel()) };
+    }
+
+    /// <summary>
+    /// Replay: zero velocity input and noise σ = <see cref="PathIntegrationOptions.ReplayNoise"/>, from start positions
+    /// drawn like training starts (distribution metrics) and from the environment's fixed start (reach time); decoded
+    /// positions are compared with the positions of <see cref="PathIntegrationOptions.ReferenceTrajectories"/> training
+    /// trajectories. Deterministic from <paramref name="seed"/>.
+    /// </summary>
+    public PostTrainingResult EvaluateAfterTraining(IDrivableModel model, long seed)
+    {
+        var reference = Enumerable.Range(0, _o.ReferenceTrajectories)
+            .SelectMany(i => Example(seed, Split.Train, i).Positions).ToList();
+        var starts = Enumerable.Range(0, _o.Replays).Select(i => Example(seed, Split.Test, _o.TestExamples + i).Positions[0]).ToList();
+        var free = Replay(model, starts, seed * 2 + 1);
+        var fixedStart = Replay(model, Enumerable.Repeat(_arena.ReplayStart, _o.ReachReplays).ToList(), seed * 2 + 2);
+
+        var pooled = free.SelectMany(p => p).Where((_, i) => i % 4 == 0).ToList();      // thinned: successive points are near-duplicates
+        var reach = fixedStart.Select(p => ReplayMetrics.TimeToReach(p, _arena.InTarget)).ToList();
+        var metrics = new Dictionary<string, double>
+        {
+            ["replay_speed"] = free.Average(ReplayMetrics.MeanStepLength),
+            ["replay_exploration"] = free.Average(ReplayMetrics.Exploration),
+            ["replay_coverage"] = free.Average(p => ReplayMetrics.Coverage(p, _arena.Bounds)),
+            ["replay_path_length"] = free.Average(ReplayMetrics.PathLength),
+            ["replay_sliced_w1"] = ReplayMetrics.SlicedWasserstein(pooled, reference),
+            ["replay_kde_kl"] = ReplayMetrics.KdeKl(reference, pooled, _arena.Bounds),
+            ["replay_diffusion_exponent"] = ReplayMetrics.DiffusionExponent(free, Math.Max(2, _o.ReplaySteps / 10)),
+            ["replay_reach_fraction"] = reach.Count(r => r is not null) / (double)reach.Count,
+            ["replay_reach_time"] = reach.Average(r => (double)(r ?? _o.ReplaySteps)),
+        };
+        var samples = free.Take(4).Select((p, i) => new TrajectorySample("replay", i, p))
+            .Concat(Enumerable.Range(0, 4).Select(i => new TrajectorySample("training", i, Example(seed, Split.Train, i).Positions)))
+            .ToList();
+        return new PostTrainingResult(metrics, samples);
+    }
+
+    /// <summary>Decoded replay trajectories [R][T][2] from <paramref name="starts"/>.</summary>
+    public List<double[][]> Replay(IDrivableModel model, IReadOnlyList<double[]> starts, long noiseSeed)
+    {
+        using var scope = NewDisposeScope();
+        int R = starts.Count;
+        var context = Code(tensor(starts.SelectMany(p => p).Select(v => (float)v).ToArray(), new long[] { R, 2 }));
+        using var generator = new Generator((ulong)noiseSeed);
+        var output = model.Drive(zeros(R, _o.ReplaySteps, 2), context, _o.ReplayNoise, generator);
+        var decoded = Decode(output.cpu().to(ScalarType.Float64)).data<double>().ToArray();
+        int T = _o.ReplaySteps;
+        return Enumerable.Range(0, R).Select(r => Enumerable.Range(0, T)
+            .Select(t => new[] { decoded[(r * T + t) * 2], decoded[(r * T + t) * 2 + 1] }).ToArray()).ToList();
+    }
+}
