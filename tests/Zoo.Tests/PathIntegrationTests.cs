@@ -80,7 +80,13 @@ public sealed class PathIntegrationTests : IDisposable
         Assert.True(perfect < 0.1, $"decoding the target code is off by {perfect:F3} m");
         Assert.True(constant > 0.5, $"a constant readout scored {constant:F3} m");
         Assert.False(task.HigherIsBetter);
-        Assert.True(task.Loss(batch.Targets[.., .., ..512], batch).item<float>() < 1e-12);
+        // Cross-entropy (the default) is smallest, at the code's entropy, for logits log(code); MSE is 0 for the code itself.
+        var code = batch.Targets[.., .., ..512];
+        double entropy = -(code * code.clamp_min(1e-30).log()).sum(-1).mean().item<float>();
+        Assert.Equal(entropy, task.Loss(code.clamp_min(1e-30).log(), batch).item<float>(), 3);
+        Assert.Equal(Math.Log(512), task.Loss(zeros(8, 30, 512), batch).item<float>(), 3);
+        var mse = new PathIntegration(new PathIntegrationOptions { PlaceCells = 512, Steps = 30, Loss = PlaceCodeLoss.Mse });
+        Assert.True(mse.Loss(code, batch).item<float>() < 1e-12);
     }
 
     [Fact]

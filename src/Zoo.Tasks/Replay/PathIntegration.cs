@@ -53,9 +53,13 @@ public sealed record PathIntegrationOptions
     [Option("readout target")]
     public PathTarget Target { get; init; } = PathTarget.PlaceCode;
 
-    /// <summary>Loss on the place code.</summary>
+    /// <summary>
+    /// Loss on the place code. Cross-entropy by default: with MSE on the softmax-normalised code a 128-unit network at our
+    /// CPU budget collapsed to the mean code (open box, 300 steps: test error 1.07 m, chance level), while cross-entropy
+    /// reached 0.48 m in 150 steps.
+    /// </summary>
     [Option("loss on the place code (ignored for position targets, which use MSE)")]
-    public PlaceCodeLoss Loss { get; init; } = PlaceCodeLoss.Mse;
+    public PlaceCodeLoss Loss { get; init; } = PlaceCodeLoss.CrossEntropy;
 
     /// <summary>Number of place cells.</summary>
     [Option("place cells", Min = 3)]
