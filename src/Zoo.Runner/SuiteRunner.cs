@@ -116,7 +116,8 @@ public sealed class SuiteRunner
             rows.AddRange(record.Rows);
             _reporter.RunFinished(record.Rows[0]);
         }
-        if (rows.Count > 0)
+        // Plots are redrawn from everything stored, also when nothing was pending (e.g. after merging shards).
+        if (File.Exists(curves.Path))
         {
             var curveRows = curves.Read();
             LearningCurvePlot.Write(curveRows, suiteDir, suite.Name);
