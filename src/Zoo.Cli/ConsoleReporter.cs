@@ -31,7 +31,7 @@ public sealed class ConsoleReporter : IRunReporter
     /// <inheritdoc />
     public void RunStarted(int index, int total, RunSpec run)
     {
-        _prefix = $"[{index}/{total}] {run.Layer} · {run.Task} · seed {run.Seed}";
+        _prefix = $"[{index}/{total}] {run.DisplayName} · {run.Task} · seed {run.Seed}";
         _lastMetric = null;
         _clock.Restart();
         _out.WriteLine($"{_prefix}: {run.Train.Steps} steps, d_model {run.Model.DModel}, lr {run.Train.Lr:G3}, hash {run.ConfigHash}");

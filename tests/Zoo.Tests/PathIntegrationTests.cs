@@ -176,6 +176,9 @@ public sealed class PathIntegrationTests : IDisposable
         Assert.Equal(new[] { "leaky+momentum", "vanilla" }, kept.Select(k => k.Label).Distinct().Order());
         foreach (var png in new[] { "replay-t_maze.png", "replay-metrics-t_maze.png", "pi-error-t_maze.png" })
             Assert.True(new FileInfo(Path.Combine(outDir, "minireplay", png)).Length > 1000, png);
+        var summary = File.ReadAllText(Path.Combine(outDir, "minireplay", "summary.md"));
+        Assert.Contains("| vanilla | 2 |", summary);
+        Assert.Contains("sliced_w1", summary);
         Assert.Empty(new SuiteRunner().Run(suite, new RunSettings(outDir)));
         // The merge keeps one row per (run, metric).
         var merged = Path.Combine(_dir, "merged.csv");
