@@ -20,4 +20,11 @@ public static class Stats
         double sxx = xs.Sum(x => (x - mx) * (x - mx));
         return sxx == 0 ? double.NaN : xs.Zip(ys).Sum(p => (p.First - mx) * (p.Second - my)) / sxx;
     }
+
+    /// <summary>Mean and sample standard deviation (0 for a single value) of <paramref name="values"/>.</summary>
+    public static (double Mean, double Sd) MeanSd(IReadOnlyCollection<double> values)
+    {
+        double mean = values.Average();
+        return (mean, values.Count > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)) : 0);
+    }
 }

@@ -1,5 +1,6 @@
 using ScottPlot;
 using System.Text.Json.Nodes;
+using Zoo.Core.Numerics;
 using Zoo.Runner.Results;
 
 namespace Zoo.Runner.Plots;
@@ -52,7 +53,7 @@ public static class ReplayPlots
                 {
                     var v = variant.Where(r => r.Metric == m).Select(r => r.Value).Where(double.IsFinite).ToArray();
                     if (v.Length == 0) return "–";
-                    double mean = v.Average(), sd = v.Length > 1 ? Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1)) : 0;
+                    var (mean, sd) = Stats.MeanSd(v);
                     return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{mean:G4} ± {sd:G2}");
                 });
                 sb.Append($"| {variant.Key} | {variant.Select(r => r.Seed).Distinct().Count()} | {string.Join(" | ", cells)} |\n");
@@ -76,10 +77,7 @@ public static class ReplayPlots
 
     private static string Trajectories(IReadOnlyList<TrajectoryRow> rows, IReadOnlyList<string> order, Func<string, string> label, string file, string title)
     {
-        var multiplot = new ScottPlot.Multiplot();
-        multiplot.AddPlots(order.Count);
-        int cols = Math.Min(order.Count, 3), rowsCount = (order.Count + cols - 1) / cols;
-        multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rowsCount, cols);
+        var (multiplot, cols, rowsCount) = Grid(order.Count, 3);
         var palette = new ScottPlot.Palettes.Category10();
         for (int v = 0; v < order.Count; v++)
         {
@@ -106,10 +104,7 @@ public static class ReplayPlots
     private static string MetricBars(IReadOnlyList<ResultRow> rows, IReadOnlyList<string> order, Func<string, string> label, string file, string title)
     {
         var metrics = rows.Select(r => r.Metric).Distinct().ToList();
-        var multiplot = new ScottPlot.Multiplot();
-        multiplot.AddPlots(metrics.Count);
-        int cols = Math.Min(metrics.Count, 4), rowsCount = (metrics.Count + cols - 1) / cols;
-        multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rowsCount, cols);
+        var (multiplot, cols, rowsCount) = Grid(metrics.Count, 4);
         var palette = new ScottPlot.Palettes.Category10();
         for (int m = 0; m < metrics.Count; m++)
         {
@@ -119,8 +114,7 @@ public static class ReplayPlots
             {
                 var values = rows.Where(r => r.Metric == metrics[m] && label(r.ConfigHash) == order[v]).Select(r => r.Value).Where(double.IsFinite).ToArray();
                 if (values.Length == 0) continue;
-                double mean = values.Average();
-                double sd = values.Length > 1 ? Math.Sqrt(values.Sum(x => (x - mean) * (x - mean)) / (values.Length - 1)) : 0;
+                var (mean, sd) = Stats.MeanSd(values);
                 plt.Add.Bar(new ScottPlot.Bar { Position = v, Value = mean, Error = sd, FillColor = palette.GetColor(v) });
                 ticks.Add(new ScottPlot.Tick(v, order[v]));
             }
@@ -133,6 +127,16 @@ public static class ReplayPlots
         multiplot.GetPlot(0).Title($"{title}\n{metrics[0]}", size: 12);
         AtomicFile.Write(file, tmp => multiplot.SavePng(tmp, 330 * cols, 330 * rowsCount));
         return file;
+    }
+
+    // A multiplot of `count` panels in rows of at most `maxCols`.
+    private static (Multiplot Plot, int Cols, int Rows) Grid(int count, int maxCols)
+    {
+        var multiplot = new Multiplot();
+        multiplot.AddPlots(count);
+        int cols = Math.Min(count, maxCols), rows = (count + cols - 1) / cols;
+        multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows, cols);
+        return (multiplot, cols, rows);
     }
 
     private static string Curves(IReadOnlyList<CurveRow> curves, IReadOnlyList<string> order, Func<string, string> label, string file, string title)

@@ -36,8 +36,7 @@ public static class Leaderboard
             .Select(g =>
             {
                 var values = g.Select(r => r.Value).ToArray();
-                double mean = values.Average();
-                double spread = values.Length > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1)) : 0;
+                var (mean, spread) = Zoo.Core.Numerics.Stats.MeanSd(values);
                 var first = g.First();
                 return new LeaderboardEntry(first.Suite, first.Task, first.TaskOptions, first.Layer, first.Metric, HigherIsBetter(first.Metric),
                     mean, spread, values.Length, g.Count(r => r.Status == "diverged"), first.Lr, first.DModel, first.Params, first.StateSize,
