@@ -9,7 +9,8 @@ namespace Zoo.Runner.Suites;
 
 /// <summary>
 /// One fully bound run: layer × task × model × train × seed. <see cref="ConfigHash"/> identifies it: the same
-/// configuration, however spelt in the suite file, gets the same hash.
+/// configuration, however spelt in the suite file, gets the same hash. <see cref="Setting"/> names the difficulty
+/// setting the run came from (for display only: the options it set are in <see cref="TaskOptions"/> and the hash).
 /// </summary>
 public sealed record RunSpec(
     string Suite,
@@ -19,7 +20,8 @@ public sealed record RunSpec(
     object TaskOptions,
     ModelSpec Model,
     TrainSpec Train,
-    long Seed)
+    long Seed,
+    string Setting = "")
 {
     /// <summary>Canonical JSON of the whole configuration.</summary>
     public JsonObject ToJson() => new()
@@ -43,7 +45,7 @@ public sealed record RunSpec(
     public string TaskOptionsHash => Hash(OptionsBinder.ToJson(TaskOptions).ToJsonString());
 
     /// <summary>Short human label: layer, task, seed.</summary>
-    public override string ToString() => $"{Layer} on {Task} (d_model {Model.DModel}, lr {Train.Lr:G3}, seed {Seed})";
+    public override string ToString() => $"{Layer} on {Task}{(Setting.Length == 0 ? "" : $" [{Setting}]")} (d_model {Model.DModel}, lr {Train.Lr:G3}, seed {Seed})";
 
     internal static string Hash(string text) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16].ToLowerInvariant();
