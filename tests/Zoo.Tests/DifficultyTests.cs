@@ -122,4 +122,20 @@ public sealed class DifficultyTests : IDisposable
         Assert.Contains("difficulty copies=32", e.Message);
         Assert.Contains("copies", e.Message);
     }
+
+    [Fact]
+    public void Mad_suite_file_expands_and_binds()
+    {
+        var path = Path.Combine(TestSupport.RepoRoot, "tasks", "mad.json");
+        var (suite, _, runs) = SuiteRunner.Plan(path, new RunSettings());
+        Assert.Equal("mad", suite.Name);
+        Assert.Equal(6, runs.Select(r => r.TaskOptionsHash).Distinct().Count());
+        Assert.Equal(9 * 6, runs.Count);
+        // The same file with MAD's full ladder on every task: 11 + 14 + 11 + 13 + 11 + 6 settings per layer.
+        var full = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
+        foreach (var t in full["tasks"]!.AsArray()) t!["difficulty"] = "all";
+        var fullPath = Path.Combine(_dir, "mad-full.json");
+        File.WriteAllText(fullPath, full.ToJsonString());
+        Assert.Equal(9 * (11 + 14 + 11 + 13 + 11 + 6), Plan(fullPath).Count);
+    }
 }
