@@ -74,7 +74,10 @@ public sealed class ZooCli
             {
                 _out.WriteLine($"{e.Name}  — {e.Summary}");
                 if (!e.Source.Contains("Zoo.Layers") && !e.Source.Contains("Zoo.Tasks")) _out.WriteLine($"    from {e.Source}");
-                PrintOptions(e.OptionsType, Activator.CreateInstance(e.OptionsType)!, "");
+                var defaults = Activator.CreateInstance(e.OptionsType)!;
+                PrintOptions(e.OptionsType, defaults, "");
+                if (defaults is IDifficultyLadder ladder)
+                    _out.WriteLine($"    difficulty (suite key \"difficulty\": \"all\", a field or names): baseline, {string.Join(", ", ladder.DifficultyChanges().Select(c => c.Name))}");
             }
             return 0;
         }));

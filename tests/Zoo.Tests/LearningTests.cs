@@ -50,4 +50,24 @@ public sealed class LearningTests
         var outcome = Train("lstm", new MqarOptions { Vocab = 256, Length = 32, Pairs = 1, TrainExamples = 0, TestExamples = 512 }, 800, 3e-3);
         Assert.True(outcome.BestMetric > 0.2, $"lstm reached only {outcome.BestMetric:F3}");
     }
+
+    [SlowFact]
+    public void Attention_and_lstm_learn_a_small_compression()
+    {
+        // MAD's compression in Zoo's causal form: replay L − 1 tokens after the compression token (chance 1/(V − 1)).
+        // Attention can copy from a fixed offset; the LSTM must hold the 7 tokens in its state.
+        var registry = TestSupport.Registry();
+        var spec = new ModelSpec { DModel = 64, NLayers = 2, MlpRatio = 2 };
+        double Best(string layer, int length, int steps)
+        {
+            var task = new Compression(new CompressionOptions { Vocab = 8, Length = length, TrainExamples = 0, TestExamples = 512 });
+            manual_seed(0);
+            using var m = ModelFactory.Build(registry, layer, registry.BindLayerOptions(layer, null, 64), task.Signature, spec);
+            return new Trainer(CPU).Train(m, task, new TrainSpec { Steps = steps, Batch = 64, Lr = 3e-3, Warmup = 50, EvalEvery = 100, EvalExamples = 512 }, 0).BestMetric;
+        }
+        var attention = Best("attention", 16, 500);
+        Assert.True(attention > 0.9, $"attention reached {attention:F3} on compression L 16 (chance 1/7)");
+        var lstm = Best("lstm", 8, 600);
+        Assert.True(lstm > 0.5, $"lstm reached {lstm:F3} on compression L 8 (chance 1/7)");
+    }
 }

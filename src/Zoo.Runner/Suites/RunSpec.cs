@@ -9,8 +9,9 @@ namespace Zoo.Runner.Suites;
 
 /// <summary>
 /// One fully bound run: layer × task × model × train × seed. <see cref="ConfigHash"/> identifies it: the same
-/// configuration, however spelt in the suite file, gets the same hash. <see cref="Label"/> is for display only and is
-/// not part of the hash.
+/// configuration, however spelt in the suite file, gets the same hash. <see cref="Setting"/> names the difficulty
+/// setting the run came from and <see cref="Label"/> the layer variant (both for display only: what they stand for is in
+/// the options and the hash).
 /// </summary>
 public sealed record RunSpec(
     string Suite,
@@ -21,6 +22,7 @@ public sealed record RunSpec(
     ModelSpec Model,
     TrainSpec Train,
     long Seed,
+    string Setting = "",
     string? Label = null)
 {
     /// <summary>The label, or the layer name when the suite gave none.</summary>
@@ -48,7 +50,7 @@ public sealed record RunSpec(
     public string TaskOptionsHash => Hash(OptionsBinder.ToJson(TaskOptions).ToJsonString());
 
     /// <summary>Short human label: layer, task, seed.</summary>
-    public override string ToString() => $"{DisplayName} on {Task} (d_model {Model.DModel}, lr {Train.Lr:G3}, seed {Seed})";
+    public override string ToString() => $"{DisplayName} on {Task}{(Setting.Length == 0 ? "" : $" [{Setting}]")} (d_model {Model.DModel}, lr {Train.Lr:G3}, seed {Seed})";
 
     internal static string Hash(string text) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16].ToLowerInvariant();

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Zoo.Core.Options;
 using Zoo.Core.Registry;
+using Zoo.Core.Tasks;
 using Zoo.Runner.Models;
 using Zoo.Runner.Training;
 
@@ -11,6 +12,8 @@ namespace Zoo.Runner.Suites;
 /// Expands a suite into runs: layers × tasks × (every list-valued field of model, train and options) × seeds.
 /// Entry-level <c>model</c>/<c>train</c> override the defaults (task entry first, then layer entry).
 /// Every run is bound and validated before anything trains, so a bad field fails the suite up front.
+/// A task entry with <c>difficulty</c> also expands over the chosen settings of the task's difficulty ladder
+/// (<see cref="IDifficultyLadder"/>), each applied to the entry's options as overrides.
 /// </summary>
 public static class SuiteExpander
 {
@@ -21,6 +24,7 @@ public static class SuiteExpander
         foreach (var task in suite.Tasks)
         {
             registry.Task(task.Name, suite.Path, task.Path + ".name");
+            var taskSettings = TaskSettings(suite, task, registry);
             foreach (var layer in suite.Layers)
             {
                 registry.Layer(layer.Name, suite.Path, layer.Path + ".name");
@@ -30,14 +34,13 @@ public static class SuiteExpander
                 foreach (var m in Sweep(model))
                 foreach (var t in Sweep(train))
                 foreach (var lo in Sweep(layer.Options))
-                foreach (var to in Sweep(task.Options))
+                foreach (var (setting, taskOptions) in taskSettings)
                 {
                     var modelSpec = OptionsBinder.Bind<ModelSpec>(Element(m), suite.Path, $"{where}: model");
                     var trainSpec = OptionsBinder.Bind<TrainSpec>(Element(t), suite.Path, $"{where}: train");
                     var layerOptions = registry.BindLayerOptions(layer.Name, Element(lo), modelSpec.DModel, suite.Path, layer.Path + ".options");
-                    var taskOptions = registry.BindTaskOptions(task.Name, Element(to), suite.Path, task.Path + ".options");
                     foreach (var seed in suite.Seeds)
-                        runs.Add(new RunSpec(suite.Name, layer.Name, layerOptions, task.Name, taskOptions, modelSpec, trainSpec, seed, layer.Label));
+                        runs.Add(new RunSpec(suite.Name, layer.Name, layerOptions, task.Name, taskOptions, modelSpec, trainSpec, seed, setting, layer.Label));
                 }
             }
         }
@@ -45,6 +48,65 @@ public static class SuiteExpander
         if (duplicate is not null)
             throw new ZooConfigException(suite.Path, null, $"two entries describe the same run ({duplicate.First()}); remove one");
         return runs;
+    }
+
+    /// <summary>
+    /// The task options of one entry: every sweep of its <c>options</c>, and for each, the difficulty settings the entry
+    /// names (label "" when it names none). Difficulty settings that coincide (a change equal to a swept value) run once.
+    /// </summary>
+    public static IReadOnlyList<(string Setting, object Options)> TaskSettings(SuiteFile suite, SuiteEntry task, ComponentRegistry registry)
+    {
+        var settings = new List<(string, object)>();
+        var seen = new HashSet<string>();
+        foreach (var to in Sweep(task.Options))
+        {
+            var baseline = registry.BindTaskOptions(task.Name, Element(to), suite.Path, task.Path + ".options");
+            var chosen = task.Difficulty is null
+                ? new List<DifficultyChange> { new("", new JsonObject()) }
+                : ChooseDifficulties(suite.Path, task, baseline);
+            foreach (var change in chosen)
+            {
+                var options = change.Overrides.Count == 0 ? baseline
+                    : registry.BindTaskOptions(task.Name, Element(Merge(to, change.Overrides)), suite.Path, $"{task.Path}.options (difficulty {change.Name})");
+                if (task.Difficulty is null || seen.Add(OptionsBinder.ToJson(options).ToJsonString())) settings.Add((change.Name, options));
+            }
+        }
+        return settings;
+    }
+
+    /// <summary>
+    /// The settings <c>difficulty</c> names, in ladder order: <c>all</c> (baseline and every change), <c>baseline</c>, a field
+    /// (every change of that field) or one change's name. An unknown name is an error listing the allowed ones.
+    /// </summary>
+    private static List<DifficultyChange> ChooseDifficulties(string file, SuiteEntry task, object baseline)
+    {
+        if (baseline is not IDifficultyLadder ladder)
+            throw new ZooConfigException(file, task.Path + ".difficulty", $"task '{task.Name}' has no difficulty ladder; remove the key");
+        var changes = ladder.DifficultyChanges();
+        var baselineSetting = new DifficultyChange("baseline", new JsonObject());
+        var fields = changes.SelectMany(c => c.Overrides.Select(kv => kv.Key)).Distinct().ToList();
+        var allowed = new[] { "all", "baseline" }.Concat(fields).Concat(changes.Select(c => c.Name)).ToList();
+        var picked = new HashSet<string>();
+        for (int i = 0; i < task.Difficulty!.Count; i++)
+        {
+            var name = task.Difficulty[i];
+            var matches = name switch
+            {
+                "all" => changes.Prepend(baselineSetting).ToList(),
+                "baseline" => new List<DifficultyChange> { baselineSetting },
+                _ when fields.Contains(name) => changes.Where(c => c.Overrides.ContainsKey(name)).ToList(),
+                _ => changes.Where(c => c.Name == name).ToList(),
+            };
+            if (matches.Count == 0)
+            {
+                var near = NameMatcher.Nearest(name, allowed);
+                var hint = near is null ? "" : $" (did you mean '{near}'?)";
+                var at = task.Difficulty.Count == 1 ? task.Path + ".difficulty" : $"{task.Path}.difficulty[{i}]";
+                throw new ZooConfigException(file, at, $"unknown difficulty '{name}'{hint}; allowed: {string.Join(", ", allowed)}");
+            }
+            picked.UnionWith(matches.Select(c => c.Name));
+        }
+        return changes.Prepend(baselineSetting).Where(c => picked.Contains(c.Name)).ToList();
     }
 
     /// <summary>Right-most object wins, key by key.</summary>

@@ -10,8 +10,13 @@ namespace Zoo.Runner.Suites;
 /// <param name="Model">Overrides of <c>defaults.model</c> for runs with this entry.</param>
 /// <param name="Train">Overrides of <c>defaults.train</c> for runs with this entry.</param>
 /// <param name="Path">JSON path of the entry, for messages.</param>
-/// <param name="Label">Display name in plots and curves (e.g. a layer variant's name); null shows <paramref name="Name"/>.</param>
-public sealed record SuiteEntry(string Name, JsonObject Options, JsonObject Model, JsonObject Train, string Path, string? Label = null);
+/// <param name="Label">Layer entries only: display name in plots and curves (e.g. a layer variant's name); null shows <paramref name="Name"/>.</param>
+/// <param name="Difficulty">
+/// Task entries only: which settings of the task's difficulty ladder to run (<c>all</c>, <c>baseline</c>, a field such as
+/// <c>vocab</c> for all of its changes, or a change such as <c>vocab=64</c>); null runs the options as given.
+/// </param>
+public sealed record SuiteEntry(string Name, JsonObject Options, JsonObject Model, JsonObject Train, string Path,
+    IReadOnlyList<string>? Difficulty = null, string? Label = null);
 
 /// <summary>
 /// A suite file (DESIGN §2), parsed strictly: unknown keys, wrong types and missing names are errors naming the file
@@ -30,7 +35,8 @@ public sealed record SuiteFile(
 {
     private static readonly string[] TopKeys = { "name", "description", "plugins", "defaults", "layers", "tasks" };
     private static readonly string[] DefaultKeys = { "model", "train", "seeds" };
-    private static readonly string[] EntryKeys = { "name", "label", "options", "model", "train" };
+    private static readonly string[] LayerKeys = { "name", "label", "options", "model", "train" };
+    private static readonly string[] TaskKeys = { "name", "options", "model", "train", "difficulty" };
 
     /// <summary>Reads and checks <paramref name="path"/>.</summary>
     public static SuiteFile Load(string path)
@@ -90,15 +96,25 @@ public sealed record SuiteFile(
             var o = list[i] is JsonValue v && v.TryGetValue<string>(out var bare)
                 ? new JsonObject { ["name"] = bare }
                 : Object(list[i], path, at);
-            CheckKeys(o, EntryKeys, path, at);
+            CheckKeys(o, key == "tasks" ? TaskKeys : LayerKeys, path, at);
             entries.Add(new SuiteEntry(String(o["name"], path, at + ".name"),
                 OptionalObject(o["options"], path, at + ".options"),
                 OptionalObject(o["model"], path, at + ".model"),
                 OptionalObject(o["train"], path, at + ".train"), at,
+                DifficultyNames(o["difficulty"], path, at + ".difficulty"),
                 o["label"] is null ? null : String(o["label"], path, at + ".label")));
         }
         return entries;
     }
+
+    // "all", one name, or a list of names; the names themselves are checked against the task's ladder on expansion.
+    private static IReadOnlyList<string>? DifficultyNames(JsonNode? n, string file, string at) => n switch
+    {
+        null => null,
+        JsonArray { Count: 0 } => throw new ZooConfigException(file, at, "empty list; give \"all\" or a list of difficulty names"),
+        JsonArray a => a.Select((x, i) => String(x, file, $"{at}[{i}]")).ToList(),
+        _ => new List<string> { String(n, file, at) },
+    };
 
     private static void CheckKeys(JsonObject o, string[] allowed, string file, string at)
     {

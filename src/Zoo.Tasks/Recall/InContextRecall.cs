@@ -7,8 +7,11 @@ namespace Zoo.Tasks.Recall;
 /// <summary>
 /// Options of <see cref="InContextRecall"/>; defaults are MAD's in-context recall baseline (DESIGN §4a). MAD's noisy
 /// in-context recall is <c>{"vocab": 32, "noise_vocab": 16, "noise_fraction": 0.2}</c>.
+/// Difficulty ladder (MAD's <c>configs/tasks/in-context-recall.yml</c> and <c>noisy-in-context-recall.yml</c>): vocab
+/// {32, 64, 128} (plus the noise vocabulary), length {256, 512, 1024}, train_examples {6400, 3200, 1600, 800}, and with
+/// noise, noise_fraction {0.4, 0.6, 0.8}.
 /// </summary>
-public sealed record InContextRecallOptions : IValidatableOptions
+public sealed record InContextRecallOptions : IValidatableOptions, IDifficultyLadder
 {
     /// <summary>Vocabulary size (including the noise vocabulary and, for single-query, the copy prefix).</summary>
     [Option("vocabulary size (keys, values, noise tokens, copy prefix)", Min = 4)]
@@ -40,6 +43,14 @@ public sealed record InContextRecallOptions : IValidatableOptions
 
     /// <summary>Vocabulary left for keys and values.</summary>
     public int KeyValueVocab => (MultiQuery ? Vocab : Vocab - 1) - NoiseVocab;
+
+    /// <inheritdoc />
+    public IReadOnlyList<DifficultyChange> DifficultyChanges() =>
+        DifficultyChange.Each("vocab", 32 + NoiseVocab, 64 + NoiseVocab, 128 + NoiseVocab)
+            .Concat(DifficultyChange.Each("length", 256, 512, 1024))
+            .Concat(DifficultyChange.Each("train_examples", 6400, 3200, 1600, 800))
+            .Concat(NoiseFraction > 0 ? DifficultyChange.Each("noise_fraction", 0.4, 0.6, 0.8) : [])
+            .ToList();
 
     /// <inheritdoc />
     public IEnumerable<(string Field, string Message)> Validate(int dModel)

@@ -4,8 +4,11 @@ using Zoo.Core.Tasks;
 
 namespace Zoo.Tasks.Recall;
 
-/// <summary>Options of <see cref="Memorization"/>; defaults are MAD's (DESIGN §4a).</summary>
-public sealed record MemorizationOptions : IValidatableOptions
+/// <summary>
+/// Options of <see cref="Memorization"/>; defaults are MAD's (DESIGN §4a). Difficulty ladder (MAD's
+/// <c>configs/tasks/memorization.yml</c>): vocab {512, 1024, 2048, 4096, 8192}.
+/// </summary>
+public sealed record MemorizationOptions : IValidatableOptions, IDifficultyLadder
 {
     /// <summary>Vocabulary size: keys, values and the insert token V − 1.</summary>
     [Option("vocabulary size (keys, values, insert token = V − 1)", Min = 4)]
@@ -26,6 +29,9 @@ public sealed record MemorizationOptions : IValidatableOptions
     /// <summary>Test set size.</summary>
     [Option("test examples", Min = 1)]
     public int TestExamples { get; init; } = 1_280;
+
+    /// <inheritdoc />
+    public IReadOnlyList<DifficultyChange> DifficultyChanges() => DifficultyChange.Each("vocab", 512, 1024, 2048, 4096, 8192).ToList();
 
     /// <inheritdoc />
     public IEnumerable<(string Field, string Message)> Validate(int dModel)

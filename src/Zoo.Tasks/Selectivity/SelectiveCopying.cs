@@ -4,8 +4,12 @@ using Zoo.Core.Tasks;
 
 namespace Zoo.Tasks.Selectivity;
 
-/// <summary>Options of <see cref="SelectiveCopying"/>; defaults follow MAD's selective copying (DESIGN §4a).</summary>
-public sealed record SelectiveCopyingOptions : IValidatableOptions
+/// <summary>
+/// Options of <see cref="SelectiveCopying"/>; defaults follow MAD's selective copying (DESIGN §4a). Difficulty ladder
+/// (MAD's <c>configs/tasks/selective-copying.yml</c>): vocab {32, 64, 128}, length {512, 1024}, train_examples
+/// {6400, 3200, 1600, 800}, copies {32, 64, 96}.
+/// </summary>
+public sealed record SelectiveCopyingOptions : IValidatableOptions, IDifficultyLadder
 {
     /// <summary>Vocabulary size: data tokens [0, V − 2), blank V − 2, copy token V − 1.</summary>
     [Option("vocabulary size: data tokens [0, V − 2), blank = V − 2, copy = V − 1", Min = 3)]
@@ -26,6 +30,14 @@ public sealed record SelectiveCopyingOptions : IValidatableOptions
     /// <summary>Test set size.</summary>
     [Option("test examples", Min = 1)]
     public int TestExamples { get; init; } = 1_280;
+
+    /// <inheritdoc />
+    public IReadOnlyList<DifficultyChange> DifficultyChanges() =>
+        DifficultyChange.Each("vocab", 32, 64, 128)
+            .Concat(DifficultyChange.Each("length", 512, 1024))
+            .Concat(DifficultyChange.Each("train_examples", 6400, 3200, 1600, 800))
+            .Concat(DifficultyChange.Each("copies", 32, 64, 96))
+            .ToList();
 
     /// <inheritdoc />
     public IEnumerable<(string Field, string Message)> Validate(int dModel)
