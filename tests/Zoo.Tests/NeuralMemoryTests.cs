@@ -97,3 +97,26 @@ public sealed class NeuralMemoryTests
         Assert.True(TestSupport.MaxAbsDiff(ws.Weights[0], end.Weights[0]) < 1e-10);
     }
 }
+
+/// <summary>Titans' memory at its default options stays bounded on long random input (the default inner step once diverged).</summary>
+public sealed class TitansStabilityTests
+{
+    [Theory]
+    [InlineData("titans-lmm")]
+    [InlineData("titans-mac")]
+    public void Default_memory_stays_finite_and_bounded_over_512_tokens(string name)
+    {
+        var registry = TestSupport.Registry();
+        var options = registry.BindLayerOptions(name, null, 64);
+        manual_seed(11);
+        using var layer = registry.CreateLayer(name, 64, options);
+        using var x = TestSupport.Input(2, 512, 64, seed: 5, dtype: ScalarType.Float32);
+        var (y, state) = layer.Forward(x);
+        Assert.False(y.isnan().any().item<bool>() || y.isinf().any().item<bool>(), "non-finite output");
+        var initial = layer.InitialState(2, x.device, x.dtype);
+        // The memory weights (first parts of the state) move, but stay within a small multiple of their initial size.
+        double before = initial.Parts[0].norm().item<float>(), after = state.Parts[0].norm().item<float>();
+        Assert.True(after < 10 * before, $"memory weights grew from {before:F2} to {after:F2}");
+        Assert.True(y.abs().max().item<float>() < 100, $"output reached {y.abs().max().item<float>():F1}");
+    }
+}

@@ -42,7 +42,7 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
         if (options.Forgetting) alpha_proj = nn.Linear(dModel, h);
         using (no_grad())
         {
-            eta_proj?.bias!.fill_(2.0);     // η ≈ 0.88 at init: surprise carries over a few tokens
+            eta_proj?.bias!.fill_(0.0);     // η ≈ 0.5 at init: momentum doubles the step, not ×8 (η ≈ 0.88 diverged)
             alpha_proj?.bias!.fill_(-5.0);  // α ≈ 0.007 at init: forget slowly
         }
         int hidden = Math.Max(1, (int)Math.Round(options.HiddenMult * _dk));

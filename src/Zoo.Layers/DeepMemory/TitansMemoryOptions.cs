@@ -51,9 +51,14 @@ public sealed record TitansMemoryOptions : IValidatableOptions
     [Option("forgetting gate α")]
     public bool Forgetting { get; init; } = true;
 
-    /// <summary>Largest inner learning rate: θ_t = inner_lr · σ(W_θ x_t).</summary>
-    [Option("largest inner learning rate θ", Min = 0, MinExclusive = true)]
-    public double InnerLr { get; init; } = 0.5;
+    /// <summary>
+    /// Largest inner learning rate: θ_t = inner_lr · σ(W_θ x_t). With
+    /// L2-normalised keys the inner loss of a 2×-wide SiLU MLP has curvature about 2‖a‖² ≈ 45 in its last layer, and
+    /// momentum multiplies the step by 1/(1 − η), so θ/(1 − η) must stay well below 2/45 ≈ 0.04. The earlier default,
+    /// 0.5, made the memory weights grow without bound from initialisation on sequences of 64 tokens or more.
+    /// </summary>
+    [Option("largest inner learning rate θ (stable while θ/(1 − η) ≪ 0.04 at the default MLP)", Min = 0, MinExclusive = true)]
+    public double InnerLr { get; init; } = 0.01;
 
     /// <summary>Output gate after the per-head RMSNorm.</summary>
     [Option("output gate SiLU(W_g x) after the per-head RMSNorm")]
