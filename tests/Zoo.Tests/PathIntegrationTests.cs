@@ -180,6 +180,11 @@ public sealed class PathIntegrationTests : IDisposable
         Assert.Contains("| vanilla | 2 |", summary);
         Assert.Contains("sliced_w1", summary);
         Assert.Empty(new SuiteRunner().Run(suite, new RunSettings(outDir)));
+        // The leaderboard keeps every metric as its own table and plots only the primary one.
+        var board = Leaderboard.Build(stored);
+        Assert.Equal(new[] { "position_error" }, board.Where(e => e.Primary).Select(e => e.Metric).Distinct());
+        Assert.Contains(board, e => e.Metric == "replay_sliced_w1" && !e.Primary);
+        Assert.Contains("replay_reach_time", Leaderboard.Markdown(board));
         // The merge keeps one row per (run, metric).
         var merged = Path.Combine(_dir, "merged.csv");
         Assert.Equal(40, ShardMerger.Merge(new[] { Path.Combine(outDir, "minireplay.csv") }, merged).RowsWritten);

@@ -6,7 +6,8 @@ namespace Zoo.Runner.Results;
 /// <summary>One leaderboard line: a layer's best configuration on one task setting, summarised over seeds.</summary>
 public sealed record LeaderboardEntry(
     string Suite, string Task, string TaskOptions, string Layer, string Metric, bool HigherIsBetter,
-    double Mean, double Spread, int Seeds, int Diverged, double Lr, int DModel, long Params, long StateSize, double TokensPerSecond, string LayerOptions);
+    double Mean, double Spread, int Seeds, int Diverged, double Lr, int DModel, long Params, long StateSize, double TokensPerSecond, string LayerOptions,
+    bool Primary = true);
 
 /// <summary>
 /// Turns result rows into a leaderboard: for each (task setting, layer), configurations that differ only in seed are
@@ -31,6 +32,8 @@ public static class Leaderboard
         var finished = rows.Where(r => r.Status is "ok" or "diverged" && double.IsFinite(r.Value)).ToList();
         var latest = finished.Where(r => r.ConfigHash.Length == 0)
             .Concat(finished.Where(r => r.ConfigHash.Length > 0).GroupBy(r => (r.ConfigHash, r.Metric)).Select(g => g.Last()));
+        // A run writes its primary metric's row first, then any post-training metrics (replay statistics).
+        var primary = finished.Where(r => r.ConfigHash.Length > 0).GroupBy(r => r.ConfigHash).ToDictionary(g => g.Key, g => g.First().Metric);
         var configs = latest
             .GroupBy(r => (r.Suite, r.Task, r.TaskOptionsHash, r.Metric, r.Layer, r.LayerOptionsHash, r.ModelKind, r.DModel, r.NLayers, r.Lr, r.Steps, r.Batch))
             .Select(g =>
@@ -40,7 +43,8 @@ public static class Leaderboard
                 var first = g.First();
                 return new LeaderboardEntry(first.Suite, first.Task, first.TaskOptions, first.Layer, first.Metric, HigherIsBetter(first.Metric),
                     mean, spread, values.Length, g.Count(r => r.Status == "diverged"), first.Lr, first.DModel, first.Params, first.StateSize,
-                    g.Average(r => r.TrainTokensPerSecond), first.LayerOptions);
+                    g.Average(r => r.TrainTokensPerSecond), first.LayerOptions,
+                    !primary.TryGetValue(first.ConfigHash, out var p) || p == first.Metric);
             });
         return configs
             .GroupBy(e => (e.Suite, e.Task, e.TaskOptions, e.Metric, e.Layer))
@@ -79,6 +83,7 @@ public static class Leaderboard
     /// </summary>
     public static void PlotStateSize(IReadOnlyList<LeaderboardEntry> entries, string pngPath, string title)
     {
+        entries = entries.Where(e => e.Primary).ToList();
         var plt = new ScottPlot.Plot();
         var palette = new ScottPlot.Palettes.Category10();
         int i = 0;
@@ -124,9 +129,10 @@ public static class Leaderboard
         }
     }
 
-    /// <summary>Bar chart of the entries (one bar per task setting × layer, error bars = spread) as a PNG.</summary>
+    /// <summary>Bar chart of the entries' primary metrics (one bar per task setting × layer, error bars = spread) as a PNG.</summary>
     public static void Plot(IReadOnlyList<LeaderboardEntry> entries, string pngPath, string title)
     {
+        entries = entries.Where(e => e.Primary).ToList();
         var plt = new ScottPlot.Plot();
         var palette = new ScottPlot.Palettes.Category10();
         var layers = entries.Select(e => e.Layer).Distinct().OrderBy(l => l, StringComparer.Ordinal).ToList();
