@@ -192,7 +192,7 @@ public sealed class SuiteRunner
             Steps = run.Train.Steps,
             Batch = run.Train.Batch,
             TokensSeen = outcome.TokensSeen,
-            Metric = task.PrimaryMetric,
+            Metric = outcome.Metric ?? task.PrimaryMetric,
             Value = Math.Round(outcome.BestMetric, 6),
             FinalValue = Math.Round(outcome.FinalMetric, 6),
             BestStep = outcome.BestStep,
@@ -211,8 +211,9 @@ public sealed class SuiteRunner
             ConfigHash = row.ConfigHash, Layer = run.DisplayName, Task = run.Task, Seed = run.Seed, Step = p.Step,
             TrainLoss = Math.Round(p.TrainLoss, 6), TestLoss = Math.Round(p.TestLoss, 6), Metric = task.PrimaryMetric, Value = Math.Round(p.TestMetric, 6),
         }).ToList();
-        var extra = (post?.Metrics ?? new Dictionary<string, double>())
-            .Select(m => row with { Metric = m.Key, Value = Math.Round(m.Value, 6), FinalValue = Math.Round(m.Value, 6), BestStep = run.Train.Steps });
+        var extra = (outcome.Extra ?? new Dictionary<string, double>()).Select(m => (m.Key, m.Value, Step: outcome.BestStep))
+            .Concat((post?.Metrics ?? new Dictionary<string, double>()).Select(m => (m.Key, m.Value, Step: run.Train.Steps)))
+            .Select(m => row with { Metric = m.Key, Value = Math.Round(m.Value, 6), FinalValue = Math.Round(m.Value, 6), BestStep = m.Step });
         var kept = (post?.Trajectories ?? Array.Empty<TrajectorySample>()).SelectMany(s => s.Points.Select((p, t) => new TrajectoryRow
         {
             ConfigHash = row.ConfigHash, Label = run.DisplayName, Task = run.Task, TaskOptionsHash = row.TaskOptionsHash, Seed = run.Seed,

@@ -55,6 +55,15 @@ public sealed class ResultsAndSuiteTests : IDisposable
         Assert.Equal(new[] { 0.001, 0.01 }, runs.Select(r => r.Train.Lr).Distinct().Order());
     }
 
+    [Theory]
+    [InlineData("selectivity.json", 6 * (1 + 2 + 3) * 2)]      // 6 layers × (copying + T1 × 2 + T2, T3, T4) × 2 seeds
+    [InlineData("long-timescale.json", 5 * 4 * 2)]            // 5 layers × (parity, DMS) × (single, multi) × 2 seeds
+    public void Committed_selectivity_and_timescale_suites_plan(string file, int runs)
+    {
+        var planned = SuiteRunner.Plan(Path.Combine(TestSupport.RepoRoot, "tasks", file), new RunSettings()).Runs;
+        Assert.Equal(runs, planned.Count);
+    }
+
     [Fact]
     public void Config_hash_ignores_spelling_and_key_order()
     {

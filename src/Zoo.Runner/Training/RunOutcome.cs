@@ -17,6 +17,9 @@ public enum RunStatus
 public sealed record CurvePoint(int Step, double TrainLoss, double TestMetric, double TestLoss);
 
 /// <summary>Result of training one model.</summary>
+/// <param name="Metric">Name of the metric <paramref name="BestMetric"/> measures when it is not the task's primary
+/// metric (a curriculum's highest level passed, e.g. <c>max_n</c>); null for the primary metric.</param>
+/// <param name="Extra">Further metrics to report as rows of their own (e.g. the accuracy a curriculum level was passed with).</param>
 public sealed record RunOutcome(
     RunStatus Status,
     double BestMetric,
@@ -26,4 +29,6 @@ public sealed record RunOutcome(
     double TrainTokensPerSecond,
     double WallSeconds,
     IReadOnlyList<CurvePoint> Curve,
-    string Message);
+    string Message,
+    string? Metric = null,
+    IReadOnlyDictionary<string, double>? Extra = null);

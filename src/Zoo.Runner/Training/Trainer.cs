@@ -12,7 +12,9 @@ public sealed record TrainProgress(int Step, int Steps, double Loss, double? Las
 /// <summary>
 /// AdamW with warm-up + cosine, gradient clipping, periodic evaluation on the test split. A non-finite loss or
 /// gradient ends the run as <see cref="RunStatus.Diverged"/> instead of throwing. One dispose scope per step keeps
-/// the live tensor count flat.
+/// the live tensor count flat. A <see cref="ICurriculumTask"/> moves to its next level after an evaluation that passes
+/// its level (same model, same optimizer) and ends the run once its last level is passed; the outcome's metric is then
+/// the highest level passed.
 /// </summary>
 public sealed class Trainer
 {
@@ -35,6 +37,9 @@ public sealed class Trainer
         long tokens = 0, tokensPerStep = (long)spec.Batch * task.Signature.Length;
         var status = RunStatus.Ok;
         string message = "";
+        var current = task;
+        var curriculum = task as ICurriculumTask;
+        (int Level, int Step, double Metric) passed = (curriculum?.Level - 1 ?? 0, -1, double.NaN);
 
         for (int step = 0; step < spec.Steps; step++)
         {
@@ -44,9 +49,9 @@ public sealed class Trainer
             {
                 double lr = LearningRateSchedule.At(spec, step);
                 foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-                using var batch = task.Batch(Split.Train, seed, (long)step * spec.Batch, spec.Batch).To(_device);
+                using var batch = current.Batch(Split.Train, seed, (long)step * spec.Batch, spec.Batch).To(_device);
                 var output = model.Forward(batch);
-                var total = task.Loss(output, batch);
+                var total = current.Loss(output, batch);
                 if (model.AuxiliaryLoss() is { } aux) total = total + aux;
                 loss = total.item<float>();
                 if (!double.IsFinite(loss))
@@ -76,7 +81,8 @@ public sealed class Trainer
             bool last = step == spec.Steps - 1;
             if ((step + 1) % spec.EvalEvery == 0 || last)
             {
-                var (metric, testLoss) = Evaluate(model, task, spec, seed);
+                var (metrics, testLoss) = EvaluateAll(model, current, spec, seed);
+                double metric = metrics[current.PrimaryMetric];
                 curve.Add(new CurvePoint(step + 1, lossSum / lossCount, metric, testLoss));
                 (lossSum, lossCount) = (0, 0);
                 if (!double.IsFinite(metric))
@@ -85,20 +91,41 @@ public sealed class Trainer
                     break;
                 }
                 if (double.IsNaN(best) || (task.HigherIsBetter ? metric > best : metric < best)) (best, bestStep) = (metric, step + 1);
+                if (current is ICurriculumTask level && level.Passed(metrics))
+                {
+                    passed = (level.Level, step + 1, metric);
+                    if (level.Next() is not { } next) break;   // the last level is passed: nothing left to train
+                    current = next;
+                }
             }
             progress?.Invoke(new TrainProgress(step + 1, spec.Steps, smoothed, curve.Count > 0 ? curve[^1].TestMetric : null,
                 tokens / Math.Max(1e-9, trainClock.Elapsed.TotalSeconds)));
         }
         double final = curve.Count > 0 ? curve[^1].TestMetric : double.NaN;
-        return new RunOutcome(status, best, bestStep, final, tokens, tokens / Math.Max(1e-9, trainClock.Elapsed.TotalSeconds),
-            wall.Elapsed.TotalSeconds, curve, message);
+        double tokensPerSecond = tokens / Math.Max(1e-9, trainClock.Elapsed.TotalSeconds);
+        if (curriculum is not null)
+        {
+            // The result is the highest level passed; the accuracy it was passed with (or, when none was, the best
+            // accuracy at the first level) is kept beside it.
+            var accuracy = passed.Step > 0 ? passed.Metric : best;
+            return new RunOutcome(status, passed.Level, passed.Step, passed.Level, tokens, tokensPerSecond, wall.Elapsed.TotalSeconds,
+                curve, message, curriculum.LevelMetric, new Dictionary<string, double> { [$"{current.PrimaryMetric}_at_{curriculum.LevelMetric}"] = accuracy });
+        }
+        return new RunOutcome(status, best, bestStep, final, tokens, tokensPerSecond, wall.Elapsed.TotalSeconds, curve, message);
     }
 
     /// <summary>Primary metric and loss on the test split (examples [0, n) of <see cref="Split.Test"/>).</summary>
     public (double Metric, double Loss) Evaluate(SequenceModel model, ISequenceTask task, TrainSpec spec, long seed)
     {
+        var (metrics, loss) = EvaluateAll(model, task, spec, seed);
+        return (metrics[task.PrimaryMetric], loss);
+    }
+
+    /// <summary>Every metric the task reports (means over the test split) and the loss.</summary>
+    public (IReadOnlyDictionary<string, double> Metrics, double Loss) EvaluateAll(SequenceModel model, ISequenceTask task, TrainSpec spec, long seed)
+    {
         int n = spec.EvalExamples > 0 ? Math.Min(spec.EvalExamples, task.TestExamples) : task.TestExamples;
-        var tally = new MetricTally(0, 0);
+        var tallies = new Dictionary<string, MetricTally>();
         double lossSum = 0;
         model.eval();
         try
@@ -111,13 +138,14 @@ public sealed class Trainer
                 using var batch = task.Batch(Split.Test, seed, first, count).To(_device);
                 var output = model.Forward(batch);
                 lossSum += task.Loss(output, batch).item<float>() * count;
-                tally += task.Metrics(output, batch)[task.PrimaryMetric];
+                foreach (var (name, tally) in task.Metrics(output, batch))
+                    tallies[name] = tallies.GetValueOrDefault(name) + tally;
             }
         }
         finally
         {
             model.train();
         }
-        return (tally.Mean, lossSum / n);
+        return (tallies.ToDictionary(kv => kv.Key, kv => kv.Value.Mean), lossSum / n);
     }
 }

@@ -55,17 +55,33 @@ public sealed class BinaryTimescales : TokenTask
     /// <inheritdoc />
     public override (long[] Tokens, long[] Labels) Example(long seed, Split split, long index)
     {
+        var bits = Bits(seed, split, index, _o.Length);
+        return (bits, Labels(_o.Rule, bits, _o.N));
+    }
+
+    /// <summary>The random bit stream of example <paramref name="index"/> (the same for every N, so curricula share it).</summary>
+    public static long[] Bits(long seed, Split split, long index, int length)
+    {
         var rng = ExampleStream(seed, split, index);
-        int l = _o.Length, n = _o.N;
-        var bits = Enumerable.Range(0, l).Select(_ => (long)rng.NextInt(2)).ToArray();
-        var labels = TokenExamples.Unscored(l);
-        for (int t = 0; t < l; t++)
+        return Enumerable.Range(0, length).Select(_ => (long)rng.NextInt(2)).ToArray();
+    }
+
+    /// <summary>
+    /// Labels of <paramref name="bits"/> for timescale <paramref name="n"/>: from the first position where the answer is
+    /// defined, the parity of the last n bits or whether the bit n steps back matches; −100 before.
+    /// </summary>
+    public static long[] Labels(TimescaleRule rule, long[] bits, int n)
+    {
+        var labels = TokenExamples.Unscored(bits.Length);
+        long ones = 0;                                   // ones among the last n bits (a running window)
+        for (int t = 0; t < bits.Length; t++)
         {
-            if (_o.Rule == TimescaleRule.Parity && t >= n - 1)
-                labels[t] = bits.Skip(t - n + 1).Take(n).Sum() % 2;
-            else if (_o.Rule == TimescaleRule.DelayedMatch && t >= n)
+            ones += bits[t] - (t >= n ? bits[t - n] : 0);
+            if (rule == TimescaleRule.Parity && t >= n - 1)
+                labels[t] = ones % 2;
+            else if (rule == TimescaleRule.DelayedMatch && t >= n)
                 labels[t] = bits[t - n] == bits[t] ? 1 : 0;
         }
-        return (bits, labels);
+        return labels;
     }
 }
