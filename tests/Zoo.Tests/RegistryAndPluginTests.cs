@@ -13,7 +13,7 @@ public sealed class RegistryAndPluginTests
     {
         var r = TestSupport.Registry();
         Assert.Equal(new[] { "attention", "deltanet", "gated-deltanet", "gru", "leaky-rnn", "linear-attention", "lstm", "memory-caching", "mom", "simple-gla", "titans-lmm", "titans-mac", "titans-mag", "titans-mal" }, r.Layers.Select(e => e.Name));
-        Assert.Equal(new[] { "binary-timescales", "in-context-recall", "induction-heads", "memorization", "mqar", "selective-copying" }, r.Tasks.Select(e => e.Name));
+        Assert.Equal(new[] { "binary-timescales", "delayed-cue", "in-context-recall", "induction-heads", "memorization", "mqar", "selective-copying" }, r.Tasks.Select(e => e.Name));
     }
 
     [Fact]
