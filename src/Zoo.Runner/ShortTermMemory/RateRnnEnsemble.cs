@@ -1,0 +1,215 @@
+using Zoo.Core.Options;
+using Zoo.Core.Tasks;
+using static TorchSharp.torch;
+
+namespace Zoo.Runner.ShortTermMemory;
+
+/// <summary>Options of the rate RNN of Kurtkaya et al. (defaults: the paper's).</summary>
+public sealed record RateRnnOptions
+{
+    /// <summary>Units N.</summary>
+    [Option("recurrent units N", Min = 1, Max = 10000)]
+    public int Hidden { get; init; } = 100;
+
+    /// <summary>α = dt/τ in r ← (1 − α) r + α tanh(W_rec r + W_in u + b + ε).</summary>
+    [Option("leak α = dt/τ (paper: 5 ms / 10 ms)", Min = 0, Max = 1, MinExclusive = true)]
+    public double Alpha { get; init; } = 0.5;
+
+    /// <summary>Standard deviation of the pre-activation noise ε.</summary>
+    [Option("standard deviation of the pre-activation noise ε", Min = 0)]
+    public double NoiseSigma { get; init; } = 0.001;
+
+    /// <summary>r₀ = tanh(N(0, σ₀²)) per trial.</summary>
+    [Option("initial rates r₀ = tanh(N(0, σ₀²)): σ₀", Min = 0)]
+    public double InitialRateSigma { get; init; } = 0.1;
+}
+
+/// <summary>
+/// E independent rate RNNs of Kurtkaya et al. stacked along a leading dimension (DESIGN §2, "Ensembles"): per network
+/// r ← (1 − α) r + α tanh(W_rec r + W_in u + b_in + b_rec + ε), ε ~ N(0, σ²), r₀ = tanh(N(0, σ₀²)), readout
+/// σ(W_out r + b_out), with weights <c>[E, out, in]</c> so one batched matmul serves every network. The parametrisation
+/// is the authors' three <c>nn.Linear</c>s: Xavier-uniform weights with the recurrent diagonal zeroed at init, PyTorch's
+/// default uniform biases (two in the recurrence, both trained). As in the authors' code the output at step t reads
+/// the state before input t is taken in. Each network draws its initial weights from one generator and its
+/// initial rates and noise from another, both seeded from its own seed, so a network's numbers do not depend on E
+/// or on its position in the ensemble.
+/// </summary>
+public sealed class RateRnnEnsemble : IDisposable
+{
+    /// <summary>Input channels (the two cue channels).</summary>
+    public const int Inputs = 2;
+
+    /// <summary>Output channels.</summary>
+    public const int Outputs = 2;
+
+    private const ulong InitTag = 0x494E_4954_5354_4D01UL, NoiseTag = 0x4E4F_4953_4553_544DUL;
+    private readonly RateRnnOptions _o;
+    private readonly Generator[] _noise;
+
+    /// <summary>Builds one network per seed in <paramref name="seeds"/>, in <paramref name="dtype"/> on <paramref name="device"/>.</summary>
+    public RateRnnEnsemble(IReadOnlyList<long> seeds, RateRnnOptions options, ScalarType dtype, Device device)
+    {
+        _o = options;
+        Dtype = dtype;
+        Device = device;
+        Size = seeds.Count;
+        int n = options.Hidden;
+        var perNetwork = seeds.Select(s => Init(s, n)).ToList();
+        Tensor Stack(int k) => stack(perNetwork.Select(p => p[k]).ToArray()).to(dtype, device).requires_grad_();
+        WIn = Stack(0);
+        WRec = Stack(1);
+        WOut = Stack(2);
+        BIn = Stack(3);
+        BRec = Stack(4);
+        BOut = Stack(5);
+        foreach (var p in perNetwork.SelectMany(p => p)) p.Dispose();
+        _noise = seeds.Select(s => new Generator(SplitMix64.Mix((ulong)s ^ NoiseTag), device)).ToArray();
+    }
+
+    /// <summary>Number of networks E.</summary>
+    public int Size { get; }
+
+    /// <summary>Element type of the weights.</summary>
+    public ScalarType Dtype { get; }
+
+    /// <summary>Where the weights live.</summary>
+    public Device Device { get; }
+
+    /// <summary>Units per network.</summary>
+    public int Hidden => _o.Hidden;
+
+    /// <summary>Input weights <c>[E, N, 2]</c>.</summary>
+    public Tensor WIn { get; }
+
+    /// <summary>Recurrent weights <c>[E, N, N]</c>.</summary>
+    public Tensor WRec { get; }
+
+    /// <summary>Readout weights <c>[E, 2, N]</c>.</summary>
+    public Tensor WOut { get; }
+
+    /// <summary>Input bias <c>[E, N]</c>.</summary>
+    public Tensor BIn { get; }
+
+    /// <summary>Recurrent bias <c>[E, N]</c>.</summary>
+    public Tensor BRec { get; }
+
+    /// <summary>Readout bias <c>[E, 2]</c>.</summary>
+    public Tensor BOut { get; }
+
+    /// <summary>Every trained tensor, each stacked over the E networks.</summary>
+    public IReadOnlyList<Tensor> Parameters => new[] { WIn, WRec, WOut, BIn, BRec, BOut };
+
+    // One network's initial weights, drawn in float64 on the CPU from its own generator (the same numbers on any
+    // device): Xavier-uniform U(±√(6/(fan_in + fan_out))) for weights, U(±1/√fan_in) for biases (nn.Linear's default).
+    private static Tensor[] Init(long seed, int n)
+    {
+        var g = new Generator(SplitMix64.Mix((ulong)seed ^ InitTag));
+        Tensor Uniform(long[] shape, double bound) => (rand(shape, dtype: ScalarType.Float64, generator: g) * 2 - 1) * bound;
+        double Xavier(int fanIn, int fanOut) => Math.Sqrt(6.0 / (fanIn + fanOut));
+        var wIn = Uniform(new long[] { n, Inputs }, Xavier(Inputs, n));
+        var wRec = Uniform(new long[] { n, n }, Xavier(n, n));
+        wRec.diagonal().zero_();  // the authors zero the diagonal once, at init; it is trained afterwards
+        var wOut = Uniform(new long[] { Outputs, n }, Xavier(n, Outputs));
+        var bIn = Uniform(new long[] { n }, 1 / Math.Sqrt(Inputs));
+        var bRec = Uniform(new long[] { n }, 1 / Math.Sqrt(n));
+        var bOut = Uniform(new long[] { Outputs }, 1 / Math.Sqrt(n));
+        g.Dispose();
+        return new[] { wIn, wRec, wOut, bIn, bRec, bOut };
+    }
+
+    /// <summary>
+    /// Runs every network on the same trials <paramref name="inputs"/> <c>[B, L, 2]</c> with fresh initial rates and
+    /// noise from each network's generator. Returns the readout pre-activations <c>[E, B, L, 2]</c> (output t reads
+    /// the state before input t) and the rates after each step <c>[E, B, L, N]</c>.
+    /// </summary>
+    public (Tensor Readout, Tensor Rates) Forward(Tensor inputs)
+    {
+        long b = inputs.shape[0], l = inputs.shape[1], n = _o.Hidden, e = Size;
+        var x = inputs.to(Dtype, Device);
+        // Each network draws r₀ then ε for all steps from its own generator; the draws do not depend on E.
+        Tensor r0, noise;
+        using (no_grad())
+        {
+            r0 = stack(_noise.Select(g => (randn(new[] { b, n }, dtype: Dtype, device: Device, generator: g) * _o.InitialRateSigma).tanh()).ToArray());
+            noise = stack(_noise.Select(g => randn(new[] { b, l, n }, dtype: Dtype, device: Device, generator: g) * _o.NoiseSigma).ToArray());
+        }
+        // Input drive of all steps at once: [1, B·L, 2] @ [E, 2, N] → [E, B·L, N], then time-major for the loop.
+        var drive = x.reshape(1, b * l, Inputs).matmul(WIn.transpose(1, 2)).view(e, b, l, n)
+                    + (BIn + BRec).view(e, 1, 1, n) + noise;
+        drive = drive.permute(2, 0, 1, 3).contiguous();  // [L, E, B, N]
+        var recurrentT = WRec.transpose(1, 2);
+        var alpha = tensor(_o.Alpha, dtype: Dtype, device: Device);
+        var before = new Tensor[l];
+        var after = new Tensor[l];
+        var r = r0;
+        for (int t = 0; t < l; t++)
+        {
+            before[t] = r;
+            // W_in u_t + b + ε + W_rec r (add + bmm: TorchSharp 0.107's baddbmm rejects these shapes, it seems to mix up its arguments)
+            var z = (drive[t] + r.bmm(recurrentT)).tanh();
+            r = r.lerp(z, alpha);                            // (1 − α) r + α z
+            after[t] = r;
+        }
+        var states = stack(before, 2);  // [E, B, L, N]
+        var readout = states.view(e, b * l, n).bmm(WOut.transpose(1, 2)).view(e, b, l, Outputs) + BOut.view(e, 1, 1, Outputs);
+        return (readout, stack(after, 2));
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var p in Parameters) p.Dispose();
+        foreach (var g in _noise) g.Dispose();
+    }
+}
+
+/// <summary>
+/// SGD with momentum and weight decay, written on the stacked tensors so each network has its own learning rate and
+/// can be frozen. Per network, as <c>torch.optim.SGD</c> (dampening 0, no Nesterov): g ← ∇ + λ p; v ← μ v + g;
+/// p ← p − η_e v.
+/// </summary>
+public sealed class StackedSgd : IDisposable
+{
+    private readonly IReadOnlyList<Tensor> _parameters;
+    private readonly Tensor[] _velocity;
+    private readonly Tensor _lr;
+    private readonly double _momentum, _weightDecay;
+
+    /// <summary>Optimises <paramref name="parameters"/> (each <c>[E, ...]</c>) with per-network rates <paramref name="lr"/>.</summary>
+    public StackedSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<double> lr, double momentum, double weightDecay)
+    {
+        _parameters = parameters;
+        _velocity = parameters.Select(p => zeros_like(p).requires_grad_(false)).ToArray();
+        _lr = tensor(lr.ToArray(), dtype: parameters[0].dtype, device: parameters[0].device);
+        (_momentum, _weightDecay) = (momentum, weightDecay);
+    }
+
+    /// <summary>
+    /// Applies one step with <paramref name="grads"/> to the networks where <paramref name="step"/> (bool <c>[E]</c>) is
+    /// true; the others keep their weights and velocity exactly.
+    /// </summary>
+    public void Step(IList<Tensor> grads, Tensor step)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        for (int i = 0; i < _parameters.Count; i++)
+        {
+            var p = _parameters[i];
+            var shape = new long[p.dim()];
+            Array.Fill(shape, 1L);
+            shape[0] = p.shape[0];
+            var mask = step.view(shape);
+            var g = grads[i].add(p, alpha: _weightDecay);
+            var v = _velocity[i].mul(_momentum).add_(g);
+            _velocity[i].copy_(where(mask, v, _velocity[i]));
+            p.copy_(where(mask, p - _lr.view(shape) * _velocity[i], p));
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var v in _velocity) v.Dispose();
+        _lr.Dispose();
+    }
+}
