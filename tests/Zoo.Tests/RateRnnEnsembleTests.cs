@@ -73,6 +73,34 @@ public sealed class RateRnnEnsembleTests
     }
 
     [Fact]
+    public void Hand_written_backpropagation_matches_autograd()
+    {
+        // Two ensembles with the same seeds draw the same initial rates and noise.
+        var seeds = new long[] { 41, 42, 43 };
+        using var reference = new RateRnnEnsemble(seeds, Small, ScalarType.Float64, CPU);
+        using var fast = new RateRnnEnsemble(seeds, Small, ScalarType.Float64, CPU);
+        using var batch = DelayedCueDiscrimination.Trials(Layout, 0, Trials);
+        var targets = batch.Targets.to(ScalarType.Float64);
+        var weight = tensor(new[] { 1.0, 0.0, 2.5 }, dtype: ScalarType.Float64);  // per-network weights, one masked out
+        Tensor Objective(Tensor readout) => (DelayedCueDiscrimination.WeightedMse(Layout, readout.sigmoid(), targets) * weight).sum();
+
+        var (readoutRef, _) = reference.Forward(batch.Inputs);
+        var expected = autograd.grad(new[] { Objective(readoutRef) }, reference.Parameters.ToList());
+        var (readout, grads) = fast.Gradients(batch.Inputs, Objective);
+
+        Assert.True(TestSupport.MaxAbsDiff(readoutRef.detach(), readout) < 1e-13);
+        Assert.Equal(expected.Count, grads.Length);
+        for (int i = 0; i < grads.Length; i++)
+        {
+            Assert.Equal(expected[i].shape, grads[i].shape);
+            double scale = expected[i].abs().max().item<double>();
+            Assert.True(TestSupport.MaxAbsDiff(expected[i], grads[i]) <= 1e-12 * Math.Max(1, scale), $"parameter {i}");
+            Assert.Equal(0.0, grads[i][1].abs().max().item<double>());  // the masked network gets no gradient
+        }
+        Assert.True(grads[1].abs().max().item<double>() > 0);
+    }
+
+    [Fact]
     public void Initial_weights_follow_the_paper()
     {
         using var net = new RateRnnEnsemble(new long[] { 1, 2 }, new RateRnnOptions(), ScalarType.Float64, CPU);

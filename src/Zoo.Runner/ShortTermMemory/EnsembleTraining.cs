@@ -65,21 +65,21 @@ public static class EnsembleTraining
         using var alive = ones(e, dtype: ScalarType.Bool, device: device);
         using var divergedAt = full(e, -1L, dtype: ScalarType.Int64, device: device);
         using var history = zeros(new long[] { maxEpochs, 3, e }, dtype: ScalarType.Float64, device: device);
-        var parameters = net.Parameters.ToList();
 
         for (int epoch = 0; epoch < maxEpochs; epoch++)
         {
             using var scope = NewDisposeScope();
             var running = alive & budget.gt(epoch);
             if (epoch % 50 == 0 && !running.any().item<bool>()) break;  // everyone finished or diverged
-            var (readout, _) = net.Forward(inputs);
-            var probs = readout.sigmoid();
-            var loss = DelayedCueDiscrimination.WeightedMse(layout, probs, targets);  // [E]
-            var total = where(running, loss, zeros_like(loss)).sum();
-            var grads = autograd.grad(new[] { total }, parameters);
+            Tensor loss = null!;
+            var (readout, grads) = net.Gradients(inputs, output =>
+            {
+                loss = DelayedCueDiscrimination.WeightedMse(layout, output.sigmoid(), targets);  // [E]
+                return where(running, loss, zeros_like(loss)).sum();
+            });
             using (no_grad())
             {
-                var (accuracy, reliability) = DelayedCueDiscrimination.Scores(layout, probs.detach(), targets);
+                var (accuracy, reliability) = DelayedCueDiscrimination.Scores(layout, readout.sigmoid(), targets);
                 history[epoch].copy_(stack(new[] { loss.detach(), accuracy, reliability }).to(ScalarType.Float64));
                 var finite = loss.isfinite();
                 foreach (var g in grads) finite = finite & g.isfinite().flatten(1).all(1, false);

@@ -119,26 +119,16 @@ public sealed class RateRnnEnsemble : IDisposable
 
     /// <summary>
     /// Runs every network on the same trials <paramref name="inputs"/> <c>[B, L, 2]</c> with fresh initial rates and
-    /// noise from each network's generator. Returns the readout pre-activations <c>[E, B, L, 2]</c> (output t reads
-    /// the state before input t) and the rates after each step <c>[E, B, L, N]</c>.
+    /// noise from each network's generator, under autograd. Returns the readout pre-activations <c>[E, B, L, 2]</c>
+    /// (output t reads the state before input t) and the rates after each step <c>[E, B, L, N]</c>. This is the
+    /// reference form; training uses <see cref="Gradients"/>, tested against it.
     /// </summary>
     public (Tensor Readout, Tensor Rates) Forward(Tensor inputs)
     {
-        long b = inputs.shape[0], l = inputs.shape[1], n = _o.Hidden, e = Size;
-        var x = inputs.to(Dtype, Device);
-        // Each network draws r₀ then ε for all steps from its own generator; the draws do not depend on E.
-        Tensor r0, noise;
-        using (no_grad())
-        {
-            r0 = stack(_noise.Select(g => (randn(new[] { b, n }, dtype: Dtype, device: Device, generator: g) * _o.InitialRateSigma).tanh()).ToArray());
-            noise = stack(_noise.Select(g => randn(new[] { b, l, n }, dtype: Dtype, device: Device, generator: g) * _o.NoiseSigma).ToArray());
-        }
-        // Input drive of all steps at once: [1, B·L, 2] @ [E, 2, N] → [E, B·L, N], then time-major for the loop.
-        var drive = x.reshape(1, b * l, Inputs).matmul(WIn.transpose(1, 2)).view(e, b, l, n)
-                    + (BIn + BRec).view(e, 1, 1, n) + noise;
-        drive = drive.permute(2, 0, 1, 3).contiguous();  // [L, E, B, N]
+        var (x, r0, drive) = Prepare(inputs);
         var recurrentT = WRec.transpose(1, 2);
         var alpha = tensor(_o.Alpha, dtype: Dtype, device: Device);
+        long l = x.shape[1];
         var before = new Tensor[l];
         var after = new Tensor[l];
         var r = r0;
@@ -147,12 +137,91 @@ public sealed class RateRnnEnsemble : IDisposable
             before[t] = r;
             // W_in u_t + b + ε + W_rec r (add + bmm: TorchSharp 0.107's baddbmm rejects these shapes, it seems to mix up its arguments)
             var z = (drive[t] + r.bmm(recurrentT)).tanh();
-            r = r.lerp(z, alpha);                            // (1 − α) r + α z
+            r = r.lerp(z, alpha);  // (1 − α) r + α z
             after[t] = r;
         }
-        var states = stack(before, 2);  // [E, B, L, N]
-        var readout = states.view(e, b * l, n).bmm(WOut.transpose(1, 2)).view(e, b, l, Outputs) + BOut.view(e, 1, 1, Outputs);
-        return (readout, stack(after, 2));
+        return (Readout(stack(before, 2)), stack(after, 2));
+    }
+
+    /// <summary>
+    /// Gradients of <paramref name="objective"/> (a scalar function of the readout <c>[E, B, L, 2]</c>, e.g. the sum of
+    /// the networks' losses) with respect to <see cref="Parameters"/>, by hand-written backpropagation through time:
+    /// the forward loop runs without autograd, the readout's gradient comes from autograd, and the recurrence is
+    /// walked back with δ_t = ∂/∂r_t: g_t = α (1 − z_t²) ⊙ δ_{t+1}, δ_t = ∂ℓ/∂r_t|_readout + (1 − α) δ_{t+1} + g_t W_rec.
+    /// The weight gradients are then one batched product each (∂W_rec = Σ_t g_tᵀ r_t), instead of one small product
+    /// and one E·N² accumulation per step as autograd does them; that is most of the backward time at small batches.
+    /// Draws the same initial rates and noise as <see cref="Forward"/> would. Returns the readout (detached) and the
+    /// gradients in <see cref="Parameters"/> order.
+    /// </summary>
+    public (Tensor Readout, Tensor[] Grads) Gradients(Tensor inputs, Func<Tensor, Tensor> objective)
+    {
+        Tensor x, states, slope;
+        long b, l, n = _o.Hidden, e = Size;
+        double alpha = _o.Alpha;
+        using (no_grad())
+        {
+            Tensor r0, drive;
+            (x, r0, drive) = Prepare(inputs);
+            (b, l) = (x.shape[0], x.shape[1]);
+            var recurrentT = WRec.transpose(1, 2);
+            var a = tensor(alpha, dtype: Dtype, device: Device);
+            var before = new Tensor[l];
+            var z = new Tensor[l];
+            var r = r0;
+            for (int t = 0; t < l; t++)
+            {
+                before[t] = r;
+                z[t] = (drive[t] + r.bmm(recurrentT)).tanh();
+                r = r.lerp(z[t], a);
+            }
+            states = stack(before, 2);                       // [E, B, L, N]: r_t before step t
+            slope = (1 - stack(z).square()).mul_(alpha);      // [L, E, B, N]: α (1 − z_t²)
+        }
+        var rates = states.requires_grad_();
+        var readout = Readout(rates);
+        var outer = autograd.grad(new[] { objective(readout) }, new[] { rates, WOut, BOut });
+        using (no_grad())
+        {
+            var fromReadout = outer[0].permute(2, 0, 1, 3);  // [L, E, B, N]
+            var delta = zeros(new[] { e, b, n }, dtype: Dtype, device: Device);  // ∂/∂r_L: the last state is never read out
+            var g = new Tensor[l];
+            for (long t = l - 1; t >= 0; t--)
+            {
+                g[t] = delta * slope[t];                                             // ∂/∂pre_t
+                delta = fromReadout[t].add(delta, alpha: 1 - alpha).add_(g[t].bmm(WRec));  // ∂/∂r_t
+            }
+            var gPre = stack(g, 2).view(e, b * l, n);                                // [E, B·L, N]
+            var gPreT = gPre.transpose(1, 2);                                        // [E, N, B·L]
+            var gWRec = gPreT.bmm(states.detach().view(e, b * l, n));
+            var gWIn = gPreT.matmul(x.reshape(b * l, Inputs));
+            var gBias = gPre.sum(1);
+            return (readout.detach(), new[] { gWIn, gWRec, outer[1], gBias, gBias.clone(), outer[2] });
+        }
+    }
+
+    // Inputs in the ensemble's dtype, r₀ [E, B, N] and the input drive W_in u + b_in + b_rec + ε of all steps,
+    // time-major [L, E, B, N]. Each network draws r₀ then ε from its own generator; the draws do not depend on E.
+    private (Tensor X, Tensor R0, Tensor Drive) Prepare(Tensor inputs)
+    {
+        long b = inputs.shape[0], l = inputs.shape[1], n = _o.Hidden, e = Size;
+        var x = inputs.to(Dtype, Device);
+        Tensor r0, noise;
+        using (no_grad())
+        {
+            r0 = stack(_noise.Select(g => (randn(new[] { b, n }, dtype: Dtype, device: Device, generator: g) * _o.InitialRateSigma).tanh()).ToArray());
+            noise = stack(_noise.Select(g => randn(new[] { b, l, n }, dtype: Dtype, device: Device, generator: g) * _o.NoiseSigma).ToArray());
+        }
+        // [1, B·L, 2] @ [E, 2, N] → [E, B·L, N]: one product for all steps.
+        var drive = x.reshape(1, b * l, Inputs).matmul(WIn.transpose(1, 2)).view(e, b, l, n)
+                    + (BIn + BRec).view(e, 1, 1, n) + noise;
+        return (x, r0, drive.permute(2, 0, 1, 3).contiguous());
+    }
+
+    // Readout pre-activations W_out r + b_out of states [E, B, L, N] → [E, B, L, 2].
+    private Tensor Readout(Tensor states)
+    {
+        long e = states.shape[0], b = states.shape[1], l = states.shape[2], n = states.shape[3];
+        return states.reshape(e, b * l, n).bmm(WOut.transpose(1, 2)).view(e, b, l, Outputs) + BOut.view(e, 1, 1, Outputs);
     }
 
     /// <inheritdoc />

@@ -74,6 +74,7 @@ public sealed class StmStudy
                 lastLog.Restart();
                 _log($"  ensemble {i + 1}/{plan.Count}: epoch {epoch}/{epochs}");
             });
+            double trainSeconds = wall.Elapsed.TotalSeconds;
             var results = EnsembleTraining.Analyse(net, histories, layout);
             double seconds = wall.Elapsed.TotalSeconds;
             string utc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
@@ -82,7 +83,7 @@ public sealed class StmStudy
             rows.AddRange(batch);
             long networkEpochs = histories.Sum(h => (long)h.Epochs);
             _log($"ensemble {i + 1}/{plan.Count}: delay {ens.Delay}, {members.Count} networks, {ens.Epochs} epochs, {seconds:F1} s " +
-                 $"({networkEpochs / seconds:F0} network-epochs/s), trained {results.Count(r => r.Outcome == TrainingOutcome.Trained)}/{members.Count}, " +
+                 $"(training {networkEpochs / trainSeconds:F1} network-epochs/s, analysis {seconds - trainSeconds:F1} s), trained {results.Count(r => r.Outcome == TrainingOutcome.Trained)}/{members.Count}, " +
                  $"diverged {results.Count(r => r.Outcome == TrainingOutcome.Diverged)}");
         }
         if (rows.Count > 0)
