@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Zoo.Core.Tasks;
+using Zoo.Runner.Models;
+using Zoo.Runner.Training;
 using Zoo.Tasks.ShortTermMemory;
 using static TorchSharp.torch;
 
@@ -106,6 +108,19 @@ public sealed class DelayedCueTests
         Assert.Equal(6 + 80 + 10 + 6, task.Signature.Length);
         Assert.Throws<Zoo.Core.Options.ZooConfigException>(() =>
             registry.BindTaskOptions("delayed-cue", JsonDocument.Parse("""{"delay": 81}""").RootElement));
+    }
+
+    [Fact]
+    public void Ordinary_layers_train_on_it_through_the_suite_trainer()
+    {
+        var registry = TestSupport.Registry();
+        var task = Task(delay: 4);
+        var spec = new ModelSpec { Kind = ModelKind.Bare, DModel = 16 };
+        using var model = ModelFactory.Build(registry, "gru", registry.BindLayerOptions("gru", null, 16), task.Signature, spec);
+        var outcome = new Trainer(CPU).Train(model, task, new TrainSpec { Steps = 60, Batch = 16, Lr = 1e-2, Warmup = 5, EvalEvery = 30 }, seed: 1);
+        Assert.Equal(RunStatus.Ok, outcome.Status);
+        Assert.True(outcome.Curve[^1].TrainLoss < 0.25 * task.Layout.Weights().Average(), "loss below the constant 0.5 predictor");
+        Assert.InRange(outcome.BestMetric, 0, 1);
     }
 
     [Fact]

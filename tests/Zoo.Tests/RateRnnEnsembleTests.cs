@@ -101,6 +101,21 @@ public sealed class RateRnnEnsembleTests
     }
 
     [Fact]
+    public void Live_tensor_count_does_not_grow_with_epochs()
+    {
+        long Leftover(int epochs)
+        {
+            var members = new[] { new EnsembleMember(0.1, 51, epochs), new EnsembleMember(0.2, 52, epochs) };
+            using var net = new RateRnnEnsemble(members.Select(m => m.Seed).ToList(), Small, ScalarType.Float64, CPU);
+            long before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+            EnsembleTraining.Train(net, members, Layout, Trials, 0.9, 1e-7);
+            return TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount - before;
+        }
+        Leftover(2);  // warm-up
+        Assert.Equal(Leftover(3), Leftover(12));
+    }
+
+    [Fact]
     public void Initial_weights_follow_the_paper()
     {
         using var net = new RateRnnEnsemble(new long[] { 1, 2 }, new RateRnnOptions(), ScalarType.Float64, CPU);

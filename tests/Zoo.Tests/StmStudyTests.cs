@@ -122,6 +122,16 @@ public sealed class StmStudyTests : IDisposable
     }
 
     [Fact]
+    public void Committed_configs_bind_and_have_the_documented_size()
+    {
+        var full = StmConfig.Load(Path.Combine(TestSupport.RepoRoot, "tasks", "stm.json"));
+        Assert.Equal(1024, full.Networks().Count);
+        Assert.All(full.Networks(), n => Assert.True(n.Lr * n.Epochs >= 30 - 1e-9, $"lr {n.Lr} × {n.Epochs} epochs"));
+        Assert.Equal(8, StmStudy.Plan(full, Array.Empty<string>()).Count);  // one ensemble per delay
+        Assert.Equal(32, StmConfig.Load(Path.Combine(TestSupport.RepoRoot, "tasks", "stm-smoke.json")).Networks().Count);
+    }
+
+    [Fact]
     public void Log_log_fit_recovers_a_power_law()
     {
         var x = new[] { 20.0, 50, 100, 200, 400 };
