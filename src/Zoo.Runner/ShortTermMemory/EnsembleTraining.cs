@@ -50,6 +50,9 @@ public static class EnsembleTraining
     /// <summary>How much longer than a trial the mechanism run lasts (the authors' 9×).</summary>
     public const int ExtendFactor = 9;
 
+    // Noise stream of the mechanism run (any fixed number other than the training stream's).
+    private const ulong AnalysisStream = 0xA11A_1_5E5UL;
+
     /// <summary>Trains the networks of <paramref name="net"/> (one <see cref="EnsembleMember"/> each, same order).</summary>
     public static IReadOnlyList<NetworkHistory> Train(RateRnnEnsemble net, IReadOnlyList<EnsembleMember> members, DelayedCueLayout layout,
         int trials, double momentum, double weightDecay, Action<int, int>? progress = null)
@@ -103,7 +106,8 @@ public static class EnsembleTraining
 
     /// <summary>
     /// Judges each trained network (<see cref="TrainingVerdict"/>) and runs every network for
-    /// <see cref="ExtendFactor"/>× the trial length (cue, then zeros; noise on, as in the authors' code) for the two
+    /// <see cref="ExtendFactor"/>× the trial length (cue, then zeros; noise on, as in the authors' code, from a fresh
+    /// stream of each network's seed) for the two
     /// mechanism tests: the FFT test on the rates of the first trial, the output RMS over the last trial-length window
     /// of both trials (one per cue).
     /// </summary>
@@ -111,6 +115,7 @@ public static class EnsembleTraining
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        net.RestartNoise(AnalysisStream);
         int l = layout.Length;
         using var trial = DelayedCueDiscrimination.Trials(layout, 0, 2);
         var extended = zeros(new long[] { 2, ExtendFactor * l, 2 });

@@ -44,6 +44,7 @@ public sealed class RateRnnEnsemble : IDisposable
 
     private const ulong InitTag = 0x494E_4954_5354_4D01UL, NoiseTag = 0x4E4F_4953_4553_544DUL;
     private readonly RateRnnOptions _o;
+    private readonly long[] _seeds;
     private readonly Generator[] _noise;
 
     /// <summary>Builds one network per seed in <paramref name="seeds"/>, in <paramref name="dtype"/> on <paramref name="device"/>.</summary>
@@ -63,7 +64,22 @@ public sealed class RateRnnEnsemble : IDisposable
         BRec = Stack(4);
         BOut = Stack(5);
         foreach (var p in perNetwork.SelectMany(p => p)) p.Dispose();
-        _noise = seeds.Select(s => new Generator(SplitMix64.Mix((ulong)s ^ NoiseTag), device)).ToArray();
+        _seeds = seeds.ToArray();
+        _noise = _seeds.Select(s => new Generator(SplitMix64.Mix((ulong)s ^ NoiseTag), device)).ToArray();
+    }
+
+    /// <summary>
+    /// Restarts every network's noise stream (initial rates and ε) at stream <paramref name="stream"/> of its seed, so
+    /// what it draws next depends on its seed alone, not on how many epochs its ensemble ran (a network whose budget
+    /// ended early keeps drawing while the others train).
+    /// </summary>
+    public void RestartNoise(ulong stream)
+    {
+        for (int i = 0; i < _noise.Length; i++)
+        {
+            _noise[i].Dispose();
+            _noise[i] = new Generator(SplitMix64.Mix((ulong)_seeds[i] ^ NoiseTag ^ SplitMix64.Mix(stream)), Device);
+        }
     }
 
     /// <summary>Number of networks E.</summary>
