@@ -178,6 +178,36 @@ public sealed class ZooCli
             return 0;
         }));
 
+        var stmConfigArg = new Argument<string>("config") { Description = "study config (JSON), e.g. tasks/stm.json" };
+        var stmOut = new Option<string?>("--out") { Description = "CSV to append one row per network to (default results/NAME.csv); plots go in the folder named after it" };
+        var stmForce = new Option<bool>("--force") { Description = "train networks that already have a row again" };
+        var stmDryRun = new Option<bool>("--dry-run") { Description = "print the ensembles still to train and the network-epochs; train nothing" };
+        var stmAnalyse = new Option<bool>("--analyse-only") { Description = "skip training; recompute critical learning rates and the plot from the CSV" };
+        var stm = new Command("stm", "short-term memory study (Kurtkaya et al.): train delays × learning rates × seeds of rate RNNs as ensembles, classify their mechanism, fit critical learning rate vs delay")
+        {
+            stmConfigArg, stmOut, deviceOption, stmForce, stmDryRun, stmAnalyse,
+        };
+        stm.SetAction(p => Guard(() =>
+        {
+            var config = Zoo.Runner.ShortTermMemory.StmConfig.Load(p.GetValue(stmConfigArg)!);
+            var csv = p.GetValue(stmOut) ?? Path.Combine("results", config.Name + ".csv");
+            var study = new Zoo.Runner.ShortTermMemory.StmStudy(_out.WriteLine);
+            if (p.GetValue(stmDryRun))
+            {
+                var done = File.Exists(csv) && !p.GetValue(stmForce) ? new CsvTable<Zoo.Runner.ShortTermMemory.StmRow>(csv).Read().Select(r => r.ConfigHash) : Array.Empty<string>();
+                var plan = Zoo.Runner.ShortTermMemory.StmStudy.Plan(config, done);
+                foreach (var e in plan)
+                    _out.WriteLine($"delay {e.Delay,2}: {e.Networks.Count,3} networks, lr {e.Networks.Min(n => n.Lr):G3}–{e.Networks.Max(n => n.Lr):G3}, {e.Epochs} epochs");
+                _out.WriteLine($"{config.Networks().Count} networks, {plan.Sum(e => e.Networks.Count)} pending in {plan.Count} ensembles, " +
+                               $"{plan.Sum(e => (long)e.Epochs * e.Networks.Count):N0} network-epochs, {plan.Sum(e => (long)e.Epochs * e.Networks.Count * config.Layout(e.Delay).Length):N0} network-steps");
+                return 0;
+            }
+            if (!p.GetValue(stmAnalyse)) study.Run(config, csv, p.GetValue(deviceOption)!, p.GetValue(stmForce));
+            if (!File.Exists(csv)) throw new ZooConfigException(csv, null, "results file not found; run without --analyse-only first");
+            study.Analyse(config, csv);
+            return 0;
+        }));
+
         var doctor = new Command("doctor", "check that libtorch loads and describe the environment");
         doctor.SetAction(_ =>
         {
@@ -187,7 +217,7 @@ public sealed class ZooCli
             return report.TorchLoaded ? 0 : 1;
         });
 
-        var root = new RootCommand("Zoo: a sequence-model architecture zoo and benchmark suite") { run, list, merge, leaderboard, eval, bench, doctor };
+        var root = new RootCommand("Zoo: a sequence-model architecture zoo and benchmark suite") { run, list, merge, leaderboard, eval, bench, stm, doctor };
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = _out, Error = _err });
     }
 

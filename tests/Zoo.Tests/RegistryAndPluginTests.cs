@@ -13,7 +13,7 @@ public sealed class RegistryAndPluginTests
     {
         var r = TestSupport.Registry();
         Assert.Equal(new[] { "attention", "deltanet", "gated-deltanet", "gru", "leaky-rnn", "linear-attention", "lstm", "memory-caching", "mom", "simple-gla", "titans-lmm", "titans-mac", "titans-mag", "titans-mal" }, r.Layers.Select(e => e.Name));
-        Assert.Equal(new[] { "binary-timescales", "compression", "file", "fuzzy-in-context-recall", "in-context-recall", "induction-heads", "memorization", "mqar", "path-integration", "selectivbench", "selective-copying", "timescale-curriculum" }, r.Tasks.Select(e => e.Name));
+        Assert.Equal(new[] { "binary-timescales", "compression", "delayed-cue", "file", "fuzzy-in-context-recall", "in-context-recall", "induction-heads", "memorization", "mqar", "path-integration", "selectivbench", "selective-copying", "timescale-curriculum" }, r.Tasks.Select(e => e.Name));
     }
 
     [Fact]

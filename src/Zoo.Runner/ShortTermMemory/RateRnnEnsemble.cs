@@ -1,0 +1,300 @@
+using Zoo.Core.Options;
+using Zoo.Core.Tasks;
+using static TorchSharp.torch;
+
+namespace Zoo.Runner.ShortTermMemory;
+
+/// <summary>Options of the rate RNN of Kurtkaya et al. (defaults: the paper's).</summary>
+public sealed record RateRnnOptions
+{
+    /// <summary>Units N.</summary>
+    [Option("recurrent units N", Min = 1, Max = 10000)]
+    public int Hidden { get; init; } = 100;
+
+    /// <summary>α = dt/τ in r ← (1 − α) r + α tanh(W_rec r + W_in u + b + ε).</summary>
+    [Option("leak α = dt/τ (paper: 5 ms / 10 ms)", Min = 0, Max = 1, MinExclusive = true)]
+    public double Alpha { get; init; } = 0.5;
+
+    /// <summary>Standard deviation of the pre-activation noise ε.</summary>
+    [Option("standard deviation of the pre-activation noise ε", Min = 0)]
+    public double NoiseSigma { get; init; } = 0.001;
+
+    /// <summary>r₀ = tanh(N(0, σ₀²)) per trial.</summary>
+    [Option("initial rates r₀ = tanh(N(0, σ₀²)): σ₀", Min = 0)]
+    public double InitialRateSigma { get; init; } = 0.1;
+}
+
+/// <summary>
+/// E independent rate RNNs of Kurtkaya et al. stacked along a leading dimension (DESIGN §2, "Ensembles"): per network
+/// r ← (1 − α) r + α tanh(W_rec r + W_in u + b_in + b_rec + ε), ε ~ N(0, σ²), r₀ = tanh(N(0, σ₀²)), readout
+/// σ(W_out r + b_out), with weights <c>[E, out, in]</c> so one batched matmul serves every network. The parametrisation
+/// is the authors' three <c>nn.Linear</c>s: Xavier-uniform weights with the recurrent diagonal zeroed at init, PyTorch's
+/// default uniform biases (two in the recurrence, both trained). As in the authors' code the output at step t reads
+/// the state before input t is taken in. Each network draws its initial weights from one generator and its
+/// initial rates and noise from another, both seeded from its own seed, so a network's numbers do not depend on E
+/// or on its position in the ensemble.
+/// </summary>
+public sealed class RateRnnEnsemble : IDisposable
+{
+    /// <summary>Input channels (the two cue channels).</summary>
+    public const int Inputs = 2;
+
+    /// <summary>Output channels.</summary>
+    public const int Outputs = 2;
+
+    private const ulong InitTag = 0x494E_4954_5354_4D01UL, NoiseTag = 0x4E4F_4953_4553_544DUL;
+    private readonly RateRnnOptions _o;
+    private readonly long[] _seeds;
+    private readonly Generator[] _noise;
+
+    /// <summary>Builds one network per seed in <paramref name="seeds"/>, in <paramref name="dtype"/> on <paramref name="device"/>.</summary>
+    public RateRnnEnsemble(IReadOnlyList<long> seeds, RateRnnOptions options, ScalarType dtype, Device device)
+    {
+        _o = options;
+        Dtype = dtype;
+        Device = device;
+        Size = seeds.Count;
+        int n = options.Hidden;
+        var perNetwork = seeds.Select(s => Init(s, n)).ToList();
+        Tensor Stack(int k) => stack(perNetwork.Select(p => p[k]).ToArray()).to(dtype, device).requires_grad_();
+        WIn = Stack(0);
+        WRec = Stack(1);
+        WOut = Stack(2);
+        BIn = Stack(3);
+        BRec = Stack(4);
+        BOut = Stack(5);
+        foreach (var p in perNetwork.SelectMany(p => p)) p.Dispose();
+        _seeds = seeds.ToArray();
+        _noise = _seeds.Select(s => new Generator(SplitMix64.Mix((ulong)s ^ NoiseTag), device)).ToArray();
+    }
+
+    /// <summary>
+    /// Restarts every network's noise stream (initial rates and ε) at stream <paramref name="stream"/> of its seed, so
+    /// what it draws next depends on its seed alone, not on how many epochs its ensemble ran (a network whose budget
+    /// ended early keeps drawing while the others train).
+    /// </summary>
+    public void RestartNoise(ulong stream)
+    {
+        for (int i = 0; i < _noise.Length; i++)
+        {
+            _noise[i].Dispose();
+            _noise[i] = new Generator(SplitMix64.Mix((ulong)_seeds[i] ^ NoiseTag ^ SplitMix64.Mix(stream)), Device);
+        }
+    }
+
+    /// <summary>Number of networks E.</summary>
+    public int Size { get; }
+
+    /// <summary>Element type of the weights.</summary>
+    public ScalarType Dtype { get; }
+
+    /// <summary>Where the weights live.</summary>
+    public Device Device { get; }
+
+    /// <summary>Units per network.</summary>
+    public int Hidden => _o.Hidden;
+
+    /// <summary>Input weights <c>[E, N, 2]</c>.</summary>
+    public Tensor WIn { get; }
+
+    /// <summary>Recurrent weights <c>[E, N, N]</c>.</summary>
+    public Tensor WRec { get; }
+
+    /// <summary>Readout weights <c>[E, 2, N]</c>.</summary>
+    public Tensor WOut { get; }
+
+    /// <summary>Input bias <c>[E, N]</c>.</summary>
+    public Tensor BIn { get; }
+
+    /// <summary>Recurrent bias <c>[E, N]</c>.</summary>
+    public Tensor BRec { get; }
+
+    /// <summary>Readout bias <c>[E, 2]</c>.</summary>
+    public Tensor BOut { get; }
+
+    /// <summary>Every trained tensor, each stacked over the E networks.</summary>
+    public IReadOnlyList<Tensor> Parameters => new[] { WIn, WRec, WOut, BIn, BRec, BOut };
+
+    // One network's initial weights, drawn in float64 on the CPU from its own generator (the same numbers on any
+    // device): Xavier-uniform U(±√(6/(fan_in + fan_out))) for weights, U(±1/√fan_in) for biases (nn.Linear's default).
+    private static Tensor[] Init(long seed, int n)
+    {
+        var g = new Generator(SplitMix64.Mix((ulong)seed ^ InitTag));
+        Tensor Uniform(long[] shape, double bound) => (rand(shape, dtype: ScalarType.Float64, generator: g) * 2 - 1) * bound;
+        double Xavier(int fanIn, int fanOut) => Math.Sqrt(6.0 / (fanIn + fanOut));
+        var wIn = Uniform(new long[] { n, Inputs }, Xavier(Inputs, n));
+        var wRec = Uniform(new long[] { n, n }, Xavier(n, n));
+        wRec.diagonal().zero_();  // the authors zero the diagonal once, at init; it is trained afterwards
+        var wOut = Uniform(new long[] { Outputs, n }, Xavier(n, Outputs));
+        var bIn = Uniform(new long[] { n }, 1 / Math.Sqrt(Inputs));
+        var bRec = Uniform(new long[] { n }, 1 / Math.Sqrt(n));
+        var bOut = Uniform(new long[] { Outputs }, 1 / Math.Sqrt(n));
+        g.Dispose();
+        return new[] { wIn, wRec, wOut, bIn, bRec, bOut };
+    }
+
+    /// <summary>
+    /// Runs every network on the same trials <paramref name="inputs"/> <c>[B, L, 2]</c> with fresh initial rates and
+    /// noise from each network's generator, under autograd. Returns the readout pre-activations <c>[E, B, L, 2]</c>
+    /// (output t reads the state before input t) and the rates after each step <c>[E, B, L, N]</c>. This is the
+    /// reference form; training uses <see cref="Gradients"/>, tested against it.
+    /// </summary>
+    public (Tensor Readout, Tensor Rates) Forward(Tensor inputs)
+    {
+        var (x, r0, drive) = Prepare(inputs);
+        var recurrentT = WRec.transpose(1, 2);
+        var alpha = tensor(_o.Alpha, dtype: Dtype, device: Device);
+        long l = x.shape[1];
+        var before = new Tensor[l];
+        var after = new Tensor[l];
+        var r = r0;
+        for (int t = 0; t < l; t++)
+        {
+            before[t] = r;
+            // W_in u_t + b + ε + W_rec r (add + bmm: TorchSharp 0.107's baddbmm rejects these shapes, it seems to mix up its arguments)
+            var z = (drive[t] + r.bmm(recurrentT)).tanh();
+            r = r.lerp(z, alpha);  // (1 − α) r + α z
+            after[t] = r;
+        }
+        return (Readout(stack(before, 2)), stack(after, 2));
+    }
+
+    /// <summary>
+    /// Gradients of <paramref name="objective"/> (a scalar function of the readout <c>[E, B, L, 2]</c>, e.g. the sum of
+    /// the networks' losses) with respect to <see cref="Parameters"/>, by hand-written backpropagation through time:
+    /// the forward loop runs without autograd, the readout's gradient comes from autograd, and the recurrence is
+    /// walked back with δ_t = ∂/∂r_t: g_t = α (1 − z_t²) ⊙ δ_{t+1}, δ_t = ∂ℓ/∂r_t|_readout + (1 − α) δ_{t+1} + g_t W_rec.
+    /// The weight gradients are then one batched product each (∂W_rec = Σ_t g_tᵀ r_t), instead of one small product
+    /// and one E·N² accumulation per step as autograd does them; that is most of the backward time at small batches.
+    /// Draws the same initial rates and noise as <see cref="Forward"/> would. Returns the readout (detached) and the
+    /// gradients in <see cref="Parameters"/> order.
+    /// </summary>
+    public (Tensor Readout, Tensor[] Grads) Gradients(Tensor inputs, Func<Tensor, Tensor> objective)
+    {
+        Tensor x, states, slope;
+        long b, l, n = _o.Hidden, e = Size;
+        double alpha = _o.Alpha;
+        using (no_grad())
+        {
+            Tensor r0, drive;
+            (x, r0, drive) = Prepare(inputs);
+            (b, l) = (x.shape[0], x.shape[1]);
+            var recurrentT = WRec.transpose(1, 2);
+            var a = tensor(alpha, dtype: Dtype, device: Device);
+            var before = new Tensor[l];
+            var z = new Tensor[l];
+            var r = r0;
+            for (int t = 0; t < l; t++)
+            {
+                before[t] = r;
+                z[t] = (drive[t] + r.bmm(recurrentT)).tanh();
+                r = r.lerp(z[t], a);
+            }
+            states = stack(before, 2);                       // [E, B, L, N]: r_t before step t
+            slope = (1 - stack(z).square()).mul_(alpha);      // [L, E, B, N]: α (1 − z_t²)
+        }
+        var rates = states.requires_grad_();
+        var readout = Readout(rates);
+        var outer = autograd.grad(new[] { objective(readout) }, new[] { rates, WOut, BOut });
+        using (no_grad())
+        {
+            var fromReadout = outer[0].permute(2, 0, 1, 3);  // [L, E, B, N]
+            var delta = zeros(new[] { e, b, n }, dtype: Dtype, device: Device);  // ∂/∂r_L: the last state is never read out
+            var g = new Tensor[l];
+            for (long t = l - 1; t >= 0; t--)
+            {
+                g[t] = delta * slope[t];                                             // ∂/∂pre_t
+                delta = fromReadout[t].add(delta, alpha: 1 - alpha).add_(g[t].bmm(WRec));  // ∂/∂r_t
+            }
+            var gPre = stack(g, 2).view(e, b * l, n);                                // [E, B·L, N]
+            var gPreT = gPre.transpose(1, 2);                                        // [E, N, B·L]
+            var gWRec = gPreT.bmm(states.detach().view(e, b * l, n));
+            var gWIn = gPreT.matmul(x.reshape(b * l, Inputs));
+            var gBias = gPre.sum(1);
+            return (readout.detach(), new[] { gWIn, gWRec, outer[1], gBias, gBias.clone(), outer[2] });
+        }
+    }
+
+    // Inputs in the ensemble's dtype, r₀ [E, B, N] and the input drive W_in u + b_in + b_rec + ε of all steps,
+    // time-major [L, E, B, N]. Each network draws r₀ then ε from its own generator; the draws do not depend on E.
+    private (Tensor X, Tensor R0, Tensor Drive) Prepare(Tensor inputs)
+    {
+        long b = inputs.shape[0], l = inputs.shape[1], n = _o.Hidden, e = Size;
+        var x = inputs.to(Dtype, Device);
+        Tensor r0, noise;
+        using (no_grad())
+        {
+            r0 = stack(_noise.Select(g => (randn(new[] { b, n }, dtype: Dtype, device: Device, generator: g) * _o.InitialRateSigma).tanh()).ToArray());
+            noise = stack(_noise.Select(g => randn(new[] { b, l, n }, dtype: Dtype, device: Device, generator: g) * _o.NoiseSigma).ToArray());
+        }
+        // [1, B·L, 2] @ [E, 2, N] → [E, B·L, N]: one product for all steps.
+        var drive = x.reshape(1, b * l, Inputs).matmul(WIn.transpose(1, 2)).view(e, b, l, n)
+                    + (BIn + BRec).view(e, 1, 1, n) + noise;
+        return (x, r0, drive.permute(2, 0, 1, 3).contiguous());
+    }
+
+    // Readout pre-activations W_out r + b_out of states [E, B, L, N] → [E, B, L, 2].
+    private Tensor Readout(Tensor states)
+    {
+        long e = states.shape[0], b = states.shape[1], l = states.shape[2], n = states.shape[3];
+        return states.reshape(e, b * l, n).bmm(WOut.transpose(1, 2)).view(e, b, l, Outputs) + BOut.view(e, 1, 1, Outputs);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var p in Parameters) p.Dispose();
+        foreach (var g in _noise) g.Dispose();
+    }
+}
+
+/// <summary>
+/// SGD with momentum and weight decay, written on the stacked tensors so each network has its own learning rate and
+/// can be frozen. Per network, as <c>torch.optim.SGD</c> (dampening 0, no Nesterov): g ← ∇ + λ p; v ← μ v + g;
+/// p ← p − η_e v.
+/// </summary>
+public sealed class StackedSgd : IDisposable
+{
+    private readonly IReadOnlyList<Tensor> _parameters;
+    private readonly Tensor[] _velocity;
+    private readonly Tensor _lr;
+    private readonly double _momentum, _weightDecay;
+
+    /// <summary>Optimises <paramref name="parameters"/> (each <c>[E, ...]</c>) with per-network rates <paramref name="lr"/>.</summary>
+    public StackedSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<double> lr, double momentum, double weightDecay)
+    {
+        _parameters = parameters;
+        _velocity = parameters.Select(p => zeros_like(p).requires_grad_(false)).ToArray();
+        _lr = tensor(lr.ToArray(), dtype: parameters[0].dtype, device: parameters[0].device);
+        (_momentum, _weightDecay) = (momentum, weightDecay);
+    }
+
+    /// <summary>
+    /// Applies one step with <paramref name="grads"/> to the networks where <paramref name="step"/> (bool <c>[E]</c>) is
+    /// true; the others keep their weights and velocity exactly.
+    /// </summary>
+    public void Step(IList<Tensor> grads, Tensor step)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        for (int i = 0; i < _parameters.Count; i++)
+        {
+            var p = _parameters[i];
+            var shape = new long[p.dim()];
+            Array.Fill(shape, 1L);
+            shape[0] = p.shape[0];
+            var mask = step.view(shape);
+            var g = grads[i].add(p, alpha: _weightDecay);
+            var v = _velocity[i].mul(_momentum).add_(g);
+            _velocity[i].copy_(where(mask, v, _velocity[i]));
+            p.copy_(where(mask, p - _lr.view(shape) * _velocity[i], p));
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var v in _velocity) v.Dispose();
+        _lr.Dispose();
+    }
+}

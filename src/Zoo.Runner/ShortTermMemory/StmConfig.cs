@@ -1,0 +1,157 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Zoo.Core.Options;
+using Zoo.Runner.Suites;
+using Zoo.Tasks.ShortTermMemory;
+
+namespace Zoo.Runner.ShortTermMemory;
+
+/// <summary>Element type the ensembles train in.</summary>
+public enum Precision
+{
+    /// <summary>float32 (the authors' default).</summary>
+    Float32,
+    /// <summary>float64.</summary>
+    Float64,
+}
+
+/// <summary>
+/// A short-term memory study (<c>zoo stm CONFIG.json</c>): delays × learning rates × seeds of the rate RNN of Kurtkaya
+/// et al. on delayed cue discrimination, trained as ensembles. Bound strictly from JSON (snake_case; unknown fields
+/// are errors). Defaults are the paper's main grid (21 delays × 30 learning rates × 100 seeds, 63,000 networks).
+/// </summary>
+public sealed record StmConfig : IValidatableOptions
+{
+    /// <summary>Study name, carried by every row.</summary>
+    [Option("study name (every row carries it)")]
+    public string Name { get; init; } = "stm";
+
+    /// <summary>Delays T in steps of 5 ms.</summary>
+    [Option("delays T in steps of dt = 5 ms, each in [0, 80] (paper: 0, 4, …, 80)")]
+    public int[] Delays { get; init; } = Enumerable.Range(0, 21).Select(i => 4 * i).ToArray();
+
+    /// <summary>Largest learning rate.</summary>
+    [Option("largest learning rate", Min = 0, MinExclusive = true)]
+    public double LrMax { get; init; } = 0.316;
+
+    /// <summary>Smallest learning rate.</summary>
+    [Option("smallest learning rate", Min = 0, MinExclusive = true)]
+    public double LrMin { get; init; } = 0.001;
+
+    /// <summary>Number of learning rates, log-spaced from lr_max down to lr_min.</summary>
+    [Option("number of learning rates, log-spaced from lr_max down to lr_min", Min = 1, Max = 1000)]
+    public int LrCount { get; init; } = 30;
+
+    /// <summary>Seeds per (delay, learning rate).</summary>
+    [Option("seeds per (delay, lr): first_seed, …, first_seed + seeds − 1", Min = 1, Max = 100000)]
+    public int Seeds { get; init; } = 100;
+
+    /// <summary>First seed.</summary>
+    [Option("first seed", Min = 0)]
+    public int FirstSeed { get; init; }
+
+    /// <summary>Post-response steps (target 0); the paper's post variant uses 6.</summary>
+    [Option("post-response steps with target 0 (0 = none; paper's post variant: 6)", Min = 0, Max = 1000)]
+    public int PostSteps { get; init; }
+
+    /// <summary>The network.</summary>
+    public RateRnnOptions Network { get; init; } = new();
+
+    /// <summary>Trials per full batch.</summary>
+    [Option("trials per full batch (alternating cues)", Min = 2, Max = 100000)]
+    public int Trials { get; init; } = 128;
+
+    /// <summary>SGD momentum μ.</summary>
+    [Option("SGD momentum", Min = 0, Max = 1, MaxExclusive = true)]
+    public double Momentum { get; init; } = 0.9;
+
+    /// <summary>SGD weight decay λ.</summary>
+    [Option("SGD weight decay", Min = 0)]
+    public double WeightDecay { get; init; } = 1e-7;
+
+    /// <summary>Epochs = max(min_epochs, epochs_times_lr / lr).</summary>
+    [Option("epochs per network = max(min_epochs, epochs_times_lr / lr)", Min = 1)]
+    public int MinEpochs { get; init; } = 1000;
+
+    /// <summary>See <see cref="MinEpochs"/>.</summary>
+    [Option("epochs per network = max(min_epochs, epochs_times_lr / lr) (paper: 30; its post variant: 100)", Min = 0)]
+    public double EpochsTimesLr { get; init; } = 30;
+
+    /// <summary>Cap on the epochs of any network (0 = none), for CPU budgets.</summary>
+    [Option("cap on epochs per network (0 = none): makes a CPU-sized study; small learning rates then get too few epochs", Min = 0)]
+    public int EpochCap { get; init; }
+
+    /// <summary>Networks trained together; activations cost about 4·E·B·L·N numbers.</summary>
+    [Option("networks per ensemble (results do not depend on it; memory ≈ 4·E·trials·L·N numbers)", Min = 1, Max = 100000)]
+    public int EnsembleSize { get; init; } = 32;
+
+    /// <summary>Element type.</summary>
+    [Option("float32 or float64")]
+    public Precision Dtype { get; init; } = Precision.Float32;
+
+    /// <inheritdoc />
+    public IEnumerable<(string Field, string Message)> Validate(int dModel)
+    {
+        if (Delays.Length == 0) yield return ("delays", "empty list; give at least one delay");
+        foreach (var d in Delays.Where(d => d is < 0 or > 80))
+            yield return ("delays", $"{d} is not allowed; expected integers in [0, 80]");
+        if (Delays.Distinct().Count() != Delays.Length) yield return ("delays", "contains a delay twice");
+        if (LrMin > LrMax) yield return ("lr_min", $"{LrMin} is larger than lr_max {LrMax}");
+        if (LrCount == 1 && LrMin != LrMax) yield return ("lr_count", "1 learning rate needs lr_min = lr_max");
+        if (string.IsNullOrWhiteSpace(Name) || Name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || Name.Contains(' '))
+            yield return ("name", $"'{Name}' is not usable; allowed: letters, digits, '-', '_'");
+    }
+
+    /// <summary>The learning rates, largest first: lr_max · (lr_min/lr_max)^(k/(n−1)).</summary>
+    public double[] LearningRates() => Enumerable.Range(0, LrCount)
+        .Select(k => LrCount == 1 ? LrMax : LrMax * Math.Pow(LrMin / LrMax, k / (double)(LrCount - 1))).ToArray();
+
+    /// <summary>The task layout for delay <paramref name="delay"/> (cue 6, window 10, as in the paper).</summary>
+    public DelayedCueLayout Layout(int delay) => DelayedCueLayout.From(new DelayedCueOptions { Delay = delay, PostSteps = PostSteps });
+
+    /// <summary>Every network of the study, in a stable order (delay, then learning rate, then seed).</summary>
+    public IReadOnlyList<StmNetwork> Networks()
+    {
+        var shared = SharedJson().ToJsonString();
+        var lrs = LearningRates();
+        return (from d in Delays
+                from lr in lrs
+                from s in Enumerable.Range(FirstSeed, Seeds)
+                select new StmNetwork(d, lr, s, EnsembleTraining.Epochs(lr, MinEpochs, EpochsTimesLr, 0),
+                    EnsembleTraining.Epochs(lr, MinEpochs, EpochsTimesLr, EpochCap),
+                    RunSpec.Hash($"{shared}|delay={d}|lr={lr:R}|seed={s}"))).ToList();
+    }
+
+    // Everything that changes what a network learns; name, grid lists and ensemble size do not.
+    private JsonObject SharedJson()
+    {
+        var all = OptionsBinder.ToJson(this);
+        foreach (var k in new[] { "name", "delays", "lr_max", "lr_min", "lr_count", "seeds", "first_seed", "ensemble_size" }) all.Remove(k);
+        return all;
+    }
+
+    /// <summary>Reads <paramref name="path"/> strictly (comments and trailing commas allowed).</summary>
+    public static StmConfig Load(string path)
+    {
+        if (!File.Exists(path)) throw new ZooConfigException(path, null, "config file not found");
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(File.ReadAllText(path), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException e)
+        {
+            throw new ZooConfigException(path, null, $"malformed JSON at line {e.LineNumber + 1}: {e.Message.Split('.')[0]}");
+        }
+        using (doc) return OptionsBinder.Bind<StmConfig>(doc.RootElement.Clone(), path, "");
+    }
+}
+
+/// <summary>One network of a study.</summary>
+/// <param name="Delay">Delay T in steps.</param>
+/// <param name="Lr">Learning rate.</param>
+/// <param name="Seed">Seed.</param>
+/// <param name="PaperEpochs">The paper's budget max(1000, 30/η).</param>
+/// <param name="Epochs">The budget it gets (after the cap).</param>
+/// <param name="Hash">Stable id: shared settings + delay + learning rate + seed.</param>
+public sealed record StmNetwork(int Delay, double Lr, long Seed, int PaperEpochs, int Epochs, string Hash);

@@ -1,0 +1,50 @@
+using Zoo.Runner.Results;
+
+namespace Zoo.Runner.ShortTermMemory;
+
+/// <summary>
+/// Critical learning rate against delay on log-log axes (Kurtkaya et al., Fig. 4): one marker series per (method,
+/// category) and its fitted power law, the slope in the legend.
+/// </summary>
+public static class StmPlot
+{
+    /// <summary>Writes the plot to <paramref name="path"/> (PNG, atomically).</summary>
+    public static void Write(IReadOnlyList<CriticalPoint> points, IReadOnlyList<CriticalFit> fits, string path, string title)
+    {
+        var plt = new ScottPlot.Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        int i = 0;
+        foreach (var g in points.Where(p => p.DelayMs > 0 && p.Lr > 0).GroupBy(p => (p.Method, p.Category)).OrderBy(g => g.Key))
+        {
+            var color = palette.GetColor(i++);
+            var pts = g.OrderBy(p => p.DelayMs).ToList();
+            var marks = plt.Add.ScatterPoints(pts.Select(p => Math.Log10(p.DelayMs)).ToArray(), pts.Select(p => Math.Log10(p.Lr)).ToArray());
+            marks.Color = color;
+            marks.MarkerSize = 8;
+            marks.MarkerShape = g.Key.Method == "paper_fit" ? ScottPlot.MarkerShape.FilledCircle : ScottPlot.MarkerShape.FilledSquare;
+            var fit = fits.FirstOrDefault(f => f.Method == g.Key.Method && f.Category == g.Key.Category);
+            if (fit is null)
+            {
+                marks.LegendText = $"{g.Key.Method}: {g.Key.Category}";
+                continue;
+            }
+            double x0 = Math.Log(pts[0].DelayMs), x1 = Math.Log(pts[^1].DelayMs);
+            var xs = new[] { x0, x1 };
+            var line = plt.Add.Scatter(xs.Select(v => v / Math.Log(10)).ToArray(), xs.Select(v => (fit.Intercept + fit.Slope * v) / Math.Log(10)).ToArray());
+            line.Color = color;
+            line.LineWidth = 2;
+            line.MarkerSize = 0;
+            line.LinePattern = g.Key.Method == "paper_fit" ? ScottPlot.LinePattern.Solid : ScottPlot.LinePattern.Dashed;
+            var se = double.IsFinite(fit.SlopeSe) ? $" ± {fit.SlopeSe:F2}" : "";
+            line.LegendText = $"{g.Key.Method}: {g.Key.Category}, slope {fit.Slope:F2}{se}" + (fit.Paper.Length > 0 ? $" (paper {fit.Paper.Split(' ')[0]})" : "");
+        }
+        plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => $"{Math.Pow(10, v):G3}" };
+        plt.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => $"{Math.Pow(10, v):G3}" };
+        plt.Title(title);
+        plt.XLabel("delay T (ms)");
+        plt.YLabel("critical learning rate");
+        plt.ShowLegend(ScottPlot.Edge.Right);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        AtomicFile.Write(path, tmp => plt.SavePng(tmp, 1200, 650));
+    }
+}
