@@ -17,6 +17,15 @@ public enum RunStatus
 public sealed record CurvePoint(int Step, double TrainLoss, double TestMetric, double TestLoss);
 
 /// <summary>Result of training one model.</summary>
+/// <param name="Status">How the run ended.</param>
+/// <param name="BestMetric">Best test value of the metric (primary unless <paramref name="Metric"/> names another).</param>
+/// <param name="BestStep">Step of <paramref name="BestMetric"/>.</param>
+/// <param name="FinalMetric">Test value at the last evaluation.</param>
+/// <param name="TokensSeen">Training tokens processed.</param>
+/// <param name="TrainTokensPerSecond">Training throughput (steps only, evaluation excluded).</param>
+/// <param name="WallSeconds">Wall time of the whole run.</param>
+/// <param name="Curve">The learning curve.</param>
+/// <param name="Message">Why a run failed or diverged; empty when ok.</param>
 /// <param name="Metric">Name of the metric <paramref name="BestMetric"/> measures when it is not the task's primary
 /// metric (a curriculum's highest level passed, e.g. <c>max_n</c>); null for the primary metric.</param>
 /// <param name="Extra">Further metrics to report as rows of their own (e.g. the accuracy a curriculum level was passed with).</param>
