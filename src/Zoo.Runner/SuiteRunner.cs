@@ -50,29 +50,31 @@ public sealed class SuiteRunner
         var registry = ZooComponents.Create(suite.PluginPaths(), suitePath);
         foreach (var p in settings.Plugins ?? Array.Empty<string>()) PluginLoader.Load(registry, p);
         var runs = SuiteExpander.Expand(suite, registry);
-        // Build each distinct layer and task once, so a constructor that throws fails the suite before anything trains.
+        // Build each distinct layer and task once, so a constructor that throws fails the suite before anything trains;
+        // note which layers can start from an encoded activity, for the pairing check below.
+        var activityLayers = new HashSet<(string, string, int)>();
         foreach (var r in runs.DistinctBy(r => (r.Layer, r.LayerOptionsHash, r.Model.DModel)))
-            registry.CreateLayer(r.Layer, r.Model.DModel, r.LayerOptions).Dispose();
+        {
+            using var layer = registry.CreateLayer(r.Layer, r.Model.DModel, r.LayerOptions);
+            if (layer is IActivityState) activityLayers.Add((r.Layer, r.LayerOptionsHash, r.Model.DModel));
+        }
         var tasks = runs.DistinctBy(r => (r.Task, r.TaskOptionsHash))
             .ToDictionary(r => (r.Task, r.TaskOptionsHash), r => registry.CreateTask(r.Task, r.TaskOptions));
-        foreach (var r in runs) CheckModelFits(registry, r, tasks[(r.Task, r.TaskOptionsHash)], suite.Path);
+        foreach (var r in runs)
+            CheckModelFits(r, tasks[(r.Task, r.TaskOptionsHash)], activityLayers.Contains((r.Layer, r.LayerOptionsHash, r.Model.DModel)), suite.Path);
         foreach (var t in tasks.Values) (t as IDisposable)?.Dispose();
         return (suite, registry, runs);
     }
 
     // Tasks that start sequences from an encoded state or drive the trained model need the bare model around a layer
     // that can take that state: refuse the pairing before anything trains.
-    private static void CheckModelFits(ComponentRegistry registry, RunSpec run, ISequenceTask task, string suitePath)
+    private static void CheckModelFits(RunSpec run, ISequenceTask task, bool layerTakesActivity, string suitePath)
     {
         bool needsBare = task.Signature.ContextDim > 0 || task is IPostTrainingEvaluation;
         if (needsBare && run.Model.Kind != ModelKind.Bare)
             throw new ZooConfigException(suitePath, "model.kind", $"task '{run.Task}' needs the bare model (initial state from its context, or post-training replay), got '{run.Model.Kind.ToString().ToLowerInvariant()}'; allowed: bare");
-        if (task.Signature.ContextDim > 0)
-        {
-            using var layer = registry.CreateLayer(run.Layer, run.Model.DModel, run.LayerOptions);
-            if (layer is not IActivityState)
-                throw new ZooConfigException(suitePath, "layers", $"layer '{run.Layer}' cannot start from an encoded initial state, which task '{run.Task}' needs; allowed: layers implementing IActivityState (leaky-rnn)");
-        }
+        if (task.Signature.ContextDim > 0 && !layerTakesActivity)
+            throw new ZooConfigException(suitePath, "layers", $"layer '{run.Layer}' cannot start from an encoded initial state, which task '{run.Task}' needs; allowed: layers implementing IActivityState (leaky-rnn)");
     }
 
     /// <summary>Where a suite's rows go: <c>OUT/SUITE.csv</c>, or <c>OUT/SUITE.shard-I-of-N.csv</c> for a shard.</summary>

@@ -188,10 +188,10 @@ public sealed class PathIntegration : ISequenceTask, IPostTrainingEvaluation
         }
         var path = tensor(positions, new long[] { count, T + 1, 2 });
         var after = path[.., 1..];
-        var batch = new TaskBatch(tensor(velocities, new long[] { count, T, 2 }), cat(new[] { Code(after), after }, -1),
-            ones(count, T, dtype: ScalarType.Bool), Code(path[.., 0]));
-        return new TaskBatch(batch.Inputs.MoveToOuterDisposeScope(), batch.Targets.MoveToOuterDisposeScope(),
-            batch.Mask.MoveToOuterDisposeScope(), batch.Context!.MoveToOuterDisposeScope());
+        var targets = cat(new[] { Code(after), after }, -1).MoveToOuterDisposeScope();
+        var context = Code(path[.., 0]).MoveToOuterDisposeScope();
+        return new TaskBatch(tensor(velocities, new long[] { count, T, 2 }).MoveToOuterDisposeScope(), targets,
+            ones(count, T, dtype: ScalarType.Bool).MoveToOuterDisposeScope(), context);
     }
 
     /// <inheritdoc />
