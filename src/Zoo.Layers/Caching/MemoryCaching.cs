@@ -120,7 +120,7 @@ public sealed class MemoryCaching : SequenceLayer
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0], l = x.shape[1];
+        long b = x.shape[0];
         state ??= InitialState(b, x.device, x.dtype);
         long pos = state[0].item<long>();
         var segSum = state[1];
@@ -136,10 +136,9 @@ public sealed class MemoryCaching : SequenceLayer
         }
 
         var outputs = new List<Tensor>();
-        for (long t0 = 0; t0 < l;)
+        foreach (var xs in TimePieces.Split(x, 1, pos, _o.Segment))
         {
-            long n = Math.Min(l - t0, _o.Segment - pos);
-            var xs = x[.., TensorIndex.Slice(t0, t0 + n)];
+            long n = xs.shape[1];
             var (reads, queries, next) = Memory.Memorize(xs, online);
             if (memories.Count > 0)
             {
@@ -151,7 +150,6 @@ public sealed class MemoryCaching : SequenceLayer
             outputs.Add(Memory.Output(reads, xs));
             segSum = segSum + xs.sum(1);
             pos += n;
-            t0 += n;
             if (pos == _o.Segment)
             {
                 pooled.Add(segSum / _o.Segment);

@@ -44,23 +44,25 @@ public static class NeuralMemory
         var start = state.ChunkStart.ToArray();
         long pos = state.Position;
         var outputs = new List<Tensor>();
-        for (long t = 0; t < q.shape[2]; t++, pos++)
+        // Per-token views by unbind, not q[.., .., t]: an index's backward is as large as the whole input (TimePieces).
+        var (qs, ks, vs, thetas, etas, alphas) = (q.unbind(2), k.unbind(2), v.unbind(2), theta.unbind(2), eta.unbind(2), alpha.unbind(2));
+        for (int t = 0; t < qs.Length; t++, pos++)
         {
             if (pos % gradientChunk == 0) start = w.ToArray();
             // Inner gradient of ‖M'(k_t) − v_t‖² w.r.t. the chunk-start weights M'. Each sequence's loss depends only on its
             // own weights, so the gradient of the batch sum is the per-sequence gradient.
             var leaves = start.Select(x => x.requires_grad ? x : x.detach().requires_grad_(true)).ToArray();
-            var err = Apply(leaves, k[.., .., t], activation) - v[.., .., t];
+            var err = Apply(leaves, ks[t], activation) - vs[t];
             var grads = torch.autograd.grad(new[] { err.pow(2).sum() }, leaves, retain_graph: true, create_graph: true);
-            var th = theta[.., .., t, TensorIndex.None, TensorIndex.None];
-            var et = eta[.., .., t, TensorIndex.None, TensorIndex.None];
-            var keep = 1 - alpha[.., .., t, TensorIndex.None, TensorIndex.None];
+            var th = thetas[t][.., .., TensorIndex.None, TensorIndex.None];
+            var et = etas[t][.., .., TensorIndex.None, TensorIndex.None];
+            var keep = 1 - alphas[t][.., .., TensorIndex.None, TensorIndex.None];
             for (int l = 0; l < w.Length; l++)
             {
                 s[l] = et * s[l] - th * grads[l];
                 w[l] = keep * w[l] + s[l];
             }
-            outputs.Add(Apply(w, q[.., .., t], activation));
+            outputs.Add(Apply(w, qs[t], activation));
         }
         var next = new NeuralMemoryState(Keep(w), Keep(s), Keep(start), pos);
         return (stack(outputs, 2).MoveToOuterDisposeScope(), next);
@@ -77,19 +79,17 @@ public static class NeuralMemory
         var w = state.Weights;
         var s = state.Momentum;
         var start = state.ChunkStart;
-        long pos = state.Position, l = q.shape[2];
+        long pos = state.Position;
+        Tensor[] Pieces(Tensor x) => TimePieces.Split(x, 2, pos, chunkSize);
+        var (qs, ks, vs, thetas, etas, alphas) = (Pieces(q), Pieces(k), Pieces(v), Pieces(theta), Pieces(eta), Pieces(alpha));
         var outputs = new List<Tensor>();
-        for (long t0 = 0; t0 < l;)
+        for (int i = 0; i < qs.Length; i++)
         {
             if (pos % chunkSize == 0) start = w;
-            long n = Math.Min(l - t0, chunkSize - pos % chunkSize);
-            var seg = TensorIndex.Slice(t0, t0 + n);
-            var (o, w2, s2) = Chunk(q[.., .., seg], k[.., .., seg], v[.., .., seg], theta[.., .., seg], eta[.., .., seg], alpha[.., .., seg],
-                w, s, start, activation, momentum);
+            var (o, w2, s2) = Chunk(qs[i], ks[i], vs[i], thetas[i], etas[i], alphas[i], w, s, start, activation, momentum);
             outputs.Add(o);
             (w, s) = (w2, s2);
-            t0 += n;
-            pos += n;
+            pos += qs[i].shape[2];
         }
         var next = new NeuralMemoryState(Keep(w), Keep(s), Keep(start), pos);
         return (cat(outputs, 2).MoveToOuterDisposeScope(), next);

@@ -64,7 +64,7 @@ public sealed class TitansMac : SequenceLayer
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0], l = x.shape[1];
+        long b = x.shape[0];
         state ??= InitialState(b, x.device, x.dtype);
         var parts = state.Parts;
         var mem = new LayerState(parts.Take(_memoryParts).ToArray());
@@ -72,10 +72,9 @@ public sealed class TitansMac : SequenceLayer
         var att = new LayerState(parts.Skip(2 * _memoryParts).Take(_attentionParts).ToArray());
         long pos = parts[^1].item<long>();
         var outputs = new List<Tensor>();
-        for (long t0 = 0; t0 < l;)
+        foreach (var xs in TimePieces.Split(x, 1, pos, _o.Segment))
         {
-            long n = Math.Min(l - t0, _o.Segment - pos);
-            var xs = x[.., TensorIndex.Slice(t0, t0 + n)];
+            long n = xs.shape[1];
             var h = memory.Recall(xs, segmentStart);                                   // M*_{segment start}(q)
             var interleaved = stack(new[] { h, xs }, 2).reshape(b, 2 * n, DModel);      // h_1, x_1, h_2, x_2, …
             var (a, nextAtt) = attention.Forward(interleaved, att);
@@ -84,7 +83,6 @@ public sealed class TitansMac : SequenceLayer
             outputs.Add(y * sigmoid(m));
             (mem, att) = (nextMem, nextAtt);
             pos += n;
-            t0 += n;
             if (pos == _o.Segment)
             {
                 segmentStart = mem;

@@ -28,15 +28,17 @@ public static class GatedDelta
         long b = q.shape[0], h = q.shape[1], l = q.shape[2], dk = q.shape[3], dv = v.shape[3];
         var s = initialState ?? zeros(new[] { b, h, dk, dv }, dtype: q.dtype, device: q.device);
         var outputs = new Tensor[l];
+        // Per-token views by unbind, not q[.., .., t]: an index's backward is as large as the whole input (TimePieces).
+        var (qs, ks, vs, alphas, betas) = (q.unbind(2), k.unbind(2), v.unbind(2), logDecay.exp().unbind(2), beta.unbind(2));
         for (long t = 0; t < l; t++)
         {
-            var kt = k[.., .., t].unsqueeze(-1);                 // [B, H, K, 1]
-            var vt = v[.., .., t].unsqueeze(-2);                 // [B, H, 1, V]
-            var bt = beta[.., .., t, TensorIndex.None, TensorIndex.None];
-            s = logDecay[.., .., t].exp()[.., .., TensorIndex.None, TensorIndex.None] * s;   // α_t S
+            var kt = ks[t].unsqueeze(-1);                        // [B, H, K, 1]
+            var vt = vs[t].unsqueeze(-2);                        // [B, H, 1, V]
+            var bt = betas[t][.., .., TensorIndex.None, TensorIndex.None];
+            s = alphas[t][.., .., TensorIndex.None, TensorIndex.None] * s;                  // α_t S
             var write = erase ? vt - kt.transpose(-1, -2).matmul(s) : vt;                     // v − Sᵀk (delta) or v
             s = s + bt * kt.matmul(write);
-            outputs[t] = q[.., .., t].unsqueeze(-2).matmul(s).squeeze(-2);                     // S_tᵀ q_t
+            outputs[t] = qs[t].unsqueeze(-2).matmul(s).squeeze(-2);                            // S_tᵀ q_t
         }
         return (stack(outputs, 2).MoveToOuterDisposeScope(), s.MoveToOuterDisposeScope());
     }
@@ -91,11 +93,15 @@ public static class GatedDelta
 
         var s = initialState ?? zeros(new[] { b, h, dk, dv }, dtype: q.dtype, device: q.device);
         var outputs = new Tensor[n];
+        // Per-chunk views by unbind, not u[.., .., i]: indexing in this loop made the backward O(L²/C) (TimePieces).
+        var (us, qds, intras, toEnds) = (u.unbind(2), qDecayed.unbind(2), intra.unbind(2), kToEnd.transpose(-1, -2).unbind(2));
+        var ws = erase ? w.unbind(2) : null;
+        var decays = chunkDecay[.., .., .., TensorIndex.None, TensorIndex.None].unbind(2);
         for (long i = 0; i < n; i++)
         {
-            var writes = erase ? u[.., .., i] - w[.., .., i].matmul(s) : u[.., .., i];  // [B, H, C, V]
-            outputs[i] = qDecayed[.., .., i].matmul(s) + intra[.., .., i].matmul(writes);
-            s = chunkDecay[.., .., i, TensorIndex.None, TensorIndex.None] * s + kToEnd[.., .., i].transpose(-1, -2).matmul(writes);
+            var writes = erase ? us[i] - ws![i].matmul(s) : us[i];                     // [B, H, C, V]
+            outputs[i] = qds[i].matmul(s) + intras[i].matmul(writes);
+            s = decays[i] * s + toEnds[i].matmul(writes);
         }
         var o = cat(outputs, 2);
         if (pad > 0) o = o[.., .., ..(int)l];

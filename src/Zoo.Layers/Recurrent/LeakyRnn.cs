@@ -108,10 +108,11 @@ public sealed class LeakyRnn : SequenceLayer, IActivityState, INoisyLayer
         state ??= InitialState(x.shape[0], x.device, x.dtype);
         var drive = input.forward(x); // U x_t + b for all t in one matmul
         Tensor h = state[0], a = state[1], v = state[2];
-        var outputs = new Tensor[x.shape[1]];
-        for (long t = 0; t < x.shape[1]; t++)
+        var drives = drive.unbind(1); // not drive[.., t]: each index's backward is as large as the input (TimePieces)
+        var outputs = new Tensor[drives.Length];
+        for (int t = 0; t < drives.Length; t++)
         {
-            (h, a, v) = Update(drive[.., (int)t], h, a, v);
+            (h, a, v) = Update(drives[t], h, a, v);
             outputs[t] = h;
         }
         var next = new LayerState(h.alias(), a.alias(), v.alias()).MoveToOuterDisposeScope();
