@@ -1,4 +1,4 @@
-using Zoo.Layers;
+using Zoo.Core.Nn;
 using static TorchSharp.torch;
 
 namespace Zoo.Tests;

@@ -3,6 +3,7 @@ using System.Text.Json;
 using TorchSharp;
 using TorchSharp.Modules;
 using Zoo.Core.Layers;
+using Zoo.Core.Nn;
 using Zoo.Core.Options;
 using Zoo.Core.Registry;
 using static TorchSharp.torch;

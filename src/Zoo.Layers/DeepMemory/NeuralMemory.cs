@@ -1,4 +1,5 @@
 using TorchSharp;
+using Zoo.Core.Nn;
 using static TorchSharp.torch;
 
 namespace Zoo.Layers.DeepMemory;

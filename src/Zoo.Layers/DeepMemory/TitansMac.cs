@@ -1,4 +1,5 @@
 using Zoo.Core.Layers;
+using Zoo.Core.Nn;
 using Zoo.Core.Options;
 using Zoo.Core.Registry;
 using Zoo.Layers.Attention;

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Zoo.Layers;
+namespace Zoo.Core.Nn;
 
 /// <summary>
 /// Cuts a time axis into the pieces a chunk or segment loop walks, with one <c>split</c>.
