@@ -119,14 +119,14 @@ public static class NeuralMemory
 
         // Scans as coefficients. B_t = Π_{r≤t}(1 − α_r), E_t = Π_{r≤t} η_r (cumulative within the chunk).
         // M_t = B_t M_0 + m_t S_0 − Σ_{s≤t} c_ts g_s with D_tu = B_t/B_u, F_us = E_u/E_s (u ≥ s), c = (D F) ⊙ θ_s, m = D E.
-        var logB = (1 - alpha).log().cumsum(-1);                                          // [B, H, n]
+        var logB = SafeLog(1 - alpha).cumsum(-1);                                         // [B, H, n]
         var decay = (logB.unsqueeze(-1) - logB.unsqueeze(-2)).masked_fill(lower.logical_not(), double.NegativeInfinity).exp(); // D
         Tensor c, m, carry;                                                               // carry_s: weight of g_s in S_n
         Tensor bEnd = logB[.., .., -1].exp()[.., .., TensorIndex.None, TensorIndex.None];
         Tensor eEnd;
         if (momentum)
         {
-            var logE = eta.log().cumsum(-1);
+            var logE = SafeLog(eta).cumsum(-1);
             var f = (logE.unsqueeze(-1) - logE.unsqueeze(-2)).masked_fill(lower.logical_not(), double.NegativeInfinity).exp();
             c = decay.matmul(f) * theta.unsqueeze(-2);
             m = decay.matmul(logE.exp().unsqueeze(-1)).squeeze(-1);
@@ -181,6 +181,11 @@ public static class NeuralMemory
         }
         return (x, newW, newS);
     }
+
+    // A gate that saturates in float32 (σ(z) = 1 for z ≳ 17, so 1 − α = 0) has log −∞, and the scans' differences of
+    // cumulative logs then give −∞ − (−∞) = NaN; near 0 the log's gradient 1/x overflows. Flooring at 1e-12 keeps
+    // values and gradients finite; a decay or momentum factor below 1e-12 is 0 for every purpose of the scan.
+    private static Tensor SafeLog(Tensor x) => x.clamp_min(1e-12).log();
 
     private static Tensor Phi(Tensor z, MemoryActivation a) => a == MemoryActivation.Silu ? nn.functional.silu(z) : tanh(z);
 

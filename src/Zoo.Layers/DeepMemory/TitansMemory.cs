@@ -42,7 +42,7 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
         if (options.Forgetting) alpha_proj = nn.Linear(dModel, h);
         using (no_grad())
         {
-            eta_proj?.bias!.fill_(0.0);     // η ≈ 0.5 at init: momentum doubles the step, not ×8 (η ≈ 0.88 diverged)
+            eta_proj?.bias!.fill_(0.0);     // η ≈ momentum_max / 2 at init (η ≈ 0.88 diverged)
             alpha_proj?.bias!.fill_(-5.0);  // α ≈ 0.007 at init: forget slowly
         }
         int hidden = Math.Max(1, (int)Math.Round(options.HiddenMult * _dk));
@@ -136,7 +136,7 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
         var k = Keys(k_proj, x);
         var v = HeadLayout.Split(nn.functional.silu(v_proj.forward(x)), _o.Heads, _dv);
         var theta = (_o.InnerLr * sigmoid(theta_proj.forward(x))).transpose(1, 2);
-        var eta = eta_proj is not null ? sigmoid(eta_proj.forward(x)).transpose(1, 2) : zeros(b, _o.Heads, l, dtype: x.dtype, device: x.device);
+        var eta = eta_proj is not null ? (_o.MomentumMax * sigmoid(eta_proj.forward(x))).transpose(1, 2) : zeros(b, _o.Heads, l, dtype: x.dtype, device: x.device);
         var alpha = alpha_proj is not null ? sigmoid(alpha_proj.forward(x)).transpose(1, 2) : zeros(b, _o.Heads, l, dtype: x.dtype, device: x.device);
         var parts = state.Parts;
         var memory = new NeuralMemoryState(parts.Take(Depth).ToArray(), parts.Skip(Depth).Take(Depth).ToArray(),
