@@ -26,7 +26,7 @@ public sealed record TitansMacOptions
 /// <summary>
 /// Titans MAC, memory as context (Behrouz et al. 2024, §4.1). Per segment S: retrieve h = M*(q) from the memory as it
 /// was at the segment start (no update); attend over persistent tokens, h and S; write the attention output y into the
-/// memory; output o = y ⊙ σ(M(y)), the memory read after its update.
+/// memory (RMS-normalised); output o = y ⊙ σ(M(y)), the memory read after its update.
 /// </summary>
 /// <remarks>
 /// Causality: the retrieved token h_i depends on x_i, so a token may only see h_j for j ≤ i. The attention therefore runs
@@ -40,6 +40,7 @@ public sealed class TitansMac : SequenceLayer
     private readonly TitansMacOptions _o;
     private readonly TitansMemory memory;
     private readonly CausalAttention attention;
+    private readonly RmsNorm write_norm;
     private readonly int _memoryParts, _attentionParts;
 
     /// <summary>Builds the layer.</summary>
@@ -48,6 +49,7 @@ public sealed class TitansMac : SequenceLayer
         _o = options;
         memory = new TitansMemory(dModel, options.Memory);
         attention = new CausalAttention(dModel, options.Attention);
+        write_norm = new RmsNorm(dModel);
         _memoryParts = 3 * options.Memory.Depth + 1;
         _attentionParts = 3;
         RegisterComponents();
@@ -80,7 +82,9 @@ public sealed class TitansMac : SequenceLayer
             var interleaved = stack(new[] { h, xs }, 2).reshape(b, 2 * n, DModel);      // h_1, x_1, h_2, x_2, …
             var (a, nextAtt) = attention.Forward(interleaved, att);
             var y = a.view(b, n, 2, DModel)[.., .., 1];                                 // outputs at the x positions
-            var (m, nextMem) = memory.Forward(y, mem);                                  // write y, read M_t(y)
+            // The attention output is not normalised; written raw, its size fed the memory's curvature and MAC's memory
+            // overflowed on MQAR even with bounded θ and η. The memory sees y as titans-lmm sees a pre-normed input.
+            var (m, nextMem) = memory.Forward(write_norm.forward(y), mem);             // write y, read M_t(y)
             outputs.Add(y * sigmoid(m));
             (mem, att) = (nextMem, nextAtt);
             pos += n;
