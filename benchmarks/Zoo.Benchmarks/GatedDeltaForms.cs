@@ -12,7 +12,8 @@ namespace Zoo.Benchmarks;
 /// </summary>
 /// <remarks>
 /// The reference loop's forward+backward at L = 4096 is left out: its autograd graph holds 4096 copies of the
-/// [B, H, D, D] state, and one call took 10–53 s here (allocation-bound), past the in-process toolchain's limit.
+/// [B, H, D, D] state. One call took 10–53 s here while the loop still indexed its inputs per token (each index's
+/// backward was input-sized; see Zoo.Core.Nn.TimePieces); since the loop unbinds them it is linear, but still slow.
 /// </remarks>
 [Config(typeof(GatedDeltaFormsConfig))]
 public class GatedDeltaForms
