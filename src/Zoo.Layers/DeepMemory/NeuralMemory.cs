@@ -81,7 +81,8 @@ public static class NeuralMemory
         var s = state.Momentum;
         var start = state.ChunkStart;
         long pos = state.Position;
-        Tensor[] Pieces(Tensor x) => TimePieces.Split(x, 2, pos, chunkSize);
+        var lengths = TimePieces.Lengths(q.shape[2], pos, chunkSize);   // one cut for all six inputs
+        Tensor[] Pieces(Tensor x) => x.split(lengths, 2);
         var (qs, ks, vs, thetas, etas, alphas) = (Pieces(q), Pieces(k), Pieces(v), Pieces(theta), Pieces(eta), Pieces(alpha));
         var outputs = new List<Tensor>();
         for (int i = 0; i < qs.Length; i++)
@@ -90,7 +91,7 @@ public static class NeuralMemory
             var (o, w2, s2) = Chunk(qs[i], ks[i], vs[i], thetas[i], etas[i], alphas[i], w, s, start, activation, momentum);
             outputs.Add(o);
             (w, s) = (w2, s2);
-            pos += qs[i].shape[2];
+            pos += lengths[i];
         }
         var next = new NeuralMemoryState(Keep(w), Keep(s), Keep(start), pos);
         return (cat(outputs, 2).MoveToOuterDisposeScope(), next);
