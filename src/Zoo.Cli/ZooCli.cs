@@ -182,10 +182,11 @@ public sealed class ZooCli
         var stmOut = new Option<string?>("--out") { Description = "CSV to append one row per network to (default results/NAME.csv); plots go in the folder named after it" };
         var stmForce = new Option<bool>("--force") { Description = "train networks that already have a row again" };
         var stmDryRun = new Option<bool>("--dry-run") { Description = "print the ensembles still to train and the network-epochs; train nothing" };
+        var stmNoCalibrate = new Option<bool>("--no-calibrate") { Description = "with --dry-run: skip the short calibration run (network-epochs/s, matmul rate, estimated wall time)" };
         var stmAnalyse = new Option<bool>("--analyse-only") { Description = "skip training; recompute critical learning rates and the plot from the CSV" };
         var stm = new Command("stm", "short-term memory study (Kurtkaya et al.): train delays × learning rates × seeds of rate RNNs as ensembles, classify their mechanism, fit critical learning rate vs delay")
         {
-            stmConfigArg, stmOut, deviceOption, stmForce, stmDryRun, stmAnalyse,
+            stmConfigArg, stmOut, deviceOption, stmForce, stmDryRun, stmNoCalibrate, stmAnalyse,
         };
         stm.SetAction(p => Guard(() =>
         {
@@ -199,7 +200,14 @@ public sealed class ZooCli
                 foreach (var e in plan)
                     _out.WriteLine($"delay {e.Delay,2}: {e.Networks.Count,3} networks, lr {e.Networks.Min(n => n.Lr):G3}–{e.Networks.Max(n => n.Lr):G3}, {e.Epochs} epochs");
                 _out.WriteLine($"{config.Networks().Count} networks, {plan.Sum(e => e.Networks.Count)} pending in {plan.Count} ensembles, " +
-                               $"{plan.Sum(e => (long)e.Epochs * e.Networks.Count):N0} network-epochs, {plan.Sum(e => (long)e.Epochs * e.Networks.Count * config.Layout(e.Delay).Length):N0} network-steps");
+                               $"{plan.Sum(e => e.NetworkEpochs):N0} network-epochs, {plan.Sum(e => e.NetworkEpochs * config.Layout(e.Delay).Length):N0} network-steps");
+                if (plan.Count > 0 && !p.GetValue(stmNoCalibrate))
+                {
+                    var c = Zoo.Runner.ShortTermMemory.StmCalibration.Measure(config, plan, NativeEnvironment.Device(p.GetValue(deviceOption)!));
+                    _out.WriteLine($"calibration (delay {c.Delay}, {torch.get_num_threads()} thread(s)): ensemble of {c.EnsembleSize} {c.EnsembleRate:F1} network-epochs/s, " +
+                                   $"one network at a time {c.SingleRate:F1} ({c.EnsembleRate / c.SingleRate:F1}x); recurrent products {c.EnsembleGflops:F1} GFLOP/s = " +
+                                   $"{100 * c.MatmulFraction:F0}% of a 1024^2 matmul's {c.MatmulGflops:F1} GFLOP/s; estimated training time {TimeSpan.FromSeconds(c.EstimatedSeconds):d\\.hh\\:mm} (d.hh:mm)");
+                }
                 return 0;
             }
             if (!p.GetValue(stmAnalyse)) study.Run(config, csv, p.GetValue(deviceOption)!, p.GetValue(stmForce));

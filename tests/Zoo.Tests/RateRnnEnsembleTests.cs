@@ -83,6 +83,29 @@ public sealed class RateRnnEnsembleTests
     }
 
     [Fact]
+    public void Networks_leaving_at_their_budget_or_after_diverging_leave_the_others_exact()
+    {
+        // Budgets 7, 3 and 5 make the loop shrink twice (at epochs 3 and 5); the diverged network leaves at the first.
+        var members = new[]
+        {
+            new EnsembleMember(0.2, 61, 7),
+            new EnsembleMember(double.PositiveInfinity, 62, 7),
+            new EnsembleMember(0.1, 63, 3),
+            new EnsembleMember(0.3, 64, 5),
+        };
+        var (history, weights) = Run(members);
+        Assert.Equal(1, history[1].DivergedAt);
+        Assert.Equal(new[] { 7, 1, 3, 5 }, history.Select(h => h.Epochs));
+        foreach (int i in new[] { 0, 2, 3 })
+        {
+            var (alone, aloneWeights) = Run(new[] { members[i] });
+            Assert.Equal(-1, history[i].DivergedAt);
+            AssertSame(alone[0].Loss, history[i].Loss, 1e-12);
+            AssertSame(aloneWeights[0], weights[i], 1e-12);  // the weights written back from the shrunken loop
+        }
+    }
+
+    [Fact]
     public void Hand_written_backpropagation_matches_autograd()
     {
         // Two ensembles with the same seeds draw the same initial rates and noise.

@@ -54,14 +54,16 @@ public sealed class StmStudyTests : IDisposable
     }
 
     [Fact]
-    public void Plan_groups_by_delay_chunks_and_skips_done_networks()
+    public void Plan_groups_by_budget_tier_then_delay_chunks_and_skips_done_networks()
     {
         var c = Bind("""{"delays": [4, 8], "lr_count": 3, "lr_min": 0.01, "lr_max": 0.1, "seeds": 3, "ensemble_size": 4}""");
         var plan = StmStudy.Plan(c, Array.Empty<string>());
-        Assert.Equal(6, plan.Count);  // 9 networks per delay → 4 + 4 + 1
+        // Budgets 1000, 1000 (30/0.0316 < 1000) and 3000 epochs: tier 0 holds 6 networks per delay (4 + 2), tier 1 holds 3.
+        Assert.Equal(6, plan.Count);
         Assert.All(plan, e => Assert.All(e.Networks, n => Assert.Equal(e.Delay, n.Delay)));
         Assert.All(plan, e => Assert.True(e.Networks.Count <= 4));
-        Assert.Equal(3000, plan[0].Epochs);  // longest budgets (lr 0.01 → 30/0.01) first
+        Assert.Equal(new[] { 1000, 1000, 1000, 1000, 3000, 3000 }, plan.Select(e => e.Epochs));  // cheap tier first, for every delay
+        Assert.Equal(new[] { 4, 4, 8, 8, 4, 8 }, plan.Select(e => e.Delay));
         var done = c.Networks().Take(5).Select(n => n.Hash);
         Assert.Equal(13, StmStudy.Plan(c, done).Sum(e => e.Networks.Count));
     }
@@ -119,6 +121,22 @@ public sealed class StmStudyTests : IDisposable
         int code = new ZooCli(output, new StringWriter(), live: false).Run(new[] { "stm", path, "--out", Path.Combine(_dir, "dry.csv"), "--dry-run" });
         Assert.Equal(0, code);
         Assert.Contains("12 networks, 12 pending in 4 ensembles, 1,200 network-epochs", output.ToString());
+        // The calibration: both rates, the matmul fraction and an estimate, measured in the same run.
+        Assert.Matches(@"ensemble of 4 [0-9.]+ network-epochs/s, one network at a time [0-9.]+ .*% of a 1024\^2 matmul's [0-9.]+ GFLOP/s; estimated training time", output.ToString());
+    }
+
+    [Fact]
+    public void An_explicit_learning_rate_list_replaces_the_grid_and_is_validated()
+    {
+        var c = Bind("""{"delays": [8], "lr_list": [0.01, 0.316228, 0.05], "seeds": 1}""");
+        Assert.Equal(new[] { 0.316228, 0.05, 0.01 }, c.LearningRates());
+        Assert.Equal(3000, c.Networks().Single(n => n.Lr == 0.01).Epochs);
+        // The list is a grid choice: the same network keeps its hash whichever grid it came from.
+        var grid = Bind("""{"delays": [8], "lr_max": 0.316228, "lr_min": 0.316228, "lr_count": 1, "seeds": 1}""");
+        Assert.Equal(grid.Networks().Single().Hash, c.Networks().Single(n => n.Lr == 0.316228).Hash);
+        var e = Assert.Throws<ZooConfigException>(() => Bind("""{"lr_list": [0.1, -0.5]}"""));
+        Assert.Contains("lr_list", e.Message);
+        Assert.Contains("-0.5", e.Message);
     }
 
     [Fact]
@@ -129,6 +147,42 @@ public sealed class StmStudyTests : IDisposable
         Assert.All(full.Networks(), n => Assert.True(n.Lr * n.Epochs >= 30 - 1e-9, $"lr {n.Lr} × {n.Epochs} epochs"));
         Assert.Equal(8, StmStudy.Plan(full, Array.Empty<string>()).Count);  // one ensemble per delay
         Assert.Equal(32, StmConfig.Load(Path.Combine(TestSupport.RepoRoot, "tasks", "stm-smoke.json")).Networks().Count);
+        var paper = StmConfig.Load(Path.Combine(TestSupport.RepoRoot, "tasks", "stm-paper-budget.json"));
+        Assert.Equal(11 * 13 * 8, paper.Networks().Count);
+        Assert.All(paper.Networks(), n => Assert.Equal(Math.Max(1000, (int)Math.Floor(30 / n.Lr)), n.Epochs));  // uncapped
+        Assert.Equal(0.316228, paper.LearningRates()[0]);
+        Assert.Equal(0.001, paper.LearningRates()[^1]);
+    }
+
+    [Fact]
+    public void Refitting_the_authors_points_gives_their_published_exponents()
+    {
+        var config = StmConfig.Load(Path.Combine(TestSupport.RepoRoot, "tasks", "stm-paper-budget.json"));
+        var authors = new CsvTable<AuthorsCriticalPoint>(config.ReferencePoints).Read();
+        Assert.Equal(30, authors.Count);
+        // As the authors' own points, but under Zoo's method name, so Fits applies the slow-point exclusion to them.
+        var points = AuthorsCriticalPoint.AsCriticalPoints(authors).Select(p => p with { Method = "paper_fit" }).ToList();
+        var fits = CriticalLearningRate.Fits(points, config.SpFitMinLr);
+        var onset = fits.Single(f => f.Category == "no_solution");
+        var spAll = fits.Single(f => f.Category == "sp" && f.Rates == "all");
+        var spAuthors = fits.Single(f => f.Category == "sp" && f.Rates != "all");
+        // The points were read from figures to 0.1 ms, so the slopes agree to the published two decimals within 0.01.
+        void Near(double expected, double actual) => Assert.True(Math.Abs(expected - actual) <= 0.01 + 1e-12, $"{actual} vs {expected}");
+        Near(-2.72, onset.Slope);
+        Near(0.07, onset.SlopeSe);
+        Near(-4.05, spAuthors.Slope);
+        Near(0.10, spAuthors.SlopeSe);
+        Assert.Equal(25, spAuthors.Points);
+        Assert.Equal(authors.Count(a => a.SpUsedInFit == "yes"), spAuthors.Points);
+        Near(-4.78, spAll.Slope);
+        Near(0.17, spAll.SlopeSe);
+
+        // Point by point: a Zoo point at one of the authors' rates pairs with it; a rate Zoo has no point for stays empty.
+        var zoo = new List<CriticalPoint> { new() { Method = "paper_fit", Category = "no_solution", DelayMs = 50, Lr = 0.316228 } };
+        var rows = CriticalComparison.Compare(zoo, authors);
+        Assert.Equal(2, rows.Count);
+        Assert.Equal(50 - 33.6, rows.Single(r => r.Category == "no_solution").DifferenceMs!.Value, 9);
+        Assert.Null(rows.Single(r => r.Category == "sp").ZooMs);
     }
 
     [Fact]

@@ -69,29 +69,69 @@ public static class EnsembleTraining
         using var divergedAt = full(e, -1L, dtype: ScalarType.Int64, device: device);
         using var history = zeros(new long[] { maxEpochs, 3, e }, dtype: ScalarType.Float64, device: device);
 
-        for (int epoch = 0; epoch < maxEpochs; epoch++)
+        // Networks leave the computation when their budget ends (or, checked at the same moments, once they have
+        // diverged): the loop trains a subset holding the rest, so an ensemble mixing budgets of 1,000 and 30,000
+        // epochs costs what its networks need, not E × 30,000. The ends are known in advance; the subset's weights
+        // go back into the full ensemble when it shrinks and at the end.
+        var work = net;
+        long[] active = Enumerable.Range(0, e).Select(i => (long)i).ToArray();
+        var index = tensor(active, device: device);
+        var ends = members.Select(m => m.Epochs).Where(n => n < maxEpochs).ToHashSet();
+        try
         {
-            using var scope = NewDisposeScope();
-            var running = alive & budget.gt(epoch);
-            if (epoch % 50 == 0 && !running.any().item<bool>()) break;  // everyone finished or diverged
-            Tensor loss = null!;
-            var (readout, grads) = net.Gradients(inputs, output =>
+            for (int epoch = 0; epoch < maxEpochs; epoch++)
             {
-                loss = DelayedCueDiscrimination.WeightedMse(layout, output.sigmoid(), targets);  // [E]
-                return where(running, loss, zeros_like(loss)).sum();
-            });
-            using (no_grad())
-            {
-                var (accuracy, reliability) = DelayedCueDiscrimination.Scores(layout, readout.sigmoid(), targets);
-                history[epoch].copy_(stack(new[] { loss.detach(), accuracy, reliability }).to(ScalarType.Float64));
-                var finite = loss.isfinite();
-                foreach (var g in grads) finite = finite & g.isfinite().flatten(1).all(1, false);
-                var failed = running & finite.logical_not();
-                divergedAt.copy_(where(failed, full_like(divergedAt, epoch), divergedAt));
-                alive.copy_(alive & finite.logical_or(running.logical_not()));
-                sgd.Step(grads, running & finite);
+                if (ends.Contains(epoch))
+                {
+                    var stillAlive = alive.cpu().data<bool>().ToArray();
+                    long[] keep = Enumerable.Range(0, active.Length).Where(p => members[(int)active[p]].Epochs > epoch && stillAlive[active[p]])
+                        .Select(p => (long)p).ToArray();
+                    if (keep.Length == 0) break;
+                    if (keep.Length < active.Length)
+                    {
+                        var next = work.Subset(keep);
+                        sgd.Narrow(keep, next.Parameters);
+                        if (!ReferenceEquals(work, net))
+                        {
+                            net.CopyFrom(work, active);
+                            work.Dispose();
+                        }
+                        work = next;
+                        active = keep.Select(p => active[p]).ToArray();
+                        index.Dispose();
+                        index = tensor(active, device: device);
+                    }
+                }
+                using var scope = NewDisposeScope();
+                var running = (alive & budget.gt(epoch)).index_select(0, index);
+                Tensor loss = null!;
+                var (readout, grads) = work.Gradients(inputs, output =>
+                {
+                    loss = DelayedCueDiscrimination.WeightedMse(layout, output.sigmoid(), targets);  // [E]
+                    return where(running, loss, zeros_like(loss)).sum();
+                });
+                using (no_grad())
+                {
+                    var (accuracy, reliability) = DelayedCueDiscrimination.Scores(layout, readout.sigmoid(), targets);
+                    history[epoch].index_copy_(1, index, stack(new[] { loss.detach(), accuracy, reliability }).to(ScalarType.Float64));
+                    var finite = loss.isfinite();
+                    foreach (var g in grads) finite = finite & g.isfinite().flatten(1).all(1, false);
+                    var failed = running & finite.logical_not();
+                    divergedAt.index_copy_(0, index, where(failed, full_like(failed, epoch, dtype: ScalarType.Int64), divergedAt.index_select(0, index)));
+                    alive.index_copy_(0, index, alive.index_select(0, index) & finite.logical_or(running.logical_not()));
+                    sgd.Step(grads, running & finite);
+                }
+                progress?.Invoke(epoch + 1, maxEpochs);
             }
-            progress?.Invoke(epoch + 1, maxEpochs);
+        }
+        finally
+        {
+            if (!ReferenceEquals(work, net))
+            {
+                net.CopyFrom(work, active);
+                work.Dispose();
+            }
+            index.Dispose();
         }
 
         var h = history.cpu().data<double>().ToArray();

@@ -46,6 +46,7 @@ public sealed class RateRnnEnsemble : IDisposable
     private readonly RateRnnOptions _o;
     private readonly long[] _seeds;
     private readonly Generator[] _noise;
+    private readonly bool _ownsNoise = true;
 
     /// <summary>Builds one network per seed in <paramref name="seeds"/>, in <paramref name="dtype"/> on <paramref name="device"/>.</summary>
     public RateRnnEnsemble(IReadOnlyList<long> seeds, RateRnnOptions options, ScalarType dtype, Device device)
@@ -68,6 +69,43 @@ public sealed class RateRnnEnsemble : IDisposable
         _noise = _seeds.Select(s => new Generator(SplitMix64.Mix((ulong)s ^ NoiseTag), device)).ToArray();
     }
 
+    // A subset: copies of the chosen networks' weights, drawing from the same generator objects as the parent, so a
+    // network's noise goes on exactly where it was. The parent keeps owning the generators.
+    private RateRnnEnsemble(RateRnnEnsemble parent, long[] positions)
+    {
+        _o = parent._o;
+        Dtype = parent.Dtype;
+        Device = parent.Device;
+        Size = positions.Length;
+        using var index = tensor(positions, device: parent.Device);
+        Tensor Pick(Tensor p)
+        {
+            using var noGrad = no_grad();
+            return p.index_select(0, index).requires_grad_();
+        }
+        (WIn, WRec, WOut, BIn, BRec, BOut) = (Pick(parent.WIn), Pick(parent.WRec), Pick(parent.WOut), Pick(parent.BIn), Pick(parent.BRec), Pick(parent.BOut));
+        _seeds = positions.Select(i => parent._seeds[i]).ToArray();
+        _noise = positions.Select(i => parent._noise[i]).ToArray();
+        _ownsNoise = false;
+    }
+
+    /// <summary>
+    /// The networks at <paramref name="positions"/> as an ensemble of their own: copies of their current weights, and
+    /// the same noise streams (shared with this ensemble, which must outlive the subset). Training a subset and
+    /// writing it back with <see cref="CopyFrom"/> gives exactly what training those networks here would have given.
+    /// </summary>
+    public RateRnnEnsemble Subset(long[] positions) => new(this, positions);
+
+    /// <summary>Writes the weights of <paramref name="subset"/> back into the networks at <paramref name="positions"/>.</summary>
+    public void CopyFrom(RateRnnEnsemble subset, long[] positions)
+    {
+        using var noGrad = no_grad();
+        using var index = tensor(positions, device: Device);
+        var mine = Parameters;
+        var theirs = subset.Parameters;
+        for (int i = 0; i < mine.Count; i++) mine[i].index_copy_(0, index, theirs[i]);
+    }
+
     /// <summary>
     /// Restarts every network's noise stream (initial rates and ε) at stream <paramref name="stream"/> of its seed, so
     /// what it draws next depends on its seed alone, not on how many epochs its ensemble ran (a network whose budget
@@ -75,6 +113,7 @@ public sealed class RateRnnEnsemble : IDisposable
     /// </summary>
     public void RestartNoise(ulong stream)
     {
+        if (!_ownsNoise) throw new InvalidOperationException("a subset shares its parent's noise streams; restart them on the parent");
         for (int i = 0; i < _noise.Length; i++)
         {
             _noise[i].Dispose();
@@ -244,7 +283,8 @@ public sealed class RateRnnEnsemble : IDisposable
     public void Dispose()
     {
         foreach (var p in Parameters) p.Dispose();
-        foreach (var g in _noise) g.Dispose();
+        if (_ownsNoise)
+            foreach (var g in _noise) g.Dispose();
     }
 }
 
@@ -255,9 +295,9 @@ public sealed class RateRnnEnsemble : IDisposable
 /// </summary>
 public sealed class StackedSgd : IDisposable
 {
-    private readonly IReadOnlyList<Tensor> _parameters;
-    private readonly Tensor[] _velocity;
-    private readonly Tensor _lr;
+    private IReadOnlyList<Tensor> _parameters;
+    private Tensor[] _velocity;
+    private Tensor _lr;
     private readonly double _momentum, _weightDecay;
 
     /// <summary>Optimises <paramref name="parameters"/> (each <c>[E, ...]</c>) with per-network rates <paramref name="lr"/>.</summary>
@@ -267,6 +307,24 @@ public sealed class StackedSgd : IDisposable
         _velocity = parameters.Select(p => zeros_like(p).requires_grad_(false)).ToArray();
         _lr = tensor(lr.ToArray(), dtype: parameters[0].dtype, device: parameters[0].device);
         (_momentum, _weightDecay) = (momentum, weightDecay);
+    }
+
+    /// <summary>
+    /// Keeps only the networks at <paramref name="positions"/> (their velocity and learning rate), now optimising
+    /// <paramref name="parameters"/>: the tensors of the matching <see cref="RateRnnEnsemble.Subset"/>.
+    /// </summary>
+    public void Narrow(long[] positions, IReadOnlyList<Tensor> parameters)
+    {
+        using var index = tensor(positions, device: _lr.device);
+        Tensor Pick(Tensor t)
+        {
+            var picked = t.index_select(0, index);
+            t.Dispose();
+            return picked;
+        }
+        _velocity = _velocity.Select(Pick).ToArray();
+        _lr = Pick(_lr);
+        _parameters = parameters;
     }
 
     /// <summary>

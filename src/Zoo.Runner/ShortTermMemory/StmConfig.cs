@@ -42,6 +42,21 @@ public sealed record StmConfig : IValidatableOptions
     [Option("number of learning rates, log-spaced from lr_max down to lr_min", Min = 1, Max = 1000)]
     public int LrCount { get; init; } = 30;
 
+    /// <summary>Explicit learning rates; when given, they replace the log grid of lr_max, lr_min and lr_count.</summary>
+    [Option("explicit learning rates (each > 0); when given they replace the log grid of lr_max, lr_min and lr_count")]
+    public double[] LrList { get; init; } = Array.Empty<double>();
+
+    /// <summary>
+    /// The slow-point boundary is fitted twice: over every learning rate, and over those above this value only, as
+    /// the authors do (their plot_nopost.py leaves out lr ≤ 0.0037, the 5 smallest of their 30).
+    /// </summary>
+    [Option("analysis only: the second slow-point fit uses learning rates above this (the authors' exclusion: lr ≤ 0.0037 left out)", Min = 0)]
+    public double SpFitMinLr { get; init; } = 0.004;
+
+    /// <summary>Analysis only: a CSV of the authors' critical points (<see cref="AuthorsCriticalPoint"/>), relative to the config file.</summary>
+    [Option("analysis only: CSV of the authors' critical points to overlay and compare with, relative to the config file (empty: none)")]
+    public string ReferencePoints { get; init; } = "";
+
     /// <summary>Seeds per (delay, learning rate).</summary>
     [Option("seeds per (delay, lr): first_seed, …, first_seed + seeds − 1", Min = 1, Max = 100000)]
     public int Seeds { get; init; } = 100;
@@ -96,14 +111,17 @@ public sealed record StmConfig : IValidatableOptions
         foreach (var d in Delays.Where(d => d is < 0 or > 80))
             yield return ("delays", $"{d} is not allowed; expected integers in [0, 80]");
         if (Delays.Distinct().Count() != Delays.Length) yield return ("delays", "contains a delay twice");
+        foreach (var lr in LrList.Where(lr => !(lr > 0) || double.IsInfinity(lr)))
+            yield return ("lr_list", $"{lr} is not allowed; expected finite learning rates > 0");
+        if (LrList.Distinct().Count() != LrList.Length) yield return ("lr_list", "contains a learning rate twice");
         if (LrMin > LrMax) yield return ("lr_min", $"{LrMin} is larger than lr_max {LrMax}");
         if (LrCount == 1 && LrMin != LrMax) yield return ("lr_count", "1 learning rate needs lr_min = lr_max");
         if (string.IsNullOrWhiteSpace(Name) || Name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || Name.Contains(' '))
             yield return ("name", $"'{Name}' is not usable; allowed: letters, digits, '-', '_'");
     }
 
-    /// <summary>The learning rates, largest first: lr_max · (lr_min/lr_max)^(k/(n−1)).</summary>
-    public double[] LearningRates() => Enumerable.Range(0, LrCount)
+    /// <summary>The learning rates, largest first: <see cref="LrList"/>, or else lr_max · (lr_min/lr_max)^(k/(n−1)).</summary>
+    public double[] LearningRates() => LrList.Length > 0 ? LrList.OrderByDescending(lr => lr).ToArray() : Enumerable.Range(0, LrCount)
         .Select(k => LrCount == 1 ? LrMax : LrMax * Math.Pow(LrMin / LrMax, k / (double)(LrCount - 1))).ToArray();
 
     /// <summary>The task layout for delay <paramref name="delay"/> (cue 6, window 10, as in the paper).</summary>
@@ -122,11 +140,11 @@ public sealed record StmConfig : IValidatableOptions
                     RunSpec.Hash($"{shared}|delay={d}|lr={lr:R}|seed={s}"))).ToList();
     }
 
-    // Everything that changes what a network learns; name, grid lists and ensemble size do not.
+    // Everything that changes what a network learns; name, grid lists, ensemble size and analysis settings do not.
     private JsonObject SharedJson()
     {
         var all = OptionsBinder.ToJson(this);
-        foreach (var k in new[] { "name", "delays", "lr_max", "lr_min", "lr_count", "seeds", "first_seed", "ensemble_size" }) all.Remove(k);
+        foreach (var k in new[] { "name", "delays", "lr_max", "lr_min", "lr_count", "lr_list", "seeds", "first_seed", "ensemble_size", "sp_fit_min_lr", "reference_points" }) all.Remove(k);
         return all;
     }
 
@@ -143,7 +161,12 @@ public sealed record StmConfig : IValidatableOptions
         {
             throw new ZooConfigException(path, null, $"malformed JSON at line {e.LineNumber + 1}: {e.Message.Split('.')[0]}");
         }
-        using (doc) return OptionsBinder.Bind<StmConfig>(doc.RootElement.Clone(), path, "");
+        StmConfig config;
+        using (doc) config = OptionsBinder.Bind<StmConfig>(doc.RootElement.Clone(), path, "");
+        if (config.ReferencePoints.Length == 0) return config;
+        var reference = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, config.ReferencePoints);
+        if (!File.Exists(reference)) throw new ZooConfigException(path, "reference_points", $"'{reference}' not found");
+        return config with { ReferencePoints = reference };
     }
 }
 

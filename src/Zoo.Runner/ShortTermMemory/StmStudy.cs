@@ -14,6 +14,9 @@ public sealed record StmEnsemble(int Delay, IReadOnlyList<StmNetwork> Networks)
 {
     /// <summary>Epochs the ensemble loop runs (its longest budget).</summary>
     public int Epochs => Networks.Max(n => n.Epochs);
+
+    /// <summary>Epochs summed over the networks: what training costs, since each network leaves at its budget's end.</summary>
+    public long NetworkEpochs => Networks.Sum(n => (long)n.Epochs);
 }
 
 /// <summary>What <see cref="StmStudy.Analyse"/> found and where it wrote the plot.</summary>
@@ -33,16 +36,21 @@ public sealed class StmStudy
     public StmStudy(Action<string>? log = null) => _log = log ?? (_ => { });
 
     /// <summary>
-    /// Pending networks grouped into ensembles: by delay, then longest budget first so that networks of one ensemble
-    /// mostly share their epoch count (an ensemble runs as long as its longest member).
+    /// Pending networks grouped into ensembles: by budget tier (epochs within a factor of 2: 1,000–1,999, 2,000–3,999,
+    /// …), then by delay, each longest budget first. Cheap tiers come first, so a study cut short has the large
+    /// learning rates of every delay rather than every rate of a few delays. Mixed budgets in one ensemble cost
+    /// nothing extra: a network leaves the computation when its budget ends (<see cref="EnsembleTraining.Train"/>).
     /// </summary>
     public static IReadOnlyList<StmEnsemble> Plan(StmConfig config, IEnumerable<string> done)
     {
         var finished = done.ToHashSet();
+        int minEpochs = Math.Max(1, config.Networks().Select(n => n.Epochs).DefaultIfEmpty(1).Min());
+        int Tier(StmNetwork n) => (int)Math.Floor(Math.Log2(n.Epochs / (double)minEpochs));
         return config.Networks().Where(n => !finished.Contains(n.Hash))
-            .GroupBy(n => n.Delay)
+            .GroupBy(n => (Tier: Tier(n), n.Delay))
+            .OrderBy(g => g.Key.Tier).ThenBy(g => g.Key.Delay)
             .SelectMany(g => g.OrderByDescending(n => n.Epochs).ThenByDescending(n => n.Lr).ThenBy(n => n.Seed)
-                .Chunk(config.EnsembleSize).Select(c => new StmEnsemble(g.Key, c)))
+                .Chunk(config.EnsembleSize).Select(c => new StmEnsemble(g.Key.Delay, c)))
             .ToList();
     }
 
@@ -55,7 +63,7 @@ public sealed class StmStudy
         var existing = table.Read();  // also refuses a file of another schema
         var plan = Plan(config, force ? Array.Empty<string>() : existing.Select(r => r.ConfigHash));
         int total = config.Networks().Count, pending = plan.Sum(p => p.Networks.Count);
-        _log($"{config.Name}: {total} networks, {pending} pending in {plan.Count} ensembles of ≤ {config.EnsembleSize} ({plan.Sum(p => (long)p.Epochs * p.Networks.Count):N0} network-epochs)");
+        _log($"{config.Name}: {total} networks, {pending} pending in {plan.Count} ensembles of ≤ {config.EnsembleSize} ({plan.Sum(p => p.NetworkEpochs):N0} network-epochs)");
         var provenance = Provenance.Capture(Directory.GetCurrentDirectory());
         var dtype = config.Dtype == Precision.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         var rows = new List<StmRow>();
@@ -103,18 +111,29 @@ public sealed class StmStudy
         var rows = new CsvTable<StmRow>(csvPath).Read().Where(r => hashes.Contains(r.ConfigHash))
             .GroupBy(r => r.ConfigHash).Select(g => g.Last()).ToList();
         var points = CriticalLearningRate.PerDelay(rows).Concat(CriticalLearningRate.PerLearningRate(rows)).ToList();
-        var fits = CriticalLearningRate.Fits(points);
+        var fits = CriticalLearningRate.Fits(points, config.SpFitMinLr);
+        var authors = config.ReferencePoints.Length > 0 ? new CsvTable<AuthorsCriticalPoint>(config.ReferencePoints).Read() : Array.Empty<AuthorsCriticalPoint>();
         var folder = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(csvPath))!, Path.GetFileNameWithoutExtension(csvPath));
         Directory.CreateDirectory(folder);
         new CsvTable<CriticalPoint>(Path.Combine(folder, "critical.csv")).Write(points);
         new CsvTable<CriticalFit>(Path.Combine(folder, "fits.csv")).Write(fits);
         var png = Path.Combine(folder, "critical-lr.png");
-        StmPlot.Write(points, fits, png, $"{config.Name}: critical learning rate vs delay ({rows.Count} networks, log-log)");
+        var overlay = AuthorsCriticalPoint.AsCriticalPoints(authors).ToList();
+        StmPlot.Write(points.Concat(overlay).ToList(), fits, png, $"{config.Name}: critical learning rate vs delay ({rows.Count} networks, log-log)");
+        StmPhaseDiagram.Write(rows, fits, overlay, Path.Combine(folder, "phase-diagram.png"),
+            $"{config.Name}: outcome per delay × learning rate ({rows.Count} networks; majority of seeds)");
+        if (authors.Count > 0)
+        {
+            var comparison = CriticalComparison.Compare(points, authors);
+            new CsvTable<CriticalComparison>(Path.Combine(folder, "authors-comparison.csv")).Write(comparison);
+            foreach (var c in comparison)
+                _log($"lr {c.Lr,-9:G6} {c.Category,-11}: zoo {(c.ZooMs is { } z ? $"{z,6:F1}" : "     -")} ms, authors {c.AuthorsMs,6:F1} ms");
+        }
         foreach (var d in rows.GroupBy(r => r.DelaySteps).OrderBy(g => g.Key))
             _log($"delay {d.Key,2} ({5 * d.Key,3} ms): {d.Count(r => r.Trained == "yes"),4}/{d.Count(),-4} trained, " +
                  $"sp {d.Count(r => r.MechanismFft == "sp"),4}, lc {d.Count(r => r.MechanismFft == "lc"),4} (rms test: lc {d.Count(r => r.MechanismRms == "lc"),4}), diverged {d.Count(r => r.Diverged == "yes")}");
         foreach (var f in fits)
-            _log($"{f.Method} {f.Category}: slope {f.Slope:F2} ± {f.SlopeSe:F2} over {f.Points} points{(f.Paper.Length > 0 ? $" (paper {f.Paper})" : "")}");
+            _log($"{f.Method} {f.Category} ({f.Rates}): slope {f.Slope:F2} ± {f.SlopeSe:F2} over {f.Points} points{(f.Paper.Length > 0 ? $" (paper {f.Paper})" : "")}");
         _log($"wrote {png}");
         return new StmAnalysis(rows, points, fits, png);
     }
