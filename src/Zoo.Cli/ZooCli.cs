@@ -33,7 +33,7 @@ public sealed class ZooCli
         var deviceOption = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
 
         var suiteArg = new Argument<string>("suite") { Description = "suite file (JSON), e.g. tasks/smoke.json" };
-        var outOption = new Option<string>("--out") { Description = "folder for SUITE.csv and SUITE/ plots", DefaultValueFactory = _ => "results" };
+        var outOption = new Option<string>("--out") { Description = "folder for SUITE.csv and SUITE/ plots (default runs/, ignored by git; --out results publishes into the committed results)", DefaultValueFactory = _ => RunSettings.DefaultOutDir };
         var dryRunOption = new Option<bool>("--dry-run") { Description = "print the expanded runs and their count; train nothing" };
         var forceOption = new Option<bool>("--force") { Description = "re-run configurations that already have an ok/diverged row" };
         var shardOption = new Option<string?>("--shard") { Description = "run only shard i of n (i/n, 0-based), e.g. $SLURM_ARRAY_TASK_ID/8; writes SUITE.shard-i-of-n.csv" };
@@ -57,7 +57,7 @@ public sealed class ZooCli
                 var inShard = runs.Where((_, i) => settings.Shard?.Contains(i) ?? true).ToList();
                 foreach (var r in inShard)
                     _out.WriteLine($"{r.ConfigHash}  {(pending.Contains(r.ConfigHash) ? "pending" : "done   ")}  {r}");
-                _out.WriteLine($"{runs.Count} runs{(settings.Shard is null ? "" : $", {inShard.Count} in shard {shardText}")}, {pending.Count} pending");
+                _out.WriteLine($"{runs.Count} runs{(settings.Shard is null ? "" : $", {inShard.Count} in shard {shardText}")}, {pending.Count} pending → {resultsPath}");
                 return 0;
             }
             var rows = new SuiteRunner(new ConsoleReporter(_out, _live)).Run(suitePath, settings);
@@ -126,6 +126,8 @@ public sealed class ZooCli
         };
         eval.SetAction(p => Guard(() =>
         {
+            if (p.GetValue(taskOptionsOption) is not null && p.GetValue(taskOption) is null)
+                throw new ZooConfigException(null, "--task-options", "given without --task; allowed: --task NAME --task-options JSON (the checkpoint's own task keeps its saved options)");
             var registry = ZooComponents.Create(p.GetValue(pluginOption));
             var (spec, model, task) = Checkpoint.Load(registry, p.GetValue(checkpointArg)!, p.GetValue(pytorchOption));
             using var m = model;
@@ -152,7 +154,7 @@ public sealed class ZooCli
         var benchWarmup = new Option<int>("--warmup") { Description = "untimed calls first", DefaultValueFactory = _ => 1 };
         var benchIters = new Option<int>("--iterations") { Description = "timed calls (median, p20, p80 reported)", DefaultValueFactory = _ => 5 };
         var benchModes = new Option<string>("--modes") { Description = "forward, forward_backward, step (comma-separated)", DefaultValueFactory = _ => "forward,forward_backward,step" };
-        var benchOut = new Option<string>("--out") { Description = "CSV to append to (plots go beside it)", DefaultValueFactory = _ => "results/throughput.csv" };
+        var benchOut = new Option<string>("--out") { Description = "CSV to append to (plots go beside it)", DefaultValueFactory = _ => Path.Combine(RunSettings.DefaultOutDir, "throughput.csv") };
         var benchMax = new Option<double>("--max-seconds") { Description = "stop timing a layer/mode at longer L once one call exceeds this (0 = never)", DefaultValueFactory = _ => 20 };
         var bench = new Command("bench", "time forward, forward+backward and step throughput per layer × length; append to a CSV and plot time vs L")
         {
@@ -179,7 +181,7 @@ public sealed class ZooCli
         }));
 
         var stmConfigArg = new Argument<string>("config") { Description = "study config (JSON), e.g. tasks/stm.json" };
-        var stmOut = new Option<string?>("--out") { Description = "CSV to append one row per network to (default results/NAME.csv); plots go in the folder named after it" };
+        var stmOut = new Option<string?>("--out") { Description = "CSV to append one row per network to (default runs/NAME.csv); plots go in the folder named after it" };
         var stmForce = new Option<bool>("--force") { Description = "train networks that already have a row again" };
         var stmDryRun = new Option<bool>("--dry-run") { Description = "print the ensembles still to train and the network-epochs; train nothing" };
         var stmNoCalibrate = new Option<bool>("--no-calibrate") { Description = "with --dry-run: skip the short calibration run (network-epochs/s, matmul rate, estimated wall time)" };
@@ -191,7 +193,7 @@ public sealed class ZooCli
         stm.SetAction(p => Guard(() =>
         {
             var config = Zoo.Runner.ShortTermMemory.StmConfig.Load(p.GetValue(stmConfigArg)!);
-            var csv = p.GetValue(stmOut) ?? Path.Combine("results", config.Name + ".csv");
+            var csv = p.GetValue(stmOut) ?? Path.Combine(RunSettings.DefaultOutDir, config.Name + ".csv");
             var study = new Zoo.Runner.ShortTermMemory.StmStudy(_out.WriteLine);
             if (p.GetValue(stmDryRun))
             {

@@ -14,19 +14,26 @@ using static TorchSharp.torch;
 namespace Zoo.Runner;
 
 /// <summary>Settings of one <c>zoo run</c>.</summary>
-/// <param name="OutDir">Folder for <c>SUITE.csv</c> and <c>SUITE/</c> (curves, plots).</param>
+/// <param name="OutDir">Folder for <c>SUITE.csv</c> and <c>SUITE/</c> (curves, plots); <see cref="DefaultOutDir"/> unless given.</param>
 /// <param name="Device">cpu, cuda or cuda:N.</param>
 /// <param name="Plugins">Plugin DLLs from the command line (added to the suite's own).</param>
 /// <param name="Force">Re-run configurations that already have an ok/diverged row.</param>
 /// <param name="Shard">Run only this shard of the expanded runs (cluster arrays).</param>
 /// <param name="CheckpointDir">Save each trained model here (null: no checkpoints).</param>
 public sealed record RunSettings(
-    string OutDir = "results",
+    string OutDir = RunSettings.DefaultOutDir,
     string Device = "cpu",
     IReadOnlyList<string>? Plugins = null,
     bool Force = false,
     Shard? Shard = null,
-    string? CheckpointDir = null);
+    string? CheckpointDir = null)
+{
+    /// <summary>
+    /// Where runs write unless told otherwise: <c>runs/</c>, which git ignores, so trying a suite never changes the
+    /// committed <c>results/</c>; publishing there is an explicit <c>--out results</c>.
+    /// </summary>
+    public const string DefaultOutDir = "runs";
+}
 
 /// <summary>What one run produced: its result rows (the primary metric's first, then any post-training metrics), its
 /// learning curve and the trajectories a post-training evaluation kept.</summary>
@@ -50,20 +57,37 @@ public sealed class SuiteRunner
         var registry = ZooComponents.Create(suite.PluginPaths(), suitePath);
         foreach (var p in settings.Plugins ?? Array.Empty<string>()) PluginLoader.Load(registry, p);
         var runs = SuiteExpander.Expand(suite, registry);
-        // Build each distinct layer and task once, so a constructor that throws fails the suite before anything trains;
-        // note which layers can start from an encoded activity, for the pairing check below.
-        var activityLayers = new HashSet<(string, string, int)>();
-        foreach (var r in runs.DistinctBy(r => (r.Layer, r.LayerOptionsHash, r.Model.DModel)))
-        {
-            using var layer = registry.CreateLayer(r.Layer, r.Model.DModel, r.LayerOptions);
-            if (layer is IActivityState) activityLayers.Add((r.Layer, r.LayerOptionsHash, r.Model.DModel));
-        }
+        // Build each distinct task and layer once, so a constructor that throws fails the suite before anything trains;
+        // tasks first, so that no layer is built (its weights allocated) for a run whose memory estimate cannot fit.
         var tasks = runs.DistinctBy(r => (r.Task, r.TaskOptionsHash))
             .ToDictionary(r => (r.Task, r.TaskOptionsHash), r => registry.CreateTask(r.Task, r.TaskOptions));
-        foreach (var r in runs)
-            CheckModelFits(r, tasks[(r.Task, r.TaskOptionsHash)], activityLayers.Contains((r.Layer, r.LayerOptionsHash, r.Model.DModel)), suite.Path);
-        foreach (var t in tasks.Values) (t as IDisposable)?.Dispose();
+        try
+        {
+            foreach (var r in runs) CheckMemory(r, tasks[(r.Task, r.TaskOptionsHash)].Signature, suite.Path);
+            // Note which layers can start from an encoded activity, for the pairing check below.
+            var activityLayers = new HashSet<(string, string, int)>();
+            foreach (var r in runs.DistinctBy(r => (r.Layer, r.LayerOptionsHash, r.Model.DModel)))
+            {
+                using var layer = registry.CreateLayer(r.Layer, r.Model.DModel, r.LayerOptions);
+                if (layer is IActivityState) activityLayers.Add((r.Layer, r.LayerOptionsHash, r.Model.DModel));
+            }
+            foreach (var r in runs)
+                CheckModelFits(r, tasks[(r.Task, r.TaskOptionsHash)], activityLayers.Contains((r.Layer, r.LayerOptionsHash, r.Model.DModel)), suite.Path);
+        }
+        finally
+        {
+            foreach (var t in tasks.Values) (t as IDisposable)?.Dispose();
+        }
         return (suite, registry, runs);
+    }
+
+    private static void CheckMemory(RunSpec run, TaskSignature signature, string suitePath)
+    {
+        var estimate = MemoryEstimate.For(run, signature);
+        double available = MemoryEstimate.AvailableBytes;
+        if (estimate.TotalBytes > available)
+            throw new ZooConfigException(suitePath, "model.d_model / train.batch",
+                $"{run} with batch {run.Train.Batch} and length {signature.Length} {estimate.Describe(available)}; allowed: a smaller d_model, batch or task");
     }
 
     // Tasks that start sequences from an encoded state or drive the trained model need the bare model around a layer
@@ -130,6 +154,15 @@ public sealed class SuiteRunner
         return rows;
     }
 
+    /// <summary>
+    /// True for an allocation failure: .NET's <see cref="OutOfMemoryException"/>, CUDA's "out of memory" and libtorch's
+    /// CPU allocator ("DefaultCPUAllocator: can't allocate memory").
+    /// </summary>
+    public static bool IsOutOfMemory(Exception e) =>
+        e is OutOfMemoryException
+        || e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
+        || e.Message.Contains("can't allocate memory", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Fails with a config error naming <paramref name="dir"/> unless a file can be created in it.</summary>
     public static void EnsureWritable(string dir)
     {
@@ -170,7 +203,7 @@ public sealed class SuiteRunner
         }
         catch (Exception e) when (e is not Zoo.Core.Options.ZooConfigException)
         {
-            bool oom = e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) || e is OutOfMemoryException;
+            bool oom = IsOutOfMemory(e);
             outcome = new RunOutcome(oom ? RunStatus.Oom : RunStatus.Error, double.NaN, -1, double.NaN, 0, 0, 0,
                 Array.Empty<CurvePoint>(), $"{e.GetType().Name}: {e.Message.Split('\n')[0]}");
         }
@@ -204,6 +237,7 @@ public sealed class SuiteRunner
             TorchVersion = provenance.TorchVersion,
             TorchSharpVersion = provenance.TorchSharpVersion,
             Commit = provenance.Commit,
+            SuiteCommit = provenance.SuiteCommit,
             Status = outcome.Status.ToString().ToLowerInvariant(),
             Message = outcome.Message,
             Utc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),

@@ -34,6 +34,15 @@ public sealed class OomOnForward : IdentityLayer
         throw new System.Runtime.InteropServices.ExternalException("CUDA out of memory. Tried to allocate 20.00 GiB");
 }
 
+/// <summary>Asks libtorch's CPU allocator for 2^47 bytes (all of x86-64's user address space) on every forward: a real allocation failure.</summary>
+[ZooLayer("allocates-too-much", typeof(NoOptions))]
+public sealed class AllocatesTooMuch : IdentityLayer
+{
+    public AllocatesTooMuch(int dModel, NoOptions options) : base("AllocatesTooMuch", dModel) { }
+    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) =>
+        (x + empty(1L << 45, dtype: ScalarType.Float32).sum(), new());
+}
+
 /// <summary>Takes a name the example plugin already uses.</summary>
 [ZooLayer("example-ema", typeof(NoOptions))]
 public sealed class DuplicateEma : IdentityLayer

@@ -1,5 +1,3 @@
-using System.IO.Compression;
-using System.Text;
 using Zoo.Core.Options;
 using Zoo.Core.Tasks;
 using Zoo.Runner;
@@ -7,6 +5,8 @@ using Zoo.Tasks.Files;
 using static TorchSharp.torch;
 
 namespace Zoo.Tests;
+
+using static NpyFiles;
 
 /// <summary>The file task: .npy / .npz / .jsonl written byte by byte here, read back, batched, scored; and its errors.</summary>
 public sealed class FileTaskTests : IDisposable
@@ -17,40 +17,7 @@ public sealed class FileTaskTests : IDisposable
 
     private string PathOf(string name) => Path.Combine(_dir, name);
 
-    /// <summary>A .npy (format 1.0) of <paramref name="descr"/> with the given shape and little-endian payload.</summary>
-    private static byte[] Npy(string descr, long[] shape, byte[] payload, bool fortran = false)
-    {
-        var dims = shape.Length == 1 ? $"{shape[0]}," : string.Join(", ", shape);
-        var header = $"{{'descr': '{descr}', 'fortran_order': {(fortran ? "True" : "False")}, 'shape': ({dims}), }}";
-        int total = 10 + header.Length + 1;
-        header += new string(' ', (64 - total % 64) % 64) + "\n";           // NumPy pads the header to 64 bytes
-        var bytes = new List<byte> { 0x93 };
-        bytes.AddRange("NUMPY"u8.ToArray());
-        bytes.AddRange(new byte[] { 1, 0 });
-        bytes.AddRange(BitConverter.GetBytes((ushort)header.Length));
-        bytes.AddRange(Encoding.ASCII.GetBytes(header));
-        bytes.AddRange(payload);
-        return bytes.ToArray();
-    }
-
-    private static byte[] I64(params long[] v) => v.SelectMany(BitConverter.GetBytes).ToArray();
-    private static byte[] I32(params int[] v) => v.SelectMany(BitConverter.GetBytes).ToArray();
-    private static byte[] F32(params float[] v) => v.SelectMany(BitConverter.GetBytes).ToArray();
-    private static byte[] F64(params double[] v) => v.SelectMany(BitConverter.GetBytes).ToArray();
-
-    private string Npz(string name, params (string Array, byte[] Npy)[] arrays)
-    {
-        var path = PathOf(name);
-        using var zip = ZipFile.Open(path, ZipArchiveMode.Create);
-        foreach (var (array, npy) in arrays)
-        {
-            // np.savez_compressed deflates; np.savez stores: cover both.
-            var entry = zip.CreateEntry(array + ".npy", array == "inputs" ? CompressionLevel.Optimal : CompressionLevel.NoCompression);
-            using var s = entry.Open();
-            s.Write(npy);
-        }
-        return path;
-    }
+    private string Npz(string name, params (string Array, byte[] Npy)[] arrays) => NpyFiles.Npz(PathOf(name), arrays);
 
     private string Write(string name, byte[] bytes)
     {

@@ -76,7 +76,7 @@ public sealed class ResultsAndSuiteTests : IDisposable
     [Theory]
     [InlineData("{ \"name\": \"t\", \"layer\": [], \"tasks\": [] }", "layer", "did you mean 'layers'")]
     [InlineData("{ \"name\": \"t\", \"layers\": [\"lstm\"], \"tasks\": [\"mqar\"], \"defaults\": { \"train\": { \"stpes\": 3 } } }", "stpes", "did you mean 'steps'")]
-    [InlineData("{ \"name\": \"t\", \"layers\": [\"lstm\"], \"tasks\": [\"mqar\"], \"defaults\": { \"model\": { \"d_model\": 0 } } }", "d_model", "[1, inf)")]
+    [InlineData("{ \"name\": \"t\", \"layers\": [\"lstm\"], \"tasks\": [\"mqar\"], \"defaults\": { \"model\": { \"d_model\": 0 } } }", "d_model", "[1, 2147483647]")]
     [InlineData("{ \"name\": \"t\", \"layers\": [\"transformer\"], \"tasks\": [\"mqar\"] }", "layers[0].name", "unknown layer 'transformer'")]
     [InlineData("{ \"name\": \"t\", \"layers\": [\"lstm\"], \"tasks\": [{ \"name\": \"mqar\", \"options\": { \"pairs\": \"many\" } }] }", "tasks[0].options.pairs", "integer")]
     [InlineData("{ \"name\": \"t\", \"layers\": [{ \"name\": \"attention\", \"options\": { \"heads\": 3 } }], \"tasks\": [\"mqar\"] }", "layers[0].options.heads", "divisible")]

@@ -26,11 +26,13 @@ public sealed class OptionAttribute : Attribute
     public bool MaxExclusive { get; init; }
 
     /// <summary>The range as text, e.g. <c>(0, 1]</c>, or null when unbounded.</summary>
-    public string? RangeText()
+    /// <param name="typeMin">The field type's own smallest value (e.g. <see cref="int.MinValue"/>), shown when <see cref="Min"/> is unset; NaN for none.</param>
+    /// <param name="typeMax">The field type's own largest value, shown when <see cref="Max"/> is unset; NaN for none.</param>
+    public string? RangeText(double typeMin = double.NaN, double typeMax = double.NaN)
     {
-        if (double.IsNaN(Min) && double.IsNaN(Max)) return null;
-        var lo = double.IsNaN(Min) ? "(-inf" : (MinExclusive ? "(" : "[") + Fmt(Min);
-        var hi = double.IsNaN(Max) ? "inf)" : Fmt(Max) + (MaxExclusive ? ")" : "]");
+        if (double.IsNaN(Min) && double.IsNaN(Max) && double.IsNaN(typeMin)) return null;
+        var lo = !double.IsNaN(Min) ? (MinExclusive ? "(" : "[") + Fmt(Min) : double.IsNaN(typeMin) ? "(-inf" : "[" + Fmt(typeMin);
+        var hi = !double.IsNaN(Max) ? Fmt(Max) + (MaxExclusive ? ")" : "]") : double.IsNaN(typeMax) ? "inf)" : Fmt(typeMax) + "]";
         return $"{lo}, {hi}";
     }
 

@@ -22,7 +22,8 @@ public static class OptionsBinder
             var t = Nullable.GetUnderlyingType(Property.PropertyType) ?? Property.PropertyType;
             if (t.IsEnum) return "one of " + string.Join(", ", Enum.GetNames(t).Select(EnumName));
             if (IsNested(t)) return "an object: " + string.Join(", ", Fields(t).Select(f => f.JsonName));
-            var range = Doc?.RangeText();
+            // A 32-bit field's own limits are part of what is allowed ("[1, 2147483647]", not "[1, inf)").
+            var range = t == typeof(int) ? (Doc ?? new OptionAttribute("")).RangeText(int.MinValue, int.MaxValue) : Doc?.RangeText();
             var kind = TypeWord(t);
             return range is null ? kind : $"{kind} in {range}";
         }
@@ -149,7 +150,8 @@ public static class OptionsBinder
             if (value.ValueKind != JsonValueKind.Number) throw Wrong();
             double d = value.GetDouble();
             bool integral = t == typeof(int) || t == typeof(long);
-            if (integral && (d != Math.Floor(d) || (t == typeof(int) && (d > int.MaxValue || d < int.MinValue)))) throw Wrong();
+            if (integral && (d != Math.Floor(d) || (t == typeof(int) && (d > int.MaxValue || d < int.MinValue))
+                             || (t == typeof(long) && (d >= 9.2233720368547758E18 || d < -9.2233720368547758E18)))) throw Wrong();
             if (field.Doc is { } doc && !doc.Allows(d)) throw Wrong();
             if (double.IsNaN(d) || double.IsInfinity(d)) throw Wrong();
             return t == typeof(int) ? (object)(int)d : t == typeof(long) ? (object)(long)d : t == typeof(float) ? (object)(float)d : d;

@@ -32,7 +32,7 @@ public sealed record BenchSettings
     /// <summary>Skip a (layer, mode) at longer lengths once one call takes longer than this (0 = never).</summary>
     public double MaxSecondsPerCall { get; init; } = 20;
     /// <summary>CSV to append to.</summary>
-    public string OutPath { get; init; } = "results/throughput.csv";
+    public string OutPath { get; init; } = Path.Combine(RunSettings.DefaultOutDir, "throughput.csv");
 
     /// <summary>Every mode.</summary>
     public static readonly IReadOnlyList<string> AllModes = new[] { "forward", "forward_backward", "step" };
@@ -79,7 +79,7 @@ public sealed class ThroughputBench
             SuiteRunner.EnsureWritable(Path.GetDirectoryName(Path.GetFullPath(settings.OutPath))!);
             var table = new CsvTable<ThroughputRow>(settings.OutPath);
             table.Read();
-            var provenance = Provenance.Capture(Directory.GetCurrentDirectory());
+            var provenance = Provenance.Capture();
             return subjects.SelectMany(s => MeasureSubject(s, settings, device, table, provenance)).ToList();
         }
         finally

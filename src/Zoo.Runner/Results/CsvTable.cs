@@ -31,11 +31,15 @@ public sealed class CsvTable<T>
         return w.ToString();
     }
 
-    /// <summary>All rows; an empty list when the file does not exist. A file of another schema is an error.</summary>
+    /// <summary>
+    /// All rows; an empty list when the file does not exist. A file of an older layout of this schema (without
+    /// columns marked <see cref="CsvHelper.Configuration.Attributes.OptionalAttribute"/>, which are added at the end)
+    /// reads with those columns empty; a file of another schema is an error.
+    /// </summary>
     public IReadOnlyList<T> Read()
     {
         if (!File.Exists(Path)) return Array.Empty<T>();
-        CheckHeader(File.ReadLines(Path).FirstOrDefault() ?? "");
+        Columns(File.ReadLines(Path).FirstOrDefault() ?? "");
         using var reader = new StreamReader(Path);
         using var csv = new CsvReader(reader, Config);
         return csv.GetRecords<T>().ToList();
@@ -53,9 +57,10 @@ public sealed class CsvTable<T>
         Directory.CreateDirectory(dir);
         using var fileLock = AcquireLock();
         var existing = keepExisting && File.Exists(Path) ? File.ReadAllText(Path) : "";
+        var columns = AllColumns;
         if (existing.Length > 0)
         {
-            CheckHeader(existing.Split('\n')[0]);
+            columns = Columns(existing.Split('\n')[0]);
             if (!existing.EndsWith('\n')) existing += "\n";
         }
         var tmp = $"{Path}.{Environment.ProcessId}.tmp";
@@ -70,6 +75,11 @@ public sealed class CsvTable<T>
                 writer.Write(existing);
             }
             using var csv = new CsvWriter(writer, Config);
+            // Rows join a file in its own layout, so appending never changes a file's columns (a committed results
+            // file stays readable by the Zoo that wrote it).
+            var map = csv.Context.AutoMap<T>();
+            foreach (var member in map.MemberMaps.Where(m => !columns.Contains(m.Data.Names[0])).ToList()) map.MemberMaps.Remove(member);
+            csv.Context.RegisterClassMap(map);
             foreach (var row in rows)
             {
                 csv.WriteRecord(row);
@@ -82,13 +92,23 @@ public sealed class CsvTable<T>
         File.Move(tmp, Path, overwrite: true);
     }
 
-    private void CheckHeader(string line)
+    private static string[] AllColumns => Header().TrimEnd('\n').Split(',');
+
+    // The columns a file's header line names: this schema's, or this schema's without some of its trailing optional
+    // (later added) columns. Anything else is another schema.
+    private string[] Columns(string line)
     {
-        var expected = Header().TrimEnd('\n');
-        if (line.TrimEnd('\r') != expected)
-            throw new ZooConfigException(Path, null,
-                "results file has another column layout (an older schema?); move it aside or write to another --out folder. " +
-                $"Expected header: {expected}");
+        var expected = AllColumns;
+        var found = line.TrimEnd('\r').Split(',');
+        var optional = typeof(T).GetProperties()
+            .Where(p => p.GetCustomAttributes(typeof(CsvHelper.Configuration.Attributes.OptionalAttribute), true).Length > 0)
+            .Select(p => ((CsvHelper.Configuration.Attributes.NameAttribute?)p.GetCustomAttributes(typeof(CsvHelper.Configuration.Attributes.NameAttribute), true).FirstOrDefault())?.Names[0] ?? p.Name)
+            .ToHashSet();
+        if (found.Length <= expected.Length && expected.Take(found.Length).SequenceEqual(found) && expected.Skip(found.Length).All(optional.Contains))
+            return found;
+        throw new ZooConfigException(Path, null,
+            "results file has another column layout (an older schema?); move it aside or write to another --out folder. " +
+            $"Expected header: {string.Join(',', expected)}");
     }
 
     private FileStream AcquireLock()

@@ -39,6 +39,9 @@ public sealed record ResultRow
     [Name("status")] public string Status { get; init; } = "";
     [Name("message")] public string Message { get; init; } = "";
     [Name("utc")] public string Utc { get; init; } = "";
+
+    /// <summary>The suite file's own git commit (empty outside a repository); <c>commit</c> is Zoo's. Added later: files without it are read and appended to in their layout.</summary>
+    [Name("suite_commit"), Optional] public string SuiteCommit { get; init; } = "";
 }
 
 /// <summary>One point of a run's learning curve, stored beside the results for plots.</summary>

@@ -64,7 +64,7 @@ public sealed class StmStudy
         var plan = Plan(config, force ? Array.Empty<string>() : existing.Select(r => r.ConfigHash));
         int total = config.Networks().Count, pending = plan.Sum(p => p.Networks.Count);
         _log($"{config.Name}: {total} networks, {pending} pending in {plan.Count} ensembles of ≤ {config.EnsembleSize} ({plan.Sum(p => p.NetworkEpochs):N0} network-epochs)");
-        var provenance = Provenance.Capture(Directory.GetCurrentDirectory());
+        var provenance = Provenance.Capture();
         var dtype = config.Dtype == Precision.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         var rows = new List<StmRow>();
         var clock = Stopwatch.StartNew();

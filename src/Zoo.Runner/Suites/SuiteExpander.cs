@@ -20,6 +20,7 @@ public static class SuiteExpander
     /// <summary>All runs of <paramref name="suite"/>, in a stable order.</summary>
     public static IReadOnlyList<RunSpec> Expand(SuiteFile suite, ComponentRegistry registry)
     {
+        RejectEmptySweeps(suite);
         var runs = new List<RunSpec>();
         foreach (var task in suite.Tasks)
         {
@@ -107,6 +108,18 @@ public static class SuiteExpander
             picked.UnionWith(matches.Select(c => c.Name));
         }
         return changes.Prepend(baselineSetting).Where(c => picked.Contains(c.Name)).ToList();
+    }
+
+    // An empty list sweeps over nothing: the cross product would hold no runs and the suite would silently do nothing.
+    private static void RejectEmptySweeps(SuiteFile suite)
+    {
+        var objects = new List<(JsonObject, string)> { (suite.DefaultModel, "defaults.model"), (suite.DefaultTrain, "defaults.train") };
+        foreach (var e in suite.Layers.Concat(suite.Tasks))
+            objects.AddRange(new[] { (e.Options, e.Path + ".options"), (e.Model, e.Path + ".model"), (e.Train, e.Path + ".train") });
+        foreach (var (o, at) in objects)
+            foreach (var (key, value) in o)
+                if (value is JsonArray { Count: 0 })
+                    throw new ZooConfigException(suite.Path, $"{at}.{key}", "empty list, which sweeps over no value and leaves no runs; allowed: a value or a list of at least one");
     }
 
     /// <summary>Right-most object wins, key by key.</summary>

@@ -116,6 +116,8 @@ public sealed class FileTask : ISequenceTask
             _data = train;
             (_train, _test) = (new Rows(0, train.N - nTest), new Rows(train.N - nTest, nTest));
         }
+        CheckScored(_train, "training", options.Train);
+        CheckScored(_test, "test", options.Test.Length > 0 ? options.Test : options.Train);
         int vocab = _data.InputDim == 0 ? Count(options.Vocab, _data.Tokens!, "token id", "vocab", options) : 0;
         int classes = _data.OutputDim == 0 ? Count(options.Classes, _data.Classes!, "class id", "classes", options) : 0;
         Signature = new TaskSignature(vocab, _data.InputDim, _data.OutputDim == 0 ? classes : _data.OutputDim, _data.L);
@@ -186,15 +188,21 @@ public sealed class FileTask : ISequenceTask
     private int Count(int given, long[] values, string what, string field, FileTaskOptions o)
     {
         long max = values.Length == 0 ? 0 : values.Max();
-        if (given == 0) return (int)max + 1;
-        if (max >= given)
-        {
-            long at = Array.IndexOf(values, max);
-            bool inTest = at >= _test.First * _data.L && o.Test.Length > 0;
-            throw new ZooConfigException(inTest ? o.Test : o.Train, field,
-                $"{what} {max} (row {at / _data.L - (inTest ? _test.First : 0)}, position {at % _data.L}) is not below {field} {given}; raise {field} or leave it 0 to infer it");
-        }
-        return given;
+        long limit = given == 0 ? int.MaxValue - 1 : given - 1;
+        if (max <= limit) return given == 0 ? (int)max + 1 : given;
+        long at = Array.IndexOf(values, max);
+        bool inTest = at >= _test.First * _data.L && o.Test.Length > 0;
+        var where = $"{what} {max} (row {at / _data.L - (inTest ? _test.First : 0)}, position {at % _data.L})";
+        throw new ZooConfigException(inTest ? o.Test : o.Train, field, given == 0
+            ? $"{where} is too large; allowed: ids in [0, {int.MaxValue - 1}] ({field} = 1 + the largest id is a 32-bit integer)"
+            : $"{where} is not below {field} {given}; raise {field} or leave it 0 to infer it");
+    }
+
+    // A split without one scored position has a loss of 0 / 0: refuse it here rather than record the run as diverged.
+    private void CheckScored(Rows rows, string split, string file)
+    {
+        if (Array.IndexOf(_data.Mask, true, rows.First * _data.L, rows.Count * _data.L) < 0)
+            throw new ZooConfigException(file, "targets", $"the {split} split ({rows.Count} row{(rows.Count == 1 ? "" : "s")}) scores no position: every target is −100 or masked; allowed: at least one scored target per split");
     }
 
     private static T[] Gather<T>(T[] source, int[] rows, int width)
@@ -299,7 +307,7 @@ public sealed class FileTask : ISequenceTask
             {
                 inputDim = inputs.Shape.Length == 3 ? checked((int)inputs.Shape[2]) : 1;
                 if (inputDim < 1) throw Bad("inputs", $"has shape {inputs.ShapeText}; I must be ≥ 1");
-                realInputs = ToFloat(inputs);
+                realInputs = ToFloat(inputs, "inputs", l, inputDim, Bad);
             }
 
             if (targets.Shape.Length is not (2 or 3) || targets.Shape[0] != n || targets.Shape[1] != l)
@@ -340,16 +348,24 @@ public sealed class FileTask : ISequenceTask
             {
                 outputDim = targets.Shape.Length == 3 ? checked((int)targets.Shape[2]) : 1;
                 if (outputDim < 1) throw Bad("targets", $"has shape {targets.ShapeText}; O must be ≥ 1");
-                realTargets = ToFloat(targets);
+                realTargets = ToFloat(targets, "targets", l, outputDim, Bad);
             }
-            if (!scored.Any()) throw Bad(mask is null ? "targets" : "mask", "scores no position at all");
+            if (!scored.Contains(true))
+                throw Bad(mask is null ? "targets" : "mask", "scores no position at all; allowed: data with at least one scored target (not −100, mask true)");
             return new Table(n, l, inputDim, outputDim, tokenIds, realInputs, classIds, realTargets, scored);
         }
 
-        private static float[] ToFloat(NumericArray a)
+        // Reals are trained in float32: a value that is NaN, infinite or too large for float32 would make the first loss
+        // non-finite, so it is refused here, where the file and the position can still be named.
+        private static float[] ToFloat(NumericArray a, string array, int l, int width, Func<string, string, ZooConfigException> bad)
         {
             var result = new float[a.Integers?.Length ?? a.Reals!.Length];
-            for (int i = 0; i < result.Length; i++) result[i] = (float)a[i];
+            for (int i = 0; i < result.Length; i++)
+            {
+                result[i] = (float)a[i];
+                if (!float.IsFinite(result[i]))
+                    throw bad(array, $"holds {a[i].ToString(System.Globalization.CultureInfo.InvariantCulture)} at row {i / (l * width)}, position {i / width % l}; allowed: finite numbers within float32 range (±3.4e38)");
+            }
             return result;
         }
     }

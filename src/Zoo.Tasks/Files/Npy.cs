@@ -38,6 +38,9 @@ public sealed record NumericArray(string Source, string Dtype, long[] Shape, lon
 /// </summary>
 public static class Npy
 {
+    private const long MaxHeaderBytes = 1 << 20;
+    private const long MaxDataBytes = int.MaxValue;
+
     private static readonly byte[] Magic = { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y' };
 
     // dtype (byte order stripped) → item size and kind: i = signed, u = unsigned, b = bool, f = float.
@@ -91,10 +94,12 @@ public static class Npy
         if (!prefix.AsSpan(0, 6).SequenceEqual(Magic)) throw Bad("not a .npy array: the magic string \\x93NUMPY is missing");
         int major = prefix[6];
         if (major is < 1 or > 3) throw Bad($".npy format version {major}.{prefix[7]} is not supported; allowed: 1, 2, 3");
-        int headerLength = major == 1
+        long headerLength = major == 1
             ? BinaryPrimitives.ReadUInt16LittleEndian(ReadExactly(stream, 2, () => Bad("truncated header")))
-            : checked((int)BinaryPrimitives.ReadUInt32LittleEndian(ReadExactly(stream, 4, () => Bad("truncated header"))));
-        var header = Encoding.UTF8.GetString(ReadExactly(stream, headerLength, () => Bad("truncated header")));
+            : BinaryPrimitives.ReadUInt32LittleEndian(ReadExactly(stream, 4, () => Bad("truncated header")));
+        // NumPy headers are a short dict padded to 64 bytes; a length beyond this is a damaged file, not a big header.
+        if (headerLength > MaxHeaderBytes) throw Bad($"header length {headerLength} bytes is implausible; allowed: at most {MaxHeaderBytes} (a damaged or foreign file?)");
+        var header = Encoding.UTF8.GetString(ReadExactly(stream, (int)headerLength, () => Bad("truncated header")));
 
         var descr = Regex.Match(header, @"'descr'\s*:\s*'([^']*)'");
         var fortran = Regex.Match(header, @"'fortran_order'\s*:\s*(True|False)");
@@ -102,8 +107,7 @@ public static class Npy
         if (!descr.Success || !fortran.Success || !shapeText.Success) throw Bad($"unreadable .npy header: {header.Trim()}");
         if (fortran.Groups[1].Value == "True") throw Bad("is stored in Fortran order; save a C-order array (np.ascontiguousarray)");
         var dtype = descr.Groups[1].Value;
-        var shape = shapeText.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(long.Parse).ToArray();
+        var shape = Shape(shapeText.Groups[1].Value, Bad);
 
         char order = dtype.Length > 0 ? dtype[0] : '?';
         var code = order is '<' or '>' or '|' or '=' ? dtype[1..] : dtype;
@@ -112,11 +116,18 @@ public static class Npy
         if (order == '>' && type.Size > 1)
             throw Bad($"dtype '{dtype}' is big-endian; save it little-endian (arr.astype('<{code}'))");
 
-        long count = shape.Aggregate(1L, (a, b) => a * b);
-        long bytes = count * type.Size;
-        if (bytes > int.MaxValue) throw Bad($"shape {NumericArray.ShapeString(shape)} is larger than 2 GiB; split the data");
-        var data = ReadExactly(stream, (int)bytes,
-            () => Bad($"truncated: shape {NumericArray.ShapeString(shape)} of {dtype} needs {bytes} bytes of data"));
+        long count = 1;
+        foreach (var d in shape)
+        {
+            // Multiply with a ceiling instead of overflowing: a header may claim any shape.
+            count = d == 0 || count == 0 ? 0 : count > MaxDataBytes / d ? MaxDataBytes + 1 : count * d;
+        }
+        long bytes = count > MaxDataBytes / type.Size ? MaxDataBytes + 1 : count * type.Size;
+        if (bytes > MaxDataBytes) throw Bad($"shape {NumericArray.ShapeString(shape)} of {dtype} is larger than 2 GiB; allowed: at most {MaxDataBytes} bytes of data per array (split the data)");
+        ZooConfigException Truncated() => Bad($"truncated: shape {NumericArray.ShapeString(shape)} of {dtype} needs {bytes} bytes of data");
+        // Both callers' streams can seek: refuse a short file before allocating what its header claims.
+        if (stream.CanSeek && stream.Length - stream.Position < bytes) throw Truncated();
+        var data = ReadExactly(stream, (int)bytes, Truncated);
         var span = data.AsSpan();
         if (type.Kind == 'f')
         {
@@ -143,6 +154,19 @@ public static class Npy
             };
         }
         return new NumericArray($"{file}: {array}", dtype, shape, integers, null);
+    }
+
+    // The shape tuple of a header, e.g. "100, 32": non-negative dimensions, each small enough to index an array.
+    private static long[] Shape(string text, Func<string, ZooConfigException> bad)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var shape = new long[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!long.TryParse(parts[i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out shape[i]) || shape[i] > int.MaxValue)
+                throw bad($"header claims shape ({text}); allowed: dimensions that are integers in [0, {int.MaxValue}]");
+        }
+        return shape;
     }
 
     private static byte[] ReadExactly(Stream stream, int count, Func<Exception> short_)
