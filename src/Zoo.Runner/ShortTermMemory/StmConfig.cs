@@ -98,8 +98,7 @@ public sealed record StmConfig : IValidatableOptions
         if (Delays.Distinct().Count() != Delays.Length) yield return ("delays", "contains a delay twice");
         if (LrMin > LrMax) yield return ("lr_min", $"{LrMin} is larger than lr_max {LrMax}");
         if (LrCount == 1 && LrMin != LrMax) yield return ("lr_count", "1 learning rate needs lr_min = lr_max");
-        if (string.IsNullOrWhiteSpace(Name) || Name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || Name.Contains(' '))
-            yield return ("name", $"'{Name}' is not usable; allowed: letters, digits, '-', '_'");
+        if (Results.SafeFileName.Problem(Name) is { } problem) yield return ("name", $"{problem}; {Results.SafeFileName.Rule}");
     }
 
     /// <summary>The learning rates, largest first: lr_max · (lr_min/lr_max)^(k/(n−1)).</summary>
@@ -143,7 +142,11 @@ public sealed record StmConfig : IValidatableOptions
         {
             throw new ZooConfigException(path, null, $"malformed JSON at line {e.LineNumber + 1}: {e.Message.Split('.')[0]}");
         }
-        using (doc) return OptionsBinder.Bind<StmConfig>(doc.RootElement.Clone(), path, "");
+        using (doc)
+        {
+            DuplicateKeys.Check(doc.RootElement, path);
+            return OptionsBinder.Bind<StmConfig>(doc.RootElement.Clone(), path, "");
+        }
     }
 }
 
