@@ -93,7 +93,7 @@ public static class Checkpoint
             var why = e is ZooConfigException || fromPyTorch ? e.Message.Split('\n')[0] : Mismatch(weights, built) ?? e.Message.Split('\n')[0];
             built.Dispose();
             if (e is ZooConfigException) throw;
-            throw new ZooConfigException(weights, null, $"does not fit the model {Path.GetFileName(jsonPath)} describes: {why}");
+            throw new ZooConfigException(weights, null, $"cannot be loaded into the model {Path.GetFileName(jsonPath)} describes: {why}");
         }
         return (spec2, built, taskInstance);
     }

@@ -128,9 +128,9 @@ public sealed class DamagedFileTests : IDisposable
         File.Delete(weights);
         Expect(weights, "weights file not found");
         File.WriteAllText(weights, "garbage");
-        Expect(weights, "does not fit the model");
+        Expect(weights, "cannot be loaded into the model");
         File.WriteAllText(pt, "garbage");
-        Expect(pt, "does not fit the model", "--from-pytorch");
+        Expect(pt, "cannot be loaded into the model", "--from-pytorch");
         File.WriteAllText(json, goodJson.Replace("\"d_model\": 16", "\"d_model\": 32"));
         Expect(weights, "'embed.weight' is [32, 16] in the file, [32, 32] in the model");
     }
