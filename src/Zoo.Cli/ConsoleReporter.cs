@@ -64,6 +64,9 @@ public sealed class ConsoleReporter : IRunReporter
         _out.WriteLine($"{_prefix}: {row.Status} {row.Metric} {row.Value:0.####}{(row.BestStep >= 0 ? $" (best at step {row.BestStep})" : "")}, {row.TrainTokensPerSecond:F0} tok/s, {row.WallSeconds:F1}s{(row.Message.Length > 0 ? " — " + row.Message : "")}");
     }
 
+    /// <inheritdoc />
+    public void Note(string message) => _out.WriteLine(message);
+
     private static int SafeWidth()
     {
         try

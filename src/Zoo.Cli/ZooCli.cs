@@ -19,6 +19,7 @@ public sealed class ZooCli
 {
     private readonly TextWriter _out, _err;
     private readonly bool _live;
+    private readonly Option<bool> _verbose = new("--verbose") { Description = "on an error, print the full exception trace after the one-line message", Recursive = true };
 
     /// <summary>Writes to <paramref name="output"/> and <paramref name="error"/>; <paramref name="live"/> redraws a progress line.</summary>
     public ZooCli(TextWriter output, TextWriter error, bool live)
@@ -42,7 +43,7 @@ public sealed class ZooCli
         {
             suiteArg, outOption, deviceOption, pluginOption, dryRunOption, forceOption, shardOption, checkpointOption,
         };
-        run.SetAction(p => Guard(() =>
+        run.SetAction(p => Guard(p, () =>
         {
             var shardText = p.GetValue(shardOption);
             var settings = new RunSettings(p.GetValue(outOption)!, p.GetValue(deviceOption)!, p.GetValue(pluginOption) ?? Array.Empty<string>(),
@@ -52,7 +53,7 @@ public sealed class ZooCli
             {
                 var (suite, _, runs) = SuiteRunner.Plan(suitePath, settings);
                 var resultsPath = SuiteRunner.ResultsPath(settings.OutDir, suite.Name, settings.Shard);
-                var done = File.Exists(resultsPath) ? new CsvTable<ResultRow>(resultsPath).Read() : Array.Empty<ResultRow>();
+                var done = new CsvTable<ResultRow>(resultsPath, Note).Read();
                 var pending = SuiteRunner.Pending(runs, done, settings.Shard, settings.Force).Select(r => r.ConfigHash).ToHashSet();
                 var inShard = runs.Where((_, i) => settings.Shard?.Contains(i) ?? true).ToList();
                 foreach (var r in inShard)
@@ -61,13 +62,13 @@ public sealed class ZooCli
                 return 0;
             }
             var rows = new SuiteRunner(new ConsoleReporter(_out, _live)).Run(suitePath, settings);
-            return rows.All(r => r.Status is "ok" or "diverged") ? 0 : 1;
+            return rows.All(r => r.Status is "ok" or "diverged") ? ExitCode.Ok : ExitCode.RunFailed;
         }));
 
         var whatArg = new Argument<string>("what") { Description = "layers or tasks" };
         whatArg.AcceptOnlyFromAmong("layers", "tasks");
         var list = new Command("list", "list registered layers or tasks with their options and defaults") { whatArg, pluginOption };
-        list.SetAction(p => Guard(() =>
+        list.SetAction(p => Guard(p, () =>
         {
             var registry = ZooComponents.Create(p.GetValue(pluginOption));
             foreach (var e in p.GetValue(whatArg) == "layers" ? registry.Layers : registry.Tasks)
@@ -85,27 +86,28 @@ public sealed class ZooCli
         var inputsArg = new Argument<string[]>("inputs") { Description = "result CSV files", Arity = ArgumentArity.OneOrMore };
         var mergeOut = new Option<string>("--out") { Description = "merged CSV to write", Required = true };
         var merge = new Command("merge", "combine result files (e.g. shards), de-duplicated by config hash, reporting conflicts") { inputsArg, mergeOut };
-        merge.SetAction(p => Guard(() =>
+        merge.SetAction(p => Guard(p, () =>
         {
-            var report = ShardMerger.Merge(p.GetValue(inputsArg)!, p.GetValue(mergeOut)!);
+            var report = ShardMerger.Merge(p.GetValue(inputsArg)!, p.GetValue(mergeOut)!, Note);
             _out.WriteLine($"read {report.RowsRead} rows, wrote {report.RowsWritten} ({report.Duplicates} duplicates, {report.Conflicts.Count} conflicts) to {p.GetValue(mergeOut)}");
             foreach (var c in report.Conflicts) _err.WriteLine("conflict: " + c);
-            return report.Conflicts.Count == 0 ? 0 : 3;
+            return report.Conflicts.Count == 0 ? ExitCode.Ok : ExitCode.Conflicts;
         }));
 
         var boardInputs = new Argument<string[]>("csv") { Description = "result CSV files", Arity = ArgumentArity.OneOrMore };
         var boardOut = new Option<string?>("--out") { Description = "Markdown file to write (default: next to the first CSV, NAME.md)" };
         var leaderboard = new Command("leaderboard", "write a Markdown leaderboard (best per layer × task, mean ± sd over seeds) and bar charts") { boardInputs, boardOut };
-        leaderboard.SetAction(p => Guard(() =>
+        leaderboard.SetAction(p => Guard(p, () =>
         {
             var files = p.GetValue(boardInputs)!;
-            var rows = files.SelectMany(f => File.Exists(f) ? new CsvTable<ResultRow>(f).Read()
+            var rows = files.SelectMany(f => File.Exists(f) ? new CsvTable<ResultRow>(f, Note).Read()
                 : throw new ZooConfigException(f, null, "results file not found")).ToList();
             var entries = Leaderboard.Build(rows);
             var md = p.GetValue(boardOut) ?? Path.ChangeExtension(files[0], ".md");
             foreach (var suite in entries.GroupBy(e => e.Suite))
             {
-                var png = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(md))!, suite.Key, "leaderboard.png");
+                var folder = SafeFileName.Check(suite.Key, string.Join(", ", files), "suite column");
+                var png = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(md))!, folder, "leaderboard.png");
                 Leaderboard.Plot(suite.ToList(), png, $"{suite.Key}: best per layer");
                 var statePng = Path.Combine(Path.GetDirectoryName(png)!, "leaderboard-state-size.png");
                 Leaderboard.PlotStateSize(suite.ToList(), statePng, $"{suite.Key}: best metric vs state size");
@@ -124,7 +126,7 @@ public sealed class ZooCli
         {
             checkpointArg, taskOption, taskOptionsOption, deviceOption, pluginOption, pytorchOption,
         };
-        eval.SetAction(p => Guard(() =>
+        eval.SetAction(p => Guard(p, () =>
         {
             if (p.GetValue(taskOptionsOption) is not null && p.GetValue(taskOption) is null)
                 throw new ZooConfigException(null, "--task-options", "given without --task; allowed: --task NAME --task-options JSON (the checkpoint's own task keeps its saved options)");
@@ -134,6 +136,7 @@ public sealed class ZooCli
             if (p.GetValue(taskOption) is { } name)
             {
                 var json = p.GetValue(taskOptionsOption) is { } text ? JsonDocument.Parse(text).RootElement : (JsonElement?)null;
+                if (json is { } options) DuplicateKeys.Check(options, null, "--task-options");
                 var other = registry.CreateTask(name, registry.BindTaskOptions(name, json, null, "--task-options"));
                 if (other.Signature.InputVocab != task.Signature.InputVocab || other.Signature.InputDim != task.Signature.InputDim
                     || other.Signature.OutputDim != task.Signature.OutputDim)
@@ -160,7 +163,7 @@ public sealed class ZooCli
         {
             benchLayers, benchLengths, benchBatch, benchWidth, benchWarmup, benchIters, benchModes, benchOut, benchMax, deviceOption, pluginOption,
         };
-        bench.SetAction(p => Guard(() =>
+        bench.SetAction(p => Guard(p, () =>
         {
             var registry = ZooComponents.Create(p.GetValue(pluginOption));
             var settings = new Zoo.Runner.Bench.BenchSettings
@@ -190,7 +193,7 @@ public sealed class ZooCli
         {
             stmConfigArg, stmOut, deviceOption, stmForce, stmDryRun, stmNoCalibrate, stmAnalyse,
         };
-        stm.SetAction(p => Guard(() =>
+        stm.SetAction(p => Guard(p, () =>
         {
             var config = Zoo.Runner.ShortTermMemory.StmConfig.Load(p.GetValue(stmConfigArg)!);
             var csv = p.GetValue(stmOut) ?? Path.Combine(RunSettings.DefaultOutDir, config.Name + ".csv");
@@ -224,12 +227,15 @@ public sealed class ZooCli
             var report = NativeEnvironment.Check();
             foreach (var (k, v) in report.Lines) _out.WriteLine($"{k,-10} {v}");
             if (!report.TorchLoaded) _err.WriteLine("zoo doctor: libtorch could not be loaded (see the torch line above).");
-            return report.TorchLoaded ? 0 : 1;
+            return report.TorchLoaded ? ExitCode.Ok : ExitCode.RunFailed;
         });
 
         var root = new RootCommand("Zoo: a sequence-model architecture zoo and benchmark suite") { run, list, merge, leaderboard, eval, bench, stm, doctor };
+        root.Options.Add(_verbose);
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = _out, Error = _err });
     }
+
+    private void Note(string message) => _err.WriteLine("zoo: note: " + message);
 
     private static List<string> SplitList(string? text) =>
         string.IsNullOrWhiteSpace(text) ? new List<string>() : SplitTopLevel(text).Select(t => t.Trim()).Where(t => t.Length > 0).ToList();
@@ -265,22 +271,32 @@ public sealed class ZooCli
         }
     }
 
-    // Configuration errors are the user's to fix: one line, exit code 2, nothing written.
-    private int Guard(Func<int> action)
+    // Every error ends as one line on the error writer and a documented exit code; --verbose adds the trace.
+    // Configuration errors are the user's to fix: nothing was written.
+    private int Guard(ParseResult parse, Func<int> action)
     {
         try
         {
             return action();
         }
-        catch (ZooConfigException e)
+        catch (Exception e)
         {
-            _err.WriteLine("zoo: " + e.Message);
-            return 2;
-        }
-        catch (JsonException e)
-        {
-            _err.WriteLine("zoo: malformed JSON: " + e.Message);
-            return 2;
+            var (code, line) = e switch
+            {
+                ZooConfigException => (ExitCode.Config, e.Message),
+                JsonException => (ExitCode.Config, "malformed JSON: " + e.Message),
+                IOException or UnauthorizedAccessException => (ExitCode.FileSystem, "file error: " + e.Message),
+                CsvHelper.CsvHelperException => (ExitCode.FileSystem, "unreadable CSV: " + e.Message),
+                System.Runtime.InteropServices.ExternalException or OutOfMemoryException => (ExitCode.Torch, "libtorch error: " + e.Message),
+                _ => (ExitCode.Internal, $"internal error ({e.GetType().Name}): {e.Message}"),
+            };
+            bool verbose = parse.GetValue(_verbose);
+            var hint = code == ExitCode.Config || verbose ? "" : " (--verbose shows the trace)";
+            _err.WriteLine("zoo: " + FirstLine(line) + hint);
+            if (verbose) _err.WriteLine(e.ToString());
+            return code;
         }
     }
+
+    private static string FirstLine(string text) => text.Split('\n')[0].TrimEnd('\r', ' ');
 }

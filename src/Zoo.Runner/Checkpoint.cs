@@ -42,37 +42,76 @@ public static class Checkpoint
         return stem + ".json";
     }
 
-    /// <summary>Rebuilds the run and its model from <paramref name="jsonPath"/>, with weights from the chosen format.</summary>
+    /// <summary>
+    /// Rebuilds the run and its model from <paramref name="jsonPath"/>, with weights from the chosen format. A missing,
+    /// cut or foreign weights file, or one that does not fit the model the JSON describes, is a config error naming the
+    /// file and the mismatch.
+    /// </summary>
     public static (RunSpec Run, SequenceModel Model, ISequenceTask Task) Load(ComponentRegistry registry, string jsonPath, bool fromPyTorch = false)
     {
         if (!File.Exists(jsonPath)) throw new ZooConfigException(jsonPath, null, "checkpoint file not found");
         JsonObject spec;
         try
         {
-            spec = JsonNode.Parse(File.ReadAllText(jsonPath)) as JsonObject ?? throw new JsonException("not an object");
+            var text = File.ReadAllText(jsonPath);
+            using (var doc = JsonDocument.Parse(text)) DuplicateKeys.Check(doc.RootElement, jsonPath);
+            spec = JsonNode.Parse(text) as JsonObject ?? throw new JsonException("not an object");
         }
         catch (JsonException e)
         {
             throw new ZooConfigException(jsonPath, null, $"not a Zoo checkpoint: {e.Message}");
         }
-        if (spec["zoo_checkpoint"]?.GetValue<int>() != FormatVersion || spec["run"] is not JsonObject run)
+        if (!(spec["zoo_checkpoint"] is JsonValue version && version.TryGetValue<int>(out var v) && v == FormatVersion) || spec["run"] is not JsonObject run)
             throw new ZooConfigException(jsonPath, "zoo_checkpoint", $"not a Zoo checkpoint of format {FormatVersion}");
-        JsonElement E(string key) => JsonDocument.Parse(run[key]!.ToJsonString()).RootElement;
-        var layer = run["layer"]!.GetValue<string>();
-        var task = run["task"]!.GetValue<string>();
+        string Text(JsonObject o, string key, string at) =>
+            o[key] is JsonValue x && x.TryGetValue<string>(out var t) ? t : throw new ZooConfigException(jsonPath, at, "missing or not a string");
+        JsonElement E(string key) => run[key] is JsonObject o
+            ? JsonDocument.Parse(o.ToJsonString()).RootElement
+            : throw new ZooConfigException(jsonPath, $"run.{key}", "missing or not an object");
+        var layer = Text(run, "layer", "run.layer");
+        var task = Text(run, "task", "run.task");
         var model = OptionsBinder.Bind<ModelSpec>(E("model"), jsonPath, "run.model");
         var spec2 = new RunSpec(
-            spec["suite"]!.GetValue<string>(),
+            Text(spec, "suite", "suite"),
             layer, registry.BindLayerOptions(layer, E("layer_options"), model.DModel, jsonPath, "run.layer_options"),
             task, registry.BindTaskOptions(task, E("task_options"), jsonPath, "run.task_options"),
             model,
             OptionsBinder.Bind<TrainSpec>(E("train"), jsonPath, "run.train"),
-            run["seed"]!.GetValue<long>());
+            run["seed"] is JsonValue s && s.TryGetValue<long>(out var seed) ? seed : throw new ZooConfigException(jsonPath, "run.seed", "missing or not an integer"));
         var taskInstance = registry.CreateTask(task, spec2.TaskOptions);
         var built = ModelFactory.Build(registry, layer, spec2.LayerOptions, taskInstance.Signature, model);
-        var dir = Path.GetDirectoryName(Path.GetFullPath(jsonPath))!;
-        if (fromPyTorch) built.load_py(Path.Combine(dir, spec["pytorch_state_dict"]!.GetValue<string>()));
-        else built.load(Path.Combine(dir, spec["weights"]!.GetValue<string>()));
+        var key = fromPyTorch ? "pytorch_state_dict" : "weights";
+        var weights = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(jsonPath))!, Path.GetFileName(Text(spec, key, key)));
+        try
+        {
+            if (!File.Exists(weights)) throw new ZooConfigException(weights, null, $"weights file not found (named by {jsonPath})");
+            if (fromPyTorch) built.load_py(weights);
+            else built.load(weights);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            var why = e is ZooConfigException || fromPyTorch ? e.Message.Split('\n')[0] : Mismatch(weights, built) ?? e.Message.Split('\n')[0];
+            built.Dispose();
+            if (e is ZooConfigException) throw;
+            throw new ZooConfigException(weights, null, $"cannot be loaded into the model {Path.GetFileName(jsonPath)} describes: {why}");
+        }
         return (spec2, built, taskInstance);
+    }
+
+    // The first difference between the tensors stored in a .weights file and the model's parameters, in words.
+    private static string? Mismatch(string weights, SequenceModel model)
+    {
+        var stored = WeightsFile.Entries(weights);
+        var expected = model.state_dict().Select(p => (Name: p.Key, Shape: p.Value.shape)).ToList();
+        string Dims(long[] shape) => "[" + string.Join(", ", shape) + "]";
+        foreach (var (want, i) in expected.Select((w, i) => (w, i)))
+        {
+            if (i >= stored.Count)
+                return $"it holds {stored.Count} readable tensors, the model has {expected.Count} (file cut short or not a TorchSharp weights file?)";
+            if (stored[i].Name != want.Name) return $"tensor {i} is '{stored[i].Name}', the model expects '{want.Name}'";
+            if (!stored[i].Shape.SequenceEqual(want.Shape))
+                return $"'{want.Name}' is {Dims(stored[i].Shape)} in the file, {Dims(want.Shape)} in the model (sizes in the JSON edited?)";
+        }
+        return null;
     }
 }

@@ -18,6 +18,9 @@ public interface IRunReporter
 
     /// <summary>The run ended and its row was written.</summary>
     void RunFinished(ResultRow row);
+
+    /// <summary>Something the user should know that changes nothing trained: a run another process holds, a skipped incomplete row.</summary>
+    void Note(string message) { }
 }
 
 /// <summary>Discards progress.</summary>

@@ -115,18 +115,20 @@ public sealed class SuiteRunner
         return runs.Where((r, i) => (shard is null || shard.Contains(i)) && !finished.Contains(r.ConfigHash)).ToList();
     }
 
-    /// <summary>Runs every pending run of the suite and returns the rows written.</summary>
+    /// <summary>
+    /// Runs every pending run of the suite and returns the rows written. Every output is checked for writability
+    /// before anything trains; each run is claimed first (<see cref="RunClaim"/>), so processes sharing a suite and a
+    /// results file split its runs.
+    /// </summary>
     public IReadOnlyList<ResultRow> Run(string suitePath, RunSettings settings)
     {
         var (suite, registry, runs) = Plan(suitePath, settings);
         var device = NativeEnvironment.Device(settings.Device);
-        EnsureWritable(settings.OutDir);
-        if (settings.CheckpointDir is not null) EnsureWritable(settings.CheckpointDir);
-        var results = new CsvTable<ResultRow>(ResultsPath(settings.OutDir, suite.Name, settings.Shard));
-        var suiteDir = Path.Combine(settings.OutDir, suite.Name);
-        var curves = new CsvTable<CurveRow>(Path.Combine(suiteDir, "curves" + (settings.Shard?.FileSuffix ?? "") + ".csv"));
-        var trajectories = new CsvTable<TrajectoryRow>(Path.Combine(suiteDir, "trajectories" + (settings.Shard?.FileSuffix ?? "") + ".csv"));
-        var pending = Pending(runs, results.Read(), settings.Shard, settings.Force); // Read also refuses another schema
+        var outputs = SuiteOutputs.For(settings, suite.Name, _reporter.Note);
+        outputs.CheckWritable(runs.Select(r => r.Task).Distinct());
+        var (results, curves, trajectories) = (outputs.Results, outputs.Curves, outputs.Trajectories);
+        var before = results.Read(); // Read also refuses another schema
+        var pending = Pending(runs, before, settings.Shard, settings.Force);
         curves.Read();
         trajectories.Read();
         _reporter.SuitePlanned(runs.Count, pending.Count);
@@ -134,6 +136,14 @@ public sealed class SuiteRunner
         var rows = new List<ResultRow>();
         for (int i = 0; i < pending.Count; i++)
         {
+            using var claim = RunClaim.TryTake(results.Path, pending[i].ConfigHash);
+            // Another process holds the run, or finished it since this one planned: its rows are (or will be) there.
+            if (claim is null || results.Read().Skip(before.Count).Any(r => r.ConfigHash == pending[i].ConfigHash))
+            {
+                _reporter.Note($"[{i + 1}/{pending.Count}] {pending[i].DisplayName} · {pending[i].Task} · seed {pending[i].Seed}: " +
+                               $"{(claim is null ? "being trained by another process" : "finished by another process")}, skipped");
+                continue;
+            }
             _reporter.RunStarted(i + 1, pending.Count, pending[i]);
             var record = RunOne(registry, pending[i], device, provenance, settings.CheckpointDir);
             curves.Append(record.Curve);
@@ -146,10 +156,10 @@ public sealed class SuiteRunner
         if (File.Exists(curves.Path))
         {
             var curveRows = curves.Read();
-            LearningCurvePlot.Write(curveRows, suiteDir, suite.Name);
+            LearningCurvePlot.Write(curveRows, outputs.SuiteDir, suite.Name);
             var kept = trajectories.Read();
             if (kept.Count > 0)
-                ReplayPlots.Write(results.Read(), kept, runs.ToDictionary(r => r.ConfigHash, r => r.DisplayName), suiteDir, suite.Name, curveRows);
+                ReplayPlots.Write(results.Read(), kept, runs.ToDictionary(r => r.ConfigHash, r => r.DisplayName), outputs.SuiteDir, suite.Name, curveRows);
         }
         return rows;
     }
@@ -164,20 +174,7 @@ public sealed class SuiteRunner
         || e.Message.Contains("can't allocate memory", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Fails with a config error naming <paramref name="dir"/> unless a file can be created in it.</summary>
-    public static void EnsureWritable(string dir)
-    {
-        try
-        {
-            Directory.CreateDirectory(dir);
-            var probe = Path.Combine(dir, $".zoo-write-test-{Environment.ProcessId}");
-            File.WriteAllText(probe, "");
-            File.Delete(probe);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new Zoo.Core.Options.ZooConfigException(null, "--out", $"cannot write to {Path.GetFullPath(dir)}: {e.Message}");
-        }
-    }
+    public static void EnsureWritable(string dir) => Writable.Folder(dir, "--out");
 
     /// <summary>
     /// Trains one run (and, for tasks that have one, runs the post-training evaluation) and turns the outcome into rows;

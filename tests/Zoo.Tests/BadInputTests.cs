@@ -27,7 +27,7 @@ public sealed class BadInputTests : IDisposable
           "layers": [ LAYERS ], "tasks": [ TASKS ] }
         """;
 
-    private static string Suite(string layers = "\"lstm\"", string tasks = "{ \"name\": \"mqar\", \"options\": { \"vocab\": 32, \"length\": 16, \"pairs\": 2, \"test_examples\": 8 } }") =>
+    internal static string Suite(string layers = "\"lstm\"", string tasks = "{ \"name\": \"mqar\", \"options\": { \"vocab\": 32, \"length\": 16, \"pairs\": 2, \"test_examples\": 8 } }") =>
         Good.Replace("LAYERS", layers).Replace("TASKS", tasks);
 
     public static TheoryData<string, string, string> Cases => new()
@@ -56,7 +56,13 @@ public sealed class BadInputTests : IDisposable
         { "odd task length", Suite(tasks: "{ \"name\": \"mqar\", \"options\": { \"vocab\": 32, \"length\": 15 } }"), "allowed: an even length" },
         { "empty layer list", Suite("").Replace("\"layers\": [  ]", "\"layers\": []"), "missing or empty" },
         { "missing plugin file", Suite().Replace("\"defaults\"", "\"plugins\": [\"no/such/Plugin.dll\"], \"defaults\""), "no/such/Plugin.dll" },
-        { "unusable suite name", Suite().Replace("\"name\": \"s\"", "\"name\": \"a b\""), "not a usable suite name" },
+        { "unusable suite name", Suite().Replace("\"name\": \"s\"", "\"name\": \"a b\""), "'a b' contains ' '; allowed: 1 to 100 letters" },
+        { "suite name climbing out of --out", Suite().Replace("\"name\": \"s\"", "\"name\": \"..\""), "'..' does not start with a letter or digit" },
+        { "suite name with a separator", Suite().Replace("\"name\": \"s\"", "\"name\": \"a/b\""), "'a/b' contains '/'" },
+        { "suite name too long for a file", Suite().Replace("\"name\": \"s\"", $"\"name\": \"{new string('a', 300)}\""), "name: 300 characters is too long" },
+        { "duplicate top-level key", Suite().Replace("\"name\": \"s\"", "\"name\": \"s\", \"name\": \"t\""), "name: key 'name' appears twice in the top-level object" },
+        { "duplicate train key", Suite().Replace("\"steps\": 2", "\"steps\": 2, \"steps\": 3"), "defaults.train.steps: key 'steps' appears twice in defaults.train" },
+        { "duplicate options key", Suite(tasks: "{ \"name\": \"mqar\", \"options\": { \"vocab\": 32, \"vocab\": 64 } }"), "tasks[0].options.vocab: key 'vocab' appears twice" },
     };
 
     [Theory]

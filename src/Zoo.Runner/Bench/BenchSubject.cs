@@ -47,6 +47,7 @@ public sealed class BenchSubject : IDisposable
             try
             {
                 json = JsonDocument.Parse(spec[(colon + 1)..]).RootElement;
+                DuplicateKeys.Check(json.Value, null, $"--layers {name}");
             }
             catch (JsonException e)
             {

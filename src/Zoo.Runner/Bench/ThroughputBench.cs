@@ -115,7 +115,7 @@ public sealed class ThroughputBench
                 }
                 table.Append(new[] { row });
                 rows.Add(row);
-                _log($"{row.Layer,-28} L {length,6} {mode,-16} {row.Status,-7} median {row.MedianMs,10:F2} ms  {row.TokensPerSecond,12:N0} tok/s");
+                _log($"{row.Layer,-28} L {length,6} {mode,-16} {row.Status,-7} median {row.MedianMs,10:F2} ms  {row.TokensPerSecond,12:N0} tok/s{(row.Message.Length > 0 ? " — " + row.Message : "")}");
             }
         }
         return rows;
@@ -132,15 +132,17 @@ public sealed class ThroughputBench
     private static ThroughputRow Measure(BenchSubject subject, BenchSettings b, int length, string mode, Device device, Provenance p, long parameters)
     {
         var row = Row(subject, b, length, mode, device, p, parameters);
-        using var x = randn(new long[] { b.Batch, length, b.DModel }, device: device, generator: new Generator(1, device));
-        Action call = mode switch
-        {
-            "forward" => () => subject.Forward(x),
-            "forward_backward" => () => subject.ForwardBackward(x),
-            _ => () => subject.Decode(x),
-        };
+        if (WontFit(b, length, mode, device) is { } why)
+            return row with { Status = "oom", Message = why, MedianMs = double.NaN, TokensPerSecond = double.NaN };
         try
         {
+            using var x = randn(new long[] { b.Batch, length, b.DModel }, device: device, generator: new Generator(1, device));
+            Action call = mode switch
+            {
+                "forward" => () => subject.Forward(x),
+                "forward_backward" => () => subject.ForwardBackward(x),
+                _ => () => subject.Decode(x),
+            };
             subject.Module.train(mode == "forward_backward");
             var times = new List<double>();
             bool cuda = device.type == DeviceType.CUDA;
@@ -173,9 +175,24 @@ public sealed class ThroughputBench
         }
         catch (Exception e) when (e is System.Runtime.InteropServices.ExternalException or OutOfMemoryException)
         {
-            bool oom = e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) || e is OutOfMemoryException;
+            bool oom = e is OutOfMemoryException || e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
+                || e.Message.Contains("can't allocate memory", StringComparison.OrdinalIgnoreCase);
             return row with { Status = oom ? "oom" : "error", Message = e.Message.Split('\n')[0], MedianMs = double.NaN, TokensPerSecond = double.NaN };
         }
+    }
+
+    /// <summary>
+    /// Why a measurement cannot fit in this machine's memory, or null: a lower bound (the float32 input and output of
+    /// B × L × d_model, and their gradients for forward+backward) against the memory .NET sees (physical or the
+    /// container's limit). CPU only: TorchSharp exposes no GPU memory figures.
+    /// </summary>
+    public static string? WontFit(BenchSettings b, int length, string mode, Device device)
+    {
+        if (device.type != DeviceType.CPU) return null;
+        double needed = 4.0 * b.Batch * length * b.DModel * (mode == "forward_backward" ? 4 : 2);
+        double available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        return needed <= available ? null
+            : $"not run: needs at least {needed / (1L << 30):N1} GiB (batch {b.Batch} × L {length} × d_model {b.DModel} float32 activations), the machine has {available / (1L << 30):N1} GiB";
     }
 
     /// <summary>Linear interpolation between order statistics of sorted <paramref name="sorted"/>.</summary>

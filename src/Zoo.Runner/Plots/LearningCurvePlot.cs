@@ -5,6 +5,9 @@ namespace Zoo.Runner.Plots;
 /// <summary>Test metric against training step, one line per (layer, seed), one PNG per task.</summary>
 public static class LearningCurvePlot
 {
+    /// <summary>Where the plot of <paramref name="task"/> goes.</summary>
+    public static string PathFor(string folder, string task) => Path.Combine(folder, $"curves-{task}.png");
+
     /// <summary>Writes <c>curves-TASK.png</c> under <paramref name="folder"/> for each task in <paramref name="curves"/>; returns the files.</summary>
     public static IReadOnlyList<string> Write(IEnumerable<CurveRow> curves, string folder, string suite)
     {
@@ -36,7 +39,7 @@ public static class LearningCurvePlot
             plt.XLabel("training step");
             plt.YLabel($"test {metric}");
             plt.ShowLegend(ScottPlot.Alignment.UpperLeft);
-            var file = Path.Combine(folder, $"curves-{task.Key}.png");
+            var file = PathFor(folder, task.Key);
             AtomicFile.Write(file, tmp => plt.SavePng(tmp, 800, 500));
             files.Add(file);
         }

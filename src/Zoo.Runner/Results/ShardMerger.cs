@@ -11,8 +11,11 @@ public static class ShardMerger
     /// <summary>What a merge did.</summary>
     public sealed record Report(int RowsRead, int RowsWritten, int Duplicates, IReadOnlyList<string> Conflicts);
 
-    /// <summary>Merges <paramref name="inputs"/> into <paramref name="output"/> (replacing it atomically).</summary>
-    public static Report Merge(IReadOnlyList<string> inputs, string output)
+    /// <summary>
+    /// Merges <paramref name="inputs"/> into <paramref name="output"/> (replacing it atomically); <paramref name="note"/>
+    /// hears about incomplete last rows skipped in the inputs.
+    /// </summary>
+    public static Report Merge(IReadOnlyList<string> inputs, string output, Action<string>? note = null)
     {
         var kept = new Dictionary<(string, string), (ResultRow Row, string File)>();
         var order = new List<(string, string)>();
@@ -21,7 +24,7 @@ public static class ShardMerger
         foreach (var file in inputs)
         {
             if (!File.Exists(file)) throw new Zoo.Core.Options.ZooConfigException(file, null, "results file not found");
-            foreach (var row in new CsvTable<ResultRow>(file).Read())
+            foreach (var row in new CsvTable<ResultRow>(file, note).Read())
             {
                 read++;
                 var key = (row.ConfigHash, row.Metric);

@@ -116,8 +116,7 @@ public sealed record StmConfig : IValidatableOptions
         if (LrList.Distinct().Count() != LrList.Length) yield return ("lr_list", "contains a learning rate twice");
         if (LrMin > LrMax) yield return ("lr_min", $"{LrMin} is larger than lr_max {LrMax}");
         if (LrCount == 1 && LrMin != LrMax) yield return ("lr_count", "1 learning rate needs lr_min = lr_max");
-        if (string.IsNullOrWhiteSpace(Name) || Name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || Name.Contains(' '))
-            yield return ("name", $"'{Name}' is not usable; allowed: letters, digits, '-', '_'");
+        if (Results.SafeFileName.Problem(Name) is { } problem) yield return ("name", $"{problem}; {Results.SafeFileName.Rule}");
     }
 
     /// <summary>The learning rates, largest first: <see cref="LrList"/>, or else lr_max · (lr_min/lr_max)^(k/(n−1)).</summary>
@@ -162,7 +161,11 @@ public sealed record StmConfig : IValidatableOptions
             throw new ZooConfigException(path, null, $"malformed JSON at line {e.LineNumber + 1}: {e.Message.Split('.')[0]}");
         }
         StmConfig config;
-        using (doc) config = OptionsBinder.Bind<StmConfig>(doc.RootElement.Clone(), path, "");
+        using (doc)
+        {
+            DuplicateKeys.Check(doc.RootElement, path);
+            config = OptionsBinder.Bind<StmConfig>(doc.RootElement.Clone(), path, "");
+        }
         if (config.ReferencePoints.Length == 0) return config;
         var reference = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, config.ReferencePoints);
         if (!File.Exists(reference)) throw new ZooConfigException(path, "reference_points", $"'{reference}' not found");

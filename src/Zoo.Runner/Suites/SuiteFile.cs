@@ -45,7 +45,10 @@ public sealed record SuiteFile(
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            var text = File.ReadAllText(path);
+            var options = new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
+            using (var doc = JsonDocument.Parse(text, options)) DuplicateKeys.Check(doc.RootElement, path);
+            root = JsonNode.Parse(text, documentOptions: options);
         }
         catch (JsonException e)
         {
@@ -53,9 +56,7 @@ public sealed record SuiteFile(
         }
         var top = Object(root, path, "(root)");
         CheckKeys(top, TopKeys, path, "");
-        var name = String(top["name"], path, "name");
-        if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(System.IO.Path.GetInvalidFileNameChars()) >= 0 || name.Contains(' '))
-            throw new ZooConfigException(path, "name", $"'{name}' is not a usable suite name; allowed: letters, digits, '-', '_' (it names the results file)");
+        var name = Zoo.Runner.Results.SafeFileName.Check(String(top["name"], path, "name"), path, "name");
         var defaults = top["defaults"] is null ? new JsonObject() : Object(top["defaults"], path, "defaults");
         CheckKeys(defaults, DefaultKeys, path, "defaults");
         var seeds = defaults["seeds"] switch
