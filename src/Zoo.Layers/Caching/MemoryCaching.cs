@@ -79,8 +79,9 @@ public sealed record MemoryCachingOptions : IValidatableOptions
 /// (s = 1).
 /// </summary>
 /// <remarks>
-/// State: position in the segment, running sum of the segment's inputs (for the causal mean pool), the number of caches,
-/// the wrapped layer's state, then per cache its mean-pooled segment input and its memory state. The state grows with L.
+/// State: the position in the segment, "segment_sum" (running sum of the segment's inputs, for the causal mean pool),
+/// "online" (the wrapped layer's state) and "caches", one child per completed segment in order ("0", "1", …), each with
+/// its mean-pooled segment input "pooled" and its final memory "memory". The state grows with L.
 /// Router/gate scores are ⟨x_t W_u, MeanPool(segment)⟩ / √D, with the online segment pooled causally up to t.
 /// Only layers in Zoo.Layers that implement <see cref="IReadableMemory"/> can be wrapped.
 /// </remarks>
@@ -96,7 +97,6 @@ public sealed class MemoryCaching : SequenceLayer
     private readonly MemoryCachingOptions _o;
     private readonly SequenceLayer inner;
     private readonly Linear? gate_proj;
-    private readonly int _baseParts;
 
     /// <summary>Builds the wrapper and its wrapped layer.</summary>
     public MemoryCaching(int dModel, MemoryCachingOptions options) : base("MemoryCaching", dModel)
@@ -106,16 +106,14 @@ public sealed class MemoryCaching : SequenceLayer
         var baseOptions = OptionsBinder.Bind(optionsType, options.BaseOptions, null, "base_options", dModel);
         inner = (SequenceLayer)Activator.CreateInstance(type, dModel, baseOptions)!;
         if (options.Rule != CachingRule.Residual) gate_proj = nn.Linear(dModel, dModel, hasBias: false);
-        _baseParts = inner.InitialState(1, CPU, ScalarType.Float32).Parts.Count;
         RegisterComponents();
     }
 
     private IReadableMemory Memory => (IReadableMemory)inner;
 
-    /// <inheritdoc />
+    /// <summary>State: position 0, a zero segment sum, the wrapped layer's initial state, no caches.</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
-        new(new[] { zeros(1, dtype: ScalarType.Int64), zeros(batch, DModel, dtype: dtype, device: device), zeros(1, dtype: ScalarType.Int64) }
-            .Concat(inner.InitialState(batch, device, dtype).Parts).ToArray());
+        State(0, zeros(batch, DModel, dtype: dtype, device: device), inner.InitialState(batch, device, dtype), new(), new());
 
     /// <inheritdoc />
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null)
@@ -123,18 +121,12 @@ public sealed class MemoryCaching : SequenceLayer
         using var scope = NewDisposeScope();
         long b = x.shape[0];
         state ??= InitialState(b, x.device, x.dtype);
-        long pos = state[0].item<long>();
-        var segSum = state[1];
-        int caches = (int)state[2].item<long>();
-        var online = new LayerState(state.Parts.Skip(3).Take(_baseParts).ToArray());
-        var pooled = new List<Tensor>();
-        var memories = new List<LayerState>();
-        for (int i = 0; i < caches; i++)
-        {
-            var at = 3 + _baseParts + i * (1 + _baseParts);
-            pooled.Add(state[at]);
-            memories.Add(new LayerState(state.Parts.Skip(at + 1).Take(_baseParts).ToArray()));
-        }
+        long pos = state.Counter("position");
+        var segSum = state["segment_sum"];
+        var online = state.Child("online");
+        var caches = state.Child("caches").Children.Select(c => c.State).ToList();
+        var pooled = caches.Select(c => c["pooled"]).ToList();
+        var memories = caches.Select(c => c.Child("memory")).ToList();
 
         var outputs = new List<Tensor>();
         foreach (var xs in TimePieces.Split(x, 1, pos, _o.Segment))
@@ -164,15 +156,17 @@ public sealed class MemoryCaching : SequenceLayer
                 online = next;
             }
         }
-        var parts = new List<Tensor> { tensor(new[] { pos }), segSum, tensor(new[] { (long)memories.Count }) };
-        parts.AddRange(online.Parts);
-        for (int i = 0; i < memories.Count; i++)
-        {
-            parts.Add(pooled[i]);
-            parts.AddRange(memories[i].Parts);
-        }
-        var nextState = new LayerState(parts.Select(p => p.alias()).ToArray()).MoveToOuterDisposeScope();
+        // Fresh handles throughout: the online memory and the last cache may be the same tensors.
+        var nextState = State(pos, segSum, online, pooled, memories).Map(t => t.alias()).MoveToOuterDisposeScope();
         return (cat(outputs, 1).MoveToOuterDisposeScope(), nextState);
+    }
+
+    private static LayerState State(long position, Tensor segmentSum, LayerState online, List<Tensor> pooled, List<LayerState> memories)
+    {
+        var caches = new LayerState();
+        for (int i = 0; i < memories.Count; i++)
+            caches.With(i.ToString(System.Globalization.CultureInfo.InvariantCulture), new LayerState().With("pooled", pooled[i]).With("memory", memories[i]));
+        return new LayerState().WithCounter("position", position).With("segment_sum", segmentSum).With("online", online).With("caches", caches);
     }
 
     /// <summary>One token: the same segment bookkeeping as Forward.</summary>
