@@ -21,6 +21,9 @@ internal static class TestSupport
     public static string BadPluginPath =>
         Path.Combine(RepoRoot, "tests", "Zoo.Tests.BadPlugin", "bin", Configuration, "net10.0", "Zoo.Tests.BadPlugin.dll");
 
+    public static string MemoryPluginPath =>
+        Path.Combine(RepoRoot, "tests", "Zoo.Tests.MemoryPlugin", "bin", Configuration, "net10.0", "Zoo.Tests.MemoryPlugin.dll");
+
     public static string ZooDll => Path.Combine(AppContext.BaseDirectory, "zoo.dll");
 
     public static ComponentRegistry Registry(bool withPlugin = false) =>

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -24,10 +23,10 @@ public enum CachingRule
 }
 
 /// <summary>Options of <see cref="MemoryCaching"/>.</summary>
-public sealed record MemoryCachingOptions : IValidatableOptions
+public sealed record MemoryCachingOptions : IWrapperOptions
 {
-    /// <summary>The wrapped memory layer (one that implements <see cref="IReadableMemory"/>).</summary>
-    [Option("wrapped memory layer")]
+    /// <summary>The wrapped memory layer: any registered layer, plugins included, that implements <see cref="IReadableMemory"/>.</summary>
+    [Option("wrapped memory layer (any registered layer that implements IReadableMemory)")]
     public string Base { get; init; } = "gated-deltanet";
 
     /// <summary>Options of the wrapped layer, as that layer takes them.</summary>
@@ -51,24 +50,7 @@ public sealed record MemoryCachingOptions : IValidatableOptions
     public bool ResetPerSegment { get; init; }
 
     /// <inheritdoc />
-    public IEnumerable<(string Field, string Message)> Validate(int dModel)
-    {
-        if (!MemoryCaching.Wrappable.ContainsKey(Base))
-        {
-            yield return ("base", $"'{Base}' cannot be wrapped; allowed: {string.Join(", ", MemoryCaching.Wrappable.Keys.Order())}");
-            yield break;
-        }
-        string? problem = null, field = null;
-        try
-        {
-            OptionsBinder.Bind(MemoryCaching.Wrappable[Base].Options, BaseOptions, null, "base_options", dModel);
-        }
-        catch (ZooConfigException e)
-        {
-            (field, problem) = (e.Field, e.Problem);
-        }
-        if (problem is not null) yield return (field!.StartsWith("base_options", StringComparison.Ordinal) ? field : "base_options", problem);
-    }
+    Type IWrapperOptions.WrappedContract => typeof(IReadableMemory);
 }
 
 /// <summary>
@@ -83,28 +65,21 @@ public sealed record MemoryCachingOptions : IValidatableOptions
 /// "online" (the wrapped layer's state) and "caches", one child per completed segment in order ("0", "1", …), each with
 /// its mean-pooled segment input "pooled" and its final memory "memory". The state grows with L.
 /// Router/gate scores are ⟨x_t W_u, MeanPool(segment)⟩ / √D, with the online segment pooled causally up to t.
-/// Only layers in Zoo.Layers that implement <see cref="IReadableMemory"/> can be wrapped.
+/// Any registered layer that implements <see cref="IReadableMemory"/> can be wrapped, a plugin's included; it is built
+/// through the registry (<see cref="ComponentRegistry.CreateWrapped"/>), with the registry's checks and messages.
 /// </remarks>
 [ZooLayer("memory-caching", typeof(MemoryCachingOptions), Summary = "Memory Caching: segment memories cached and read back (residual, gated residual, soup, sparse selective)")]
 public sealed class MemoryCaching : SequenceLayer
 {
-    /// <summary>Wrappable layers by registered name: their class and options type.</summary>
-    public static readonly IReadOnlyDictionary<string, (Type Layer, Type Options)> Wrappable =
-        typeof(MemoryCaching).Assembly.GetTypes()
-            .Where(t => typeof(IReadableMemory).IsAssignableFrom(t) && !t.IsAbstract && t.GetCustomAttribute<ZooLayerAttribute>() is not null)
-            .ToDictionary(t => t.GetCustomAttribute<ZooLayerAttribute>()!.Name, t => (t, t.GetCustomAttribute<ZooLayerAttribute>()!.OptionsType));
-
     private readonly MemoryCachingOptions _o;
     private readonly SequenceLayer inner;
     private readonly Linear? gate_proj;
 
-    /// <summary>Builds the wrapper and its wrapped layer.</summary>
-    public MemoryCaching(int dModel, MemoryCachingOptions options) : base("MemoryCaching", dModel)
+    /// <summary>Builds the wrapper and, through <paramref name="registry"/>, its wrapped layer.</summary>
+    public MemoryCaching(int dModel, MemoryCachingOptions options, ComponentRegistry registry) : base("MemoryCaching", dModel)
     {
         _o = options;
-        var (type, optionsType) = Wrappable[options.Base];
-        var baseOptions = OptionsBinder.Bind(optionsType, options.BaseOptions, null, "base_options", dModel);
-        inner = (SequenceLayer)Activator.CreateInstance(type, dModel, baseOptions)!;
+        inner = registry.CreateWrapped(options, dModel);
         if (options.Rule != CachingRule.Residual) gate_proj = nn.Linear(dModel, dModel, hasBias: false);
         RegisterComponents();
     }
