@@ -37,15 +37,15 @@ public sealed class EmaRecurrence : SequenceLayer
         RegisterComponents();
     }
 
-    /// <inheritdoc />
-    public override LayerState InitialState(long batch, Device device, ScalarType dtype) => new(zeros(batch, DModel, dtype: dtype, device: device));
+    /// <summary>State: the running average "h" [B, D], zero before the first token.</summary>
+    public override LayerState InitialState(long batch, Device device, ScalarType dtype) => State(zeros(batch, DModel, dtype: dtype, device: device));
 
     /// <inheritdoc />
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null)
     {
         using var scope = NewDisposeScope();
         long l = x.shape[1];
-        var h0 = state?[0] ?? zeros(x.shape[0], DModel, dtype: x.dtype, device: x.device);
+        var h0 = state?["h"] ?? zeros(x.shape[0], DModel, dtype: x.dtype, device: x.device);
         var logA = nn.functional.logsigmoid(decayLogit);                          // [D]
         var t = arange(l, dtype: x.dtype, device: x.device);
         var lag = (t.unsqueeze(1) - t.unsqueeze(0));                               // [L, L], t − s
@@ -53,7 +53,7 @@ public sealed class EmaRecurrence : SequenceLayer
         var weights = exp(lag.unsqueeze(-1).clamp_min(0) * logA).masked_fill(causal.logical_not().unsqueeze(-1), 0); // [L, L, D]
         var u = inProj.forward(x) * (1 - exp(logA));                                // [B, L, D]
         var h = einsum("tsd,bsd->btd", weights, u) + exp((t + 1).unsqueeze(-1) * logA) * h0.unsqueeze(1);
-        var next = new LayerState(h[.., -1].clone()).MoveToOuterDisposeScope();
+        var next = State(h[.., -1].clone()).MoveToOuterDisposeScope();
         return (outProj.forward(h).MoveToOuterDisposeScope(), next);
     }
 
@@ -62,11 +62,14 @@ public sealed class EmaRecurrence : SequenceLayer
     {
         using var scope = NewDisposeScope();
         var a = sigmoid(decayLogit);
-        var h = a * state[0] + (1 - a) * inProj.forward(x);
-        var next = new LayerState(h).MoveToOuterDisposeScope();
+        var h = a * state["h"] + (1 - a) * inProj.forward(x);
+        var next = State(h).MoveToOuterDisposeScope();
         return (outProj.forward(h).MoveToOuterDisposeScope(), next);
     }
 
     /// <inheritdoc />
     public override long StateSize(long sequenceLength) => DModel;
+
+    // A state is named parts: tensors, child states and counters (see LayerState); this layer's is one tensor.
+    private static LayerState State(Tensor h) => new LayerState().With("h", h);
 }

@@ -1,4 +1,6 @@
 using Zoo.Core.Layers;
+using Zoo.Core.Registry;
+using Zoo.Runner;
 using static TorchSharp.torch;
 
 namespace Zoo.Tests;
@@ -75,8 +77,8 @@ public sealed class MemoryCachingTests
         Assert.True(layer.StateSize(8) > layer.StateSize(4) && layer.StateSize(4) > layer.StateSize(3));
         using var scope = NewDisposeScope();
         var (_, state) = layer.Forward(TestSupport.Input(1, 9, D, seed: 1));
-        Assert.Equal(2, state[2].item<long>());   // two full segments cached, one token online
-        Assert.Equal(1, state[0].item<long>());
+        Assert.Equal(new[] { "0", "1" }, state.Child("caches").Children.Select(c => c.Name));   // two full segments cached, one token online
+        Assert.Equal(1, state.Counter("position"));
     }
 
     [Fact]
@@ -85,10 +87,82 @@ public sealed class MemoryCachingTests
         var e = Assert.Throws<Zoo.Core.Options.ZooConfigException>(() =>
             TestSupport.Registry().BindLayerOptions("memory-caching", System.Text.Json.JsonDocument.Parse("{\"base\": \"lstm\"}").RootElement, D, "s.json", "layers[0].options"));
         Assert.Equal("layers[0].options.base", e.Field);
-        Assert.Contains("gated-deltanet", e.Message);
-        Assert.Contains("titans-lmm", e.Message);
+        Assert.Contains("Lstm does not implement IReadableMemory", e.Message);
+        Assert.Contains("allowed: deltanet, gated-deltanet, linear-attention, simple-gla, titans-lmm", e.Message);
+        var typo = Assert.Throws<Zoo.Core.Options.ZooConfigException>(() =>
+            TestSupport.Registry().BindLayerOptions("memory-caching", System.Text.Json.JsonDocument.Parse("{\"base\": \"deltanot\"}").RootElement, D, "s.json", "layers[0].options"));
+        Assert.Contains("no layer has that name (did you mean 'deltanet'?)", typo.Message);
         var nested = Assert.Throws<Zoo.Core.Options.ZooConfigException>(() =>
             TestSupport.Registry().BindLayerOptions("memory-caching", System.Text.Json.JsonDocument.Parse("{\"base_options\": {\"chunk_sise\": 2}}").RootElement, D, "s.json", "layers[0].options"));
         Assert.Contains("base_options.chunk_sise", nested.Message);
+    }
+
+    // A plugin's readable memory, wrapped like a built-in one: registered from its own assembly, built by the registry.
+    private const string PluginMemory = "plugin-additive-memory";
+
+    private static ComponentRegistry PluginRegistry() =>
+        ZooComponents.Create(new[] { TestSupport.MemoryPluginPath, TestSupport.ExamplePluginPath });
+
+    [Fact]
+    public void A_plugin_memory_is_wrapped_and_reduces_to_itself_when_the_segment_covers_the_sequence()
+    {
+        using var scope = NewDisposeScope();
+        var registry = PluginRegistry();
+        var wrapper = TestSupport.Float64Layer(registry, "memory-caching", $"{{\"segment\": 16, \"base\": \"{PluginMemory}\"}}", D, 1);
+        var plain = TestSupport.Float64Layer(registry, PluginMemory, "{}", D, 2);
+        Assert.Equal(plain.GetType(), wrapper.named_children().Single(c => c.name == "inner").module.GetType());
+        CopyParameters(plain, wrapper, "inner.");
+        var x = TestSupport.Input(2, 11, D, seed: 3);
+        Assert.True(TestSupport.MaxAbsDiff(wrapper.Forward(x).Output, plain.Forward(x).Output) < 1e-12);
+    }
+
+    [Theory]
+    [InlineData("residual")]
+    [InlineData("gated_residual")]
+    [InlineData("soup")]
+    public void A_plugin_memory_with_caches_steps_as_it_runs_in_parallel_and_reads_its_caches(string rule)
+    {
+        using var scope = NewDisposeScope();
+        var registry = PluginRegistry();
+        var wrapper = TestSupport.Float64Layer(registry, "memory-caching", $"{{\"segment\": 3, \"rule\": \"{rule}\", \"base\": \"{PluginMemory}\"}}", D, 4);
+        var x = TestSupport.Input(2, 10, D, seed: 5);
+        var (parallel, end) = wrapper.Forward(x);
+        var state = wrapper.InitialState(2, x.device, x.dtype);
+        var steps = new List<Tensor>();
+        for (int t = 0; t < 10; t++)
+        {
+            var (y, next) = wrapper.Step(x[.., t], state);
+            steps.Add(y);
+            state = next;
+        }
+        Assert.True(TestSupport.MaxAbsDiff(parallel, stack(steps, 1)) < 1e-10);
+        Assert.True(TestSupport.MaxStateDiff(end, state) < 1e-10);
+        Assert.Equal(3, end.Child("caches").Children.Count());
+        // The caches change the output: a wrapper that never cached (segment ≥ L) with the same weights differs after the first segment.
+        var uncached = TestSupport.Float64Layer(registry, "memory-caching", $"{{\"segment\": 16, \"rule\": \"{rule}\", \"base\": \"{PluginMemory}\"}}", D, 6);
+        CopyParameters(wrapper, uncached);
+        var plain = uncached.Forward(x).Output;
+        Assert.True(TestSupport.MaxAbsDiff(parallel[.., ..3], plain[.., ..3]) < 1e-12, "the first segment has no cache to read");
+        Assert.True(TestSupport.MaxAbsDiff(parallel[.., 3..], plain[.., 3..]) > 1e-6, "later segments should read their caches");
+    }
+
+    [Fact]
+    public void Only_readable_memories_of_any_assembly_can_be_wrapped()
+    {
+        var registry = PluginRegistry();
+        var e = Assert.Throws<Zoo.Core.Options.ZooConfigException>(() =>
+            registry.BindLayerOptions("memory-caching", System.Text.Json.JsonDocument.Parse("{\"base\": \"example-ema\"}").RootElement, D, "s.json", "layers[0].options"));
+        Assert.Equal("layers[0].options.base", e.Field);
+        Assert.Contains("EmaRecurrence does not implement IReadableMemory", e.Message);
+        Assert.Contains(PluginMemory, e.Message);
+        // Without the plugin loaded, its name is unknown and the message lists only Zoo's own memories.
+        var unloaded = Assert.Throws<Zoo.Core.Options.ZooConfigException>(() =>
+            TestSupport.Registry().BindLayerOptions("memory-caching", System.Text.Json.JsonDocument.Parse($"{{\"base\": \"{PluginMemory}\"}}").RootElement, D, "s.json", "layers[0].options"));
+        Assert.Contains("no layer has that name", unloaded.Message);
+        Assert.DoesNotContain(PluginMemory, unloaded.Message[unloaded.Message.IndexOf("allowed", StringComparison.Ordinal)..]);
+        // The plugin layer's own options are bound strictly through the registry.
+        var nested = Assert.Throws<Zoo.Core.Options.ZooConfigException>(() =>
+            registry.BindLayerOptions("memory-caching", System.Text.Json.JsonDocument.Parse($"{{\"base\": \"{PluginMemory}\", \"base_options\": {{\"heads\": 2}}}}").RootElement, D, "s.json", "layers[0].options"));
+        Assert.Equal("layers[0].options.base_options.heads", nested.Field);
     }
 }

@@ -21,6 +21,9 @@ internal static class TestSupport
     public static string BadPluginPath =>
         Path.Combine(RepoRoot, "tests", "Zoo.Tests.BadPlugin", "bin", Configuration, "net10.0", "Zoo.Tests.BadPlugin.dll");
 
+    public static string MemoryPluginPath =>
+        Path.Combine(RepoRoot, "tests", "Zoo.Tests.MemoryPlugin", "bin", Configuration, "net10.0", "Zoo.Tests.MemoryPlugin.dll");
+
     public static string ZooDll => Path.Combine(AppContext.BaseDirectory, "zoo.dll");
 
     public static ComponentRegistry Registry(bool withPlugin = false) =>
@@ -46,6 +49,25 @@ internal static class TestSupport
 
     public static double MaxAbsDiff(Tensor a, Tensor b) =>
         a.numel() == 0 && b.numel() == 0 ? 0 : (a - b).abs().max().to(ScalarType.Float64).item<double>();
+
+    /// <summary>
+    /// The largest difference between two states' tensors, walking both trees by name; a state whose names, shapes or
+    /// counters differ from the other's fails the assertion, naming the path.
+    /// </summary>
+    public static double MaxStateDiff(LayerState a, LayerState b, string path = "state")
+    {
+        Assert.Equal(a.Tensors.Select(t => t.Name), b.Tensors.Select(t => t.Name));
+        Assert.Equal(a.Children.Select(c => c.Name), b.Children.Select(c => c.Name));
+        Assert.True(a.Counters.SequenceEqual(b.Counters), $"{path}: counters differ");
+        double worst = 0;
+        foreach (var (name, t) in a.Tensors)
+        {
+            Assert.True(t.shape.SequenceEqual(b[name].shape), $"{path}.{name}: shapes differ");
+            worst = Math.Max(worst, MaxAbsDiff(t, b[name]));
+        }
+        foreach (var (name, child) in a.Children) worst = Math.Max(worst, MaxStateDiff(child, b.Child(name), $"{path}.{name}"));
+        return worst;
+    }
 
     private static string FindRoot()
     {

@@ -36,7 +36,7 @@ public sealed class ComponentRegistry
         {
             if (type.GetCustomAttribute<ZooLayerAttribute>() is { } la)
             {
-                Check(type, typeof(SequenceLayer), source, new[] { typeof(int), la.OptionsType });
+                Check(type, typeof(SequenceLayer), source, new[] { typeof(int), la.OptionsType }, new[] { typeof(int), la.OptionsType, typeof(ComponentRegistry) });
                 Add(_layers, "layer", new ComponentEntry(la.Name, type, la.OptionsType, la.Summary, source));
                 found++;
             }
@@ -56,17 +56,56 @@ public sealed class ComponentRegistry
     /// <summary>The task entry for <paramref name="name"/>, or a config error listing the known names.</summary>
     public ComponentEntry Task(string name, string? file = null, string? field = null) => Find(_tasks, "task", name, file, field);
 
-    /// <summary>Binds the layer's options from JSON (strictly) without building the layer.</summary>
-    public object BindLayerOptions(string name, JsonElement? options, int dModel, string? file = null, string path = "options") =>
-        OptionsBinder.Bind(Layer(name, file).OptionsType, options, file, path, dModel);
+    /// <summary>
+    /// Binds the layer's options from JSON (strictly) without building the layer; for a wrapper
+    /// (<see cref="IWrapperOptions"/>) also checks the wrapped layer's name and binds its options.
+    /// </summary>
+    public object BindLayerOptions(string name, JsonElement? options, int dModel, string? file = null, string path = "options")
+    {
+        var bound = OptionsBinder.Bind(Layer(name, file).OptionsType, options, file, path, dModel);
+        if (bound is IWrapperOptions wrapper) BindWrapped(wrapper, dModel, file, path);
+        return bound;
+    }
 
     /// <summary>Binds the task's options from JSON (strictly) without building the task.</summary>
     public object BindTaskOptions(string name, JsonElement? options, string? file = null, string path = "options") =>
         OptionsBinder.Bind(Task(name, file).OptionsType, options, file, path);
 
     /// <summary>Builds a layer of width <paramref name="dModel"/> from already-bound options.</summary>
-    public SequenceLayer CreateLayer(string name, int dModel, object options) =>
-        (SequenceLayer)Construct(Layer(name), dModel, options);
+    public SequenceLayer CreateLayer(string name, int dModel, object options)
+    {
+        var entry = Layer(name);
+        return (SequenceLayer)(TakesRegistry(entry) ? Construct(entry, dModel, options, this) : Construct(entry, dModel, options));
+    }
+
+    /// <summary>Builds the layer that <paramref name="wrapper"/> names, with the same checks as binding its options.</summary>
+    public SequenceLayer CreateWrapped(IWrapperOptions wrapper, int dModel)
+    {
+        var (name, options) = BindWrapped(wrapper, dModel, null, "options");
+        return CreateLayer(name, dModel, options);
+    }
+
+    // The wrapped layer's name, checked against every registered layer that fulfils the wrapper's contract, and its
+    // options bound under the wrapper's path.
+    private (string Name, object Options) BindWrapped(IWrapperOptions wrapper, int dModel, string? file, string path)
+    {
+        var contract = wrapper.WrappedContract;
+        var allowed = _layers.Values.Where(e => contract.IsAssignableFrom(e.Type)).Select(e => e.Name).Order(StringComparer.Ordinal).ToList();
+        var field = $"{path}.{OptionsBinder.JsonName(nameof(IWrapperOptions.Base))}";
+        if (!_layers.TryGetValue(wrapper.Base, out var entry) || !contract.IsAssignableFrom(entry.Type))
+        {
+            var near = NameMatcher.Nearest(wrapper.Base, allowed);
+            var why = entry is null ? "no layer has that name" + (near is null ? "" : $" (did you mean '{near}'?)")
+                : $"{entry.Type.Name} does not implement {contract.Name}";
+            throw new ZooConfigException(file, field, $"'{wrapper.Base}' cannot be wrapped: {why}; allowed: {string.Join(", ", allowed)}");
+        }
+        var optionsPath = $"{path}.{OptionsBinder.JsonName(nameof(IWrapperOptions.BaseOptions))}";
+        return (entry.Name, BindLayerOptions(entry.Name, wrapper.BaseOptions, dModel, file, optionsPath));
+    }
+
+    // A layer that builds other registered layers takes the registry as its constructor's third argument.
+    private static bool TakesRegistry(ComponentEntry layer) =>
+        layer.Type.GetConstructor(new[] { typeof(int), layer.OptionsType, typeof(ComponentRegistry) }) is not null;
 
     /// <summary>Builds a task from already-bound options.</summary>
     public ISequenceTask CreateTask(string name, object options) => (ISequenceTask)Construct(Task(name), options);
@@ -85,13 +124,13 @@ public sealed class ComponentRegistry
         }
     }
 
-    private static void Check(Type type, Type required, string source, Type[] ctorArgs)
+    private static void Check(Type type, Type required, string source, params Type[][] ctorArgs)
     {
         if (!required.IsAssignableFrom(type) || type.IsAbstract)
             throw new ZooConfigException(source, type.FullName, $"is registered but is not a concrete {required.Name}");
-        if (type.GetConstructor(ctorArgs) is null)
+        if (ctorArgs.All(args => type.GetConstructor(args) is null))
             throw new ZooConfigException(source, type.FullName,
-                $"needs a public constructor ({string.Join(", ", ctorArgs.Select(t => t.Name))})");
+                $"needs a public constructor {string.Join(" or ", ctorArgs.Select(args => $"({string.Join(", ", args.Select(t => t.Name))})"))}");
     }
 
     private static void Add(Dictionary<string, ComponentEntry> map, string kind, ComponentEntry entry)

@@ -2,7 +2,9 @@ namespace Zoo.Core.Registry;
 
 /// <summary>
 /// Registers a <see cref="Layers.SequenceLayer"/> under a name. The class needs a public constructor
-/// <c>(int dModel, TOptions options)</c> where TOptions is <see cref="OptionsType"/>.
+/// <c>(int dModel, TOptions options)</c> where TOptions is <see cref="OptionsType"/>, or
+/// <c>(int dModel, TOptions options, ComponentRegistry registry)</c> for a layer that builds other registered layers
+/// (see <see cref="IWrapperOptions"/>).
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]
 public sealed class ZooLayerAttribute : Attribute

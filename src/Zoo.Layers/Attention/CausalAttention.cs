@@ -80,11 +80,10 @@ public sealed class CausalAttention : SequenceLayer
         RegisterComponents();
     }
 
-    /// <summary>Empty K and V caches and position 0.</summary>
+    /// <summary>State: empty K and V caches "k", "v" [B, H, 0, d_h] and the absolute position 0.</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
-        new(zeros(batch, _o.Heads, 0, _headDim, dtype: dtype, device: device),
-            zeros(batch, _o.Heads, 0, _headDim, dtype: dtype, device: device),
-            zeros(1, dtype: ScalarType.Int64));
+        State(zeros(batch, _o.Heads, 0, _headDim, dtype: dtype, device: device),
+              zeros(batch, _o.Heads, 0, _headDim, dtype: dtype, device: device), 0);
 
     /// <inheritdoc />
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null)
@@ -92,10 +91,10 @@ public sealed class CausalAttention : SequenceLayer
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
         state ??= InitialState(b, x.device, x.dtype);
-        long cached = state[0].shape[2], position = state[2].item<long>();
+        long cached = state["k"].shape[2], position = state.Counter("position");
         var (q, k, v) = Project(x, position);
-        var keys = cached == 0 ? k : cat(new[] { state[0], k }, 2);
-        var values = cached == 0 ? v : cat(new[] { state[1], v }, 2);
+        var keys = cached == 0 ? k : cat(new[] { state["k"], k }, 2);
+        var values = cached == 0 ? v : cat(new[] { state["v"], v }, 2);
         Tensor o;
         if (cached == 0 && _o.Window == 0 && persistent_k is null)
         {
@@ -122,10 +121,10 @@ public sealed class CausalAttention : SequenceLayer
     public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0], position = state[2].item<long>();
+        long b = x.shape[0], position = state.Counter("position");
         var (q, k, v) = Project(x.unsqueeze(1), position);
-        var keys = cat(new[] { state[0], k }, 2);          // the cache holds at most window − 1 tokens: all visible
-        var values = cat(new[] { state[1], v }, 2);
+        var keys = cat(new[] { state["k"], k }, 2);          // the cache holds at most window − 1 tokens: all visible
+        var values = cat(new[] { state["v"], v }, 2);
         var (pk, pv) = WithPersistent(keys, values);
         var scores = q.matmul(pk.transpose(2, 3)) / Math.Sqrt(_headDim); // [B, H, 1, P + cache + 1]
         var o = softmax(scores, -1).matmul(pv);
@@ -154,8 +153,11 @@ public sealed class CausalAttention : SequenceLayer
             var keep = TensorIndex.Slice(keys.shape[2] - (_o.Window - 1), keys.shape[2]);
             (keys, values) = (keys[.., .., keep], values[.., .., keep]);
         }
-        return new LayerState(keys.contiguous(), values.contiguous(), tensor(new[] { position }));
+        return State(keys.contiguous(), values.contiguous(), position);
     }
+
+    private static LayerState State(Tensor keys, Tensor values, long position) =>
+        new LayerState().With("k", keys).With("v", values).WithCounter("position", position);
 
     private (Tensor Q, Tensor K, Tensor V) Project(Tensor x, long offset)
     {

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -24,10 +23,10 @@ public enum CachingRule
 }
 
 /// <summary>Options of <see cref="MemoryCaching"/>.</summary>
-public sealed record MemoryCachingOptions : IValidatableOptions
+public sealed record MemoryCachingOptions : IWrapperOptions
 {
-    /// <summary>The wrapped memory layer (one that implements <see cref="IReadableMemory"/>).</summary>
-    [Option("wrapped memory layer")]
+    /// <summary>The wrapped memory layer: any registered layer, plugins included, that implements <see cref="IReadableMemory"/>.</summary>
+    [Option("wrapped memory layer (any registered layer that implements IReadableMemory)")]
     public string Base { get; init; } = "gated-deltanet";
 
     /// <summary>Options of the wrapped layer, as that layer takes them.</summary>
@@ -51,24 +50,7 @@ public sealed record MemoryCachingOptions : IValidatableOptions
     public bool ResetPerSegment { get; init; }
 
     /// <inheritdoc />
-    public IEnumerable<(string Field, string Message)> Validate(int dModel)
-    {
-        if (!MemoryCaching.Wrappable.ContainsKey(Base))
-        {
-            yield return ("base", $"'{Base}' cannot be wrapped; allowed: {string.Join(", ", MemoryCaching.Wrappable.Keys.Order())}");
-            yield break;
-        }
-        string? problem = null, field = null;
-        try
-        {
-            OptionsBinder.Bind(MemoryCaching.Wrappable[Base].Options, BaseOptions, null, "base_options", dModel);
-        }
-        catch (ZooConfigException e)
-        {
-            (field, problem) = (e.Field, e.Problem);
-        }
-        if (problem is not null) yield return (field!.StartsWith("base_options", StringComparison.Ordinal) ? field : "base_options", problem);
-    }
+    Type IWrapperOptions.WrappedContract => typeof(IReadableMemory);
 }
 
 /// <summary>
@@ -79,43 +61,34 @@ public sealed record MemoryCachingOptions : IValidatableOptions
 /// (s = 1).
 /// </summary>
 /// <remarks>
-/// State: position in the segment, running sum of the segment's inputs (for the causal mean pool), the number of caches,
-/// the wrapped layer's state, then per cache its mean-pooled segment input and its memory state. The state grows with L.
+/// State: the position in the segment, "segment_sum" (running sum of the segment's inputs, for the causal mean pool),
+/// "online" (the wrapped layer's state) and "caches", one child per completed segment in order ("0", "1", …), each with
+/// its mean-pooled segment input "pooled" and its final memory "memory". The state grows with L.
 /// Router/gate scores are ⟨x_t W_u, MeanPool(segment)⟩ / √D, with the online segment pooled causally up to t.
-/// Only layers in Zoo.Layers that implement <see cref="IReadableMemory"/> can be wrapped.
+/// Any registered layer that implements <see cref="IReadableMemory"/> can be wrapped, a plugin's included; it is built
+/// through the registry (<see cref="ComponentRegistry.CreateWrapped"/>), with the registry's checks and messages.
 /// </remarks>
 [ZooLayer("memory-caching", typeof(MemoryCachingOptions), Summary = "Memory Caching: segment memories cached and read back (residual, gated residual, soup, sparse selective)")]
 public sealed class MemoryCaching : SequenceLayer
 {
-    /// <summary>Wrappable layers by registered name: their class and options type.</summary>
-    public static readonly IReadOnlyDictionary<string, (Type Layer, Type Options)> Wrappable =
-        typeof(MemoryCaching).Assembly.GetTypes()
-            .Where(t => typeof(IReadableMemory).IsAssignableFrom(t) && !t.IsAbstract && t.GetCustomAttribute<ZooLayerAttribute>() is not null)
-            .ToDictionary(t => t.GetCustomAttribute<ZooLayerAttribute>()!.Name, t => (t, t.GetCustomAttribute<ZooLayerAttribute>()!.OptionsType));
-
     private readonly MemoryCachingOptions _o;
     private readonly SequenceLayer inner;
     private readonly Linear? gate_proj;
-    private readonly int _baseParts;
 
-    /// <summary>Builds the wrapper and its wrapped layer.</summary>
-    public MemoryCaching(int dModel, MemoryCachingOptions options) : base("MemoryCaching", dModel)
+    /// <summary>Builds the wrapper and, through <paramref name="registry"/>, its wrapped layer.</summary>
+    public MemoryCaching(int dModel, MemoryCachingOptions options, ComponentRegistry registry) : base("MemoryCaching", dModel)
     {
         _o = options;
-        var (type, optionsType) = Wrappable[options.Base];
-        var baseOptions = OptionsBinder.Bind(optionsType, options.BaseOptions, null, "base_options", dModel);
-        inner = (SequenceLayer)Activator.CreateInstance(type, dModel, baseOptions)!;
+        inner = registry.CreateWrapped(options, dModel);
         if (options.Rule != CachingRule.Residual) gate_proj = nn.Linear(dModel, dModel, hasBias: false);
-        _baseParts = inner.InitialState(1, CPU, ScalarType.Float32).Parts.Count;
         RegisterComponents();
     }
 
     private IReadableMemory Memory => (IReadableMemory)inner;
 
-    /// <inheritdoc />
+    /// <summary>State: position 0, a zero segment sum, the wrapped layer's initial state, no caches.</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
-        new(new[] { zeros(1, dtype: ScalarType.Int64), zeros(batch, DModel, dtype: dtype, device: device), zeros(1, dtype: ScalarType.Int64) }
-            .Concat(inner.InitialState(batch, device, dtype).Parts).ToArray());
+        State(0, zeros(batch, DModel, dtype: dtype, device: device), inner.InitialState(batch, device, dtype), new(), new());
 
     /// <inheritdoc />
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null)
@@ -123,18 +96,12 @@ public sealed class MemoryCaching : SequenceLayer
         using var scope = NewDisposeScope();
         long b = x.shape[0];
         state ??= InitialState(b, x.device, x.dtype);
-        long pos = state[0].item<long>();
-        var segSum = state[1];
-        int caches = (int)state[2].item<long>();
-        var online = new LayerState(state.Parts.Skip(3).Take(_baseParts).ToArray());
-        var pooled = new List<Tensor>();
-        var memories = new List<LayerState>();
-        for (int i = 0; i < caches; i++)
-        {
-            var at = 3 + _baseParts + i * (1 + _baseParts);
-            pooled.Add(state[at]);
-            memories.Add(new LayerState(state.Parts.Skip(at + 1).Take(_baseParts).ToArray()));
-        }
+        long pos = state.Counter("position");
+        var segSum = state["segment_sum"];
+        var online = state.Child("online");
+        var caches = state.Child("caches").Children.Select(c => c.State).ToList();
+        var pooled = caches.Select(c => c["pooled"]).ToList();
+        var memories = caches.Select(c => c.Child("memory")).ToList();
 
         var outputs = new List<Tensor>();
         foreach (var xs in TimePieces.Split(x, 1, pos, _o.Segment))
@@ -164,15 +131,17 @@ public sealed class MemoryCaching : SequenceLayer
                 online = next;
             }
         }
-        var parts = new List<Tensor> { tensor(new[] { pos }), segSum, tensor(new[] { (long)memories.Count }) };
-        parts.AddRange(online.Parts);
-        for (int i = 0; i < memories.Count; i++)
-        {
-            parts.Add(pooled[i]);
-            parts.AddRange(memories[i].Parts);
-        }
-        var nextState = new LayerState(parts.Select(p => p.alias()).ToArray()).MoveToOuterDisposeScope();
+        // Fresh handles throughout: the online memory and the last cache may be the same tensors.
+        var nextState = State(pos, segSum, online, pooled, memories).Map(t => t.alias()).MoveToOuterDisposeScope();
         return (cat(outputs, 1).MoveToOuterDisposeScope(), nextState);
+    }
+
+    private static LayerState State(long position, Tensor segmentSum, LayerState online, List<Tensor> pooled, List<LayerState> memories)
+    {
+        var caches = new LayerState();
+        for (int i = 0; i < memories.Count; i++)
+            caches.With(i.ToString(System.Globalization.CultureInfo.InvariantCulture), new LayerState().With("pooled", pooled[i]).With("memory", memories[i]));
+        return new LayerState().WithCounter("position", position).With("segment_sum", segmentSum).With("online", online).With("caches", caches);
     }
 
     /// <summary>One token: the same segment bookkeeping as Forward.</summary>

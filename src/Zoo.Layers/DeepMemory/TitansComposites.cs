@@ -27,20 +27,18 @@ public abstract class TitansHybrid : SequenceLayer
 {
     private readonly TitansMemory memory;
     private readonly CausalAttention attention;
-    private readonly int _memoryParts;
 
     /// <summary>Builds the memory and the attention.</summary>
     protected TitansHybrid(string name, int dModel, TitansHybridOptions options) : base(name, dModel)
     {
         memory = new TitansMemory(dModel, options.Memory);
         attention = new CausalAttention(dModel, options.Attention);
-        _memoryParts = 3 * options.Memory.Depth + 1;
         RegisterComponents();
     }
 
-    /// <summary>Memory state parts, then attention state parts.</summary>
+    /// <summary>State: the children "memory" and "attention", each in its layer's own names.</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
-        new(memory.InitialState(batch, device, dtype).Parts.Concat(attention.InitialState(batch, device, dtype).Parts).ToArray());
+        State(memory.InitialState(batch, device, dtype), attention.InitialState(batch, device, dtype));
 
     /// <inheritdoc />
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state, step: false);
@@ -60,8 +58,8 @@ public abstract class TitansHybrid : SequenceLayer
     {
         using var scope = NewDisposeScope();
         state ??= InitialState(x.shape[0], x.device, x.dtype);
-        var memoryState = new LayerState(state.Parts.Take(_memoryParts).ToArray());
-        var attentionState = new LayerState(state.Parts.Skip(_memoryParts).ToArray());
+        var memoryState = state.Child("memory");
+        var attentionState = state.Child("attention");
         Tensor Call(SequenceLayer layer, Tensor input, ref LayerState s)
         {
             var (y, next) = step ? layer.Step(input.squeeze(1), s) : layer.Forward(input, s);
@@ -69,9 +67,11 @@ public abstract class TitansHybrid : SequenceLayer
             return step ? y.unsqueeze(1) : y;
         }
         var y = Compose(x, input => Call(memory, input, ref memoryState), input => Call(attention, input, ref attentionState));
-        var nextState = new LayerState(memoryState.Parts.Concat(attentionState.Parts).ToArray()).MoveToOuterDisposeScope();
-        return (y.MoveToOuterDisposeScope(), nextState);
+        return (y.MoveToOuterDisposeScope(), State(memoryState, attentionState).MoveToOuterDisposeScope());
     }
+
+    private static LayerState State(LayerState memory, LayerState attention) =>
+        new LayerState().With("memory", memory).With("attention", attention);
 }
 
 /// <summary>

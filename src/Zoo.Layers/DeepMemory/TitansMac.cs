@@ -32,7 +32,8 @@ public sealed record TitansMacOptions
 /// Causality: the retrieved token h_i depends on x_i, so a token may only see h_j for j ≤ i. The attention therefore runs
 /// over the interleaved sequence h_1, x_1, h_2, x_2, … with an ordinary causal mask, which gives x_i exactly
 /// {persistent, h_≤i, x_≤i}; outputs are taken at the x positions. The attention state restarts at each segment.
-/// State: the memory, the memory at the segment start, the attention cache and the position in the segment.
+/// State: the children "memory", "segment_start" (the memory at the segment start) and "attention", and the position in
+/// the segment.
 /// </remarks>
 [ZooLayer("titans-mac", typeof(TitansMacOptions), Summary = "Titans MAC: retrieved memory and persistent tokens as attention context per segment")]
 public sealed class TitansMac : SequenceLayer
@@ -41,7 +42,6 @@ public sealed class TitansMac : SequenceLayer
     private readonly TitansMemory memory;
     private readonly CausalAttention attention;
     private readonly RmsNorm write_norm;
-    private readonly int _memoryParts, _attentionParts;
 
     /// <summary>Builds the layer.</summary>
     public TitansMac(int dModel, TitansMacOptions options) : base("TitansMac", dModel)
@@ -50,17 +50,14 @@ public sealed class TitansMac : SequenceLayer
         memory = new TitansMemory(dModel, options.Memory);
         attention = new CausalAttention(dModel, options.Attention);
         write_norm = new RmsNorm(dModel);
-        _memoryParts = 3 * options.Memory.Depth + 1;
-        _attentionParts = 3;
         RegisterComponents();
     }
 
-    /// <summary>Parts: memory, memory at segment start, attention cache, position in segment [1].</summary>
+    /// <summary>State: the memory, the same memory as the segment start, an empty attention cache, position 0.</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype)
     {
-        var m = memory.InitialState(batch, device, dtype).Parts;
-        return new(m.Concat(m.Select(t => t.alias())).Concat(attention.InitialState(batch, device, dtype).Parts)
-            .Append(zeros(1, dtype: ScalarType.Int64)).ToArray());
+        var m = memory.InitialState(batch, device, dtype);
+        return State(m, m.Map(t => t.alias()), attention.InitialState(batch, device, dtype), 0);
     }
 
     /// <inheritdoc />
@@ -69,11 +66,10 @@ public sealed class TitansMac : SequenceLayer
         using var scope = NewDisposeScope();
         long b = x.shape[0];
         state ??= InitialState(b, x.device, x.dtype);
-        var parts = state.Parts;
-        var mem = new LayerState(parts.Take(_memoryParts).ToArray());
-        var segmentStart = new LayerState(parts.Skip(_memoryParts).Take(_memoryParts).ToArray());
-        var att = new LayerState(parts.Skip(2 * _memoryParts).Take(_attentionParts).ToArray());
-        long pos = parts[^1].item<long>();
+        var mem = state.Child("memory");
+        var segmentStart = state.Child("segment_start");
+        var att = state.Child("attention");
+        long pos = state.Counter("position");
         var outputs = new List<Tensor>();
         foreach (var xs in TimePieces.Split(x, 1, pos, _o.Segment))
         {
@@ -95,14 +91,18 @@ public sealed class TitansMac : SequenceLayer
                 pos = 0;
             }
         }
-        var next = new LayerState(mem.Parts.Concat(segmentStart.Parts).Concat(att.Parts).Append(tensor(new[] { pos }))
-            .Select(p => p.alias()).ToArray()).MoveToOuterDisposeScope();
+        // Fresh handles throughout: the memory and the segment start may be the same tensors.
+        var next = State(mem, segmentStart, att, pos).Map(t => t.alias()).MoveToOuterDisposeScope();
         return (cat(outputs, 1).MoveToOuterDisposeScope(), next);
     }
 
     /// <summary>One token with the same segment bookkeeping as Forward.</summary>
     public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) =>
         AsOneToken(x, t => Forward(t, state));
+
+    private static LayerState State(LayerState memory, LayerState segmentStart, LayerState attention, long position) =>
+        new LayerState().With("memory", memory).With("segment_start", segmentStart).With("attention", attention)
+            .WithCounter("position", position);
 
     /// <summary>Two copies of the memory plus an attention cache of at most 2 × segment tokens.</summary>
     public override long StateSize(long sequenceLength) =>

@@ -14,8 +14,8 @@ namespace Zoo.Layers.DeepMemory;
 /// y_t = M_t(q_t) → per-head RMSNorm → output gate → projection. The memory's initial weights are learned.
 /// </summary>
 /// <remarks>
-/// State: the weights, their momentum, the weights at the start of the current gradient chunk and the position in it,
-/// so <see cref="Step"/> (one token of the chunked form) and segment-by-segment forwards follow the same chunk
+/// State: the weights, their momentum, the weights at the start of the current gradient chunk (children "weights",
+/// "momentum", "chunk_start", each with one tensor per MLP layer, "0" … depth − 1) and the position in the chunk, so <see cref="Step"/> (one token of the chunked form) and segment-by-segment forwards follow the same chunk
 /// boundaries as one forward over the whole sequence.
 /// </remarks>
 [ZooLayer("titans-lmm", typeof(TitansMemoryOptions), Summary = "Titans neural long-term memory: MLP memory written by gradient descent with momentum and forgetting")]
@@ -58,12 +58,11 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
 
     private int Depth => _o.Depth;
 
-    /// <summary>State parts: weights (depth), momentum (depth), chunk-start weights (depth), position [1].</summary>
+    /// <summary>State: the learned initial weights, zero momentum, chunk start = the weights, position 0.</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype)
     {
         var w = memory_init.Select(p => p.to(dtype, device).unsqueeze(0).expand(batch, -1, -1, -1)).ToArray();
-        return new LayerState(w.Concat(w.Select(x => zeros_like(x))).Concat(w.Select(x => x.alias()))
-            .Append(zeros(1, dtype: ScalarType.Int64)).ToArray());
+        return State(new NeuralMemoryState(w, w.Select(x => zeros_like(x)).ToArray(), w.Select(x => x.alias()).ToArray(), 0));
     }
 
     /// <inheritdoc />
@@ -80,7 +79,7 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
     public (Tensor Reads, Tensor Queries, LayerState State) Memorize(Tensor x, LayerState? state) => Memorize(x, state, step: false);
 
     /// <summary>M(q) with the stored weights.</summary>
-    public Tensor Read(LayerState memory, Tensor queries) => NeuralMemory.Apply(memory.Parts.Take(Depth).ToList(), queries, _o.Activation);
+    public Tensor Read(LayerState memory, Tensor queries) => NeuralMemory.Apply(Layers(memory.Child("weights")), queries, _o.Activation);
 
     /// <summary>
     /// The soup M_t with parameters Σ_i w_ti W⁽ⁱ⁾, layer by layer: each layer is linear in its weights, so
@@ -89,13 +88,14 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
     public Tensor ReadMixture(IReadOnlyList<LayerState> memories, Tensor weights, Tensor queries)
     {
         using var scope = NewDisposeScope();
+        var layers = memories.Select(m => Layers(m.Child("weights"))).ToList();
         var h = queries;
         for (int l = 0; l < Depth; l++)
         {
             Tensor? mixed = null;
             for (int i = 0; i < memories.Count; i++)
             {
-                var part = weights[.., .., i][.., TensorIndex.None, .., TensorIndex.None] * h.matmul(memories[i][l].transpose(-1, -2));
+                var part = weights[.., .., i][.., TensorIndex.None, .., TensorIndex.None] * h.matmul(layers[i][l].transpose(-1, -2));
                 mixed = mixed is null ? part : mixed + part;
             }
             h = l < Depth - 1 ? (_o.Activation == MemoryActivation.Silu ? nn.functional.silu(mixed!) : tanh(mixed!)) : mixed!;
@@ -138,14 +138,25 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
         var theta = (_o.InnerLr * sigmoid(theta_proj.forward(x))).transpose(1, 2);
         var eta = eta_proj is not null ? (_o.MomentumMax * sigmoid(eta_proj.forward(x))).transpose(1, 2) : zeros(b, _o.Heads, l, dtype: x.dtype, device: x.device);
         var alpha = alpha_proj is not null ? sigmoid(alpha_proj.forward(x)).transpose(1, 2) : zeros(b, _o.Heads, l, dtype: x.dtype, device: x.device);
-        var parts = state.Parts;
-        var memory = new NeuralMemoryState(parts.Take(Depth).ToArray(), parts.Skip(Depth).Take(Depth).ToArray(),
-            parts.Skip(2 * Depth).Take(Depth).ToArray(), parts[3 * Depth].item<long>());
+        var memory = new NeuralMemoryState(Layers(state.Child("weights")), Layers(state.Child("momentum")),
+            Layers(state.Child("chunk_start")), state.Counter("position"));
         var (o, next) = !step && _o.Form == NeuralMemoryForm.Reference
             ? NeuralMemory.Reference(q, k, v, theta, eta, alpha, memory, _o.ChunkSize, _o.Activation)
             : NeuralMemory.Chunked(q, k, v, theta, eta, alpha, memory, _o.ChunkSize, _o.Activation, _o.Momentum);
-        var nextState = new LayerState(next.Weights.Concat(next.Momentum).Concat(next.ChunkStart)
-            .Append(tensor(new[] { next.Position })).ToArray()).MoveToOuterDisposeScope();
-        return (o.MoveToOuterDisposeScope(), q.MoveToOuterDisposeScope(), nextState);
+        return (o.MoveToOuterDisposeScope(), q.MoveToOuterDisposeScope(), State(next).MoveToOuterDisposeScope());
     }
+
+    private static LayerState State(NeuralMemoryState m) => new LayerState()
+        .With("weights", Layers(m.Weights)).With("momentum", Layers(m.Momentum)).With("chunk_start", Layers(m.ChunkStart))
+        .WithCounter("position", m.Position);
+
+    // One tensor per MLP layer, named by the layer's index: a list of like tensors, read back in layer order.
+    private static LayerState Layers(Tensor[] layers)
+    {
+        var s = new LayerState();
+        for (int l = 0; l < layers.Length; l++) s.With(l.ToString(System.Globalization.CultureInfo.InvariantCulture), layers[l]);
+        return s;
+    }
+
+    private static Tensor[] Layers(LayerState layers) => layers.Tensors.Select(t => t.Tensor).ToArray();
 }

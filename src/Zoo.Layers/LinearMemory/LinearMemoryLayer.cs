@@ -9,7 +9,7 @@ namespace Zoo.Layers.LinearMemory;
 /// Subclasses choose the update rule (delta or additive) and which of α and β are learned.
 /// </summary>
 /// <remarks>
-/// State: the memory S [B, H, K, V] and the short conv's last (kernel − 1) inputs for q, k and v, so a sequence can
+/// State: the memory "S" [B, H, K, V] and the short conv's last (kernel − 1) inputs for q, k and v (child "conv"), so a sequence can
 /// be processed in segments or token by token. <see cref="Step"/> runs the per-token recurrence; Forward runs the
 /// chunked form (or the reference loop, by option).
 /// </remarks>
@@ -37,10 +37,11 @@ public abstract class LinearMemoryLayer : SequenceLayer, IReadableMemory
     /// <summary>The options this layer was built with.</summary>
     public LinearMemoryOptions Options => _o;
 
-    /// <summary>State parts: S [B, H, K, V], then the q, k, v conv caches [B, kernel − 1, channels].</summary>
+    /// <summary>State: the memory "S" [B, H, K, V] and the q, k, v conv caches (child "conv", [B, kernel − 1, channels]).</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
-        new(new[] { zeros(new long[] { batch, _o.Heads, _o.KeyDimFor(DModel), _o.ValueDimFor(DModel) }, dtype: dtype, device: device) }
-            .Concat(features.InitialCaches(batch, device, dtype)).ToArray());
+        new LayerState()
+            .With("S", zeros(new long[] { batch, _o.Heads, _o.KeyDimFor(DModel), _o.ValueDimFor(DModel) }, dtype: dtype, device: device))
+            .With("conv", features.InitialCaches(batch, device, dtype));
 
     /// <inheritdoc />
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state, step: false);
@@ -57,7 +58,7 @@ public abstract class LinearMemoryLayer : SequenceLayer, IReadableMemory
     public (Tensor Reads, Tensor Queries, LayerState State) Memorize(Tensor x, LayerState? state) => Memorize(x, state, step: false);
 
     /// <summary>S_iᵀ q per head: [B, H, L, K] × [B, H, K, V].</summary>
-    public Tensor Read(LayerState memory, Tensor queries) => queries.matmul(memory[0]);
+    public Tensor Read(LayerState memory, Tensor queries) => queries.matmul(memory["S"]);
 
     /// <summary>Linear in S, so the soup's read is the weighted sum of reads.</summary>
     public Tensor ReadMixture(IReadOnlyList<LayerState> memories, Tensor weights, Tensor queries)
@@ -76,11 +77,11 @@ public abstract class LinearMemoryLayer : SequenceLayer, IReadableMemory
     {
         using var scope = NewDisposeScope();
         state ??= InitialState(x.shape[0], x.device, x.dtype);
-        var m = features.Compute(x, state.Parts.Skip(1).ToList());
+        var m = features.Compute(x, state.Child("conv"));
         var (o, s) = step || _o.Form == MemoryForm.Reference
-            ? GatedDelta.Reference(m.Q, m.K, m.V, m.LogDecay, m.Beta, state[0], _erase)
-            : GatedDelta.Chunked(m.Q, m.K, m.V, m.LogDecay, m.Beta, state[0], _o.ChunkSize, _erase);
-        var next = new LayerState(new[] { s }.Concat(m.ConvCaches).ToArray()).MoveToOuterDisposeScope();
+            ? GatedDelta.Reference(m.Q, m.K, m.V, m.LogDecay, m.Beta, state["S"], _erase)
+            : GatedDelta.Chunked(m.Q, m.K, m.V, m.LogDecay, m.Beta, state["S"], _o.ChunkSize, _erase);
+        var next = new LayerState().With("S", s).With("conv", m.ConvCaches).MoveToOuterDisposeScope();
         return (o.MoveToOuterDisposeScope(), m.Q.MoveToOuterDisposeScope(), next);
     }
 

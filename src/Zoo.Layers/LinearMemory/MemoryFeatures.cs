@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using Zoo.Core.Layers;
 using static TorchSharp.torch;
 
 namespace Zoo.Layers.LinearMemory;
@@ -10,8 +11,8 @@ namespace Zoo.Layers.LinearMemory;
 /// <param name="V">Values [B, H, L, V].</param>
 /// <param name="LogDecay">log α [B, H, L] (0 without decay).</param>
 /// <param name="Beta">Write strength β [B, H, L] (1 without a learned β).</param>
-/// <param name="ConvCaches">Updated short-conv caches for q, k, v.</param>
-public sealed record MemoryInputs(Tensor Q, Tensor K, Tensor V, Tensor LogDecay, Tensor Beta, Tensor[] ConvCaches);
+/// <param name="ConvCaches">Updated short-conv caches "q", "k", "v".</param>
+public sealed record MemoryInputs(Tensor Q, Tensor K, Tensor V, Tensor LogDecay, Tensor Beta, LayerState ConvCaches);
 
 /// <summary>
 /// The input side of a matrix-memory block (Gated DeltaNet, fig. 1): q, k, v projections → short causal conv + SiLU →
@@ -61,24 +62,22 @@ public sealed class MemoryFeatures : nn.Module
     /// <summary>Short-conv inputs kept in the state (kernel − 1, or 0 without the conv).</summary>
     public int Cached => _o.ShortConv ? _o.ConvSize - 1 : 0;
 
-    /// <summary>Empty q, k, v conv caches.</summary>
-    public Tensor[] InitialCaches(long batch, Device device, ScalarType dtype) => new[]
-    {
+    /// <summary>Empty conv caches "q", "k", "v" [B, kernel − 1, channels].</summary>
+    public LayerState InitialCaches(long batch, Device device, ScalarType dtype) => Caches(
         zeros(new long[] { batch, Cached, _o.Heads * _dk }, dtype: dtype, device: device),
         zeros(new long[] { batch, Cached, _o.Heads * _dk }, dtype: dtype, device: device),
-        zeros(new long[] { batch, Cached, _o.Heads * _dv }, dtype: dtype, device: device),
-    };
+        zeros(new long[] { batch, Cached, _o.Heads * _dv }, dtype: dtype, device: device));
 
     /// <summary>Numbers in the conv caches per sequence.</summary>
     public long CacheSize => (long)Cached * _o.Heads * (2 * _dk + _dv);
 
     /// <summary>Op inputs for x [B, L, D], continuing the short conv from <paramref name="caches"/>.</summary>
-    public MemoryInputs Compute(Tensor x, IReadOnlyList<Tensor> caches)
+    public MemoryInputs Compute(Tensor x, LayerState caches)
     {
         long b = x.shape[0], l = x.shape[1];
-        var (q, cq) = ShortConv(q_proj.forward(x), q_conv, caches[0]);
-        var (k, ck) = ShortConv(k_proj.forward(x), k_conv, caches[1]);
-        var (v, cv) = ShortConv(v_proj.forward(x), v_conv, caches[2]);
+        var (q, cq) = ShortConv(q_proj.forward(x), q_conv, caches["q"]);
+        var (k, ck) = ShortConv(k_proj.forward(x), k_conv, caches["k"]);
+        var (v, cv) = ShortConv(v_proj.forward(x), v_conv, caches["v"]);
         Tensor Heads(Tensor t, int d) => HeadLayout.Split(t, _o.Heads, d);
         q = nn.functional.normalize(Heads(q, _dk), dim: -1) / Math.Sqrt(_dk);
         k = nn.functional.normalize(Heads(k, _dk), dim: -1);
@@ -88,8 +87,10 @@ public sealed class MemoryFeatures : nn.Module
         var beta = _writeStrength
             ? sigmoid(b_proj!.forward(x)).transpose(1, 2)
             : ones(new[] { b, (long)_o.Heads, l }, dtype: x.dtype, device: x.device);
-        return new MemoryInputs(q, k, Heads(v, _dv), logDecay, beta, new[] { cq, ck, cv });
+        return new MemoryInputs(q, k, Heads(v, _dv), logDecay, beta, Caches(cq, ck, cv));
     }
+
+    private static LayerState Caches(Tensor q, Tensor k, Tensor v) => new LayerState().With("q", q).With("k", k).With("v", v);
 
     private Parameter Conv(long channels)
     {

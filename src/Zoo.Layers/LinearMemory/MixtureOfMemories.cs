@@ -84,10 +84,11 @@ public sealed class MixtureOfMemories : SequenceLayer
     /// <inheritdoc />
     public override Tensor? AuxiliaryLoss => _aux;
 
-    /// <summary>State parts: all memories stacked [B, M·H, K, V], then the q, k, v conv caches of all memories.</summary>
+    /// <summary>State: all memories stacked as "S" [B, M·H, K, V] and the q, k, v conv caches of all memories (child "conv").</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
-        new(new[] { zeros(new long[] { batch, (long)Total * _heads, _dk, _dv }, dtype: dtype, device: device) }
-            .Concat(memories.InitialCaches(batch, device, dtype)).ToArray());
+        new LayerState()
+            .With("S", zeros(new long[] { batch, (long)Total * _heads, _dk, _dv }, dtype: dtype, device: device))
+            .With("conv", memories.InitialCaches(batch, device, dtype));
 
     /// <inheritdoc />
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state, step: false);
@@ -114,7 +115,7 @@ public sealed class MixtureOfMemories : SequenceLayer
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
         state ??= InitialState(b, x.device, x.dtype);
-        var inputs = memories.Compute(x, state.Parts.Skip(1).ToList());               // heads: [B, M·H, L, ·]
+        var inputs = memories.Compute(x, state.Child("conv"));               // heads: [B, M·H, L, ·]
         var (gate, probs) = Route(x);
         var picked = gate.gt(0).to(x.dtype);                                          // [B, L, K]
 
@@ -129,8 +130,8 @@ public sealed class MixtureOfMemories : SequenceLayer
         var logDecay = inputs.LogDecay * PerHead(decayMask);
         var m0 = _o.Memory;
         var (o, s) = step || m0.Form == MemoryForm.Reference
-            ? GatedDelta.Reference(inputs.Q, inputs.K, inputs.V, logDecay, beta, state[0], _erase)
-            : GatedDelta.Chunked(inputs.Q, inputs.K, inputs.V, logDecay, beta, state[0], m0.ChunkSize, _erase);
+            ? GatedDelta.Reference(inputs.Q, inputs.K, inputs.V, logDecay, beta, state["S"], _erase)
+            : GatedDelta.Chunked(inputs.Q, inputs.K, inputs.V, logDecay, beta, state["S"], m0.ChunkSize, _erase);
 
         var weights = writeScale.transpose(1, 2)[.., .., TensorIndex.None, .., TensorIndex.None];  // [B, M, 1, L, 1]
         var read = (o.view(b, Total, _heads, l, _dv) * weights).sum(1);              // [B, H, L, V]
@@ -151,7 +152,7 @@ public sealed class MixtureOfMemories : SequenceLayer
             _aux?.Dispose();
             _aux = null;
         }
-        var next = new LayerState(new[] { s }.Concat(inputs.ConvCaches).ToArray()).MoveToOuterDisposeScope();
+        var next = new LayerState().With("S", s).With("conv", inputs.ConvCaches).MoveToOuterDisposeScope();
         return (y.MoveToOuterDisposeScope(), next);
     }
 }

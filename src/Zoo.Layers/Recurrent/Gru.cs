@@ -25,17 +25,17 @@ public sealed class Gru : SequenceLayer
         RegisterComponents();
     }
 
-    /// <inheritdoc />
+    /// <summary>State: h [B, D].</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
-        new(zeros(batch, DModel, dtype: dtype, device: device));
+        State(zeros(batch, DModel, dtype: dtype, device: device));
 
     /// <inheritdoc />
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null)
     {
         using var scope = NewDisposeScope();
         state ??= InitialState(x.shape[0], x.device, x.dtype);
-        var (y, h) = gru.forward(x, state[0].unsqueeze(0));
-        var next = new LayerState(h.squeeze(0)).MoveToOuterDisposeScope();
+        var (y, h) = gru.forward(x, state["h"].unsqueeze(0));
+        var next = State(h.squeeze(0)).MoveToOuterDisposeScope();
         return (y.MoveToOuterDisposeScope(), next);
     }
 
@@ -44,15 +44,17 @@ public sealed class Gru : SequenceLayer
     {
         using var scope = NewDisposeScope();
         var gi = nn.functional.linear(x, gru.get_parameter("weight_ih_l0")!, _bias ? gru.get_parameter("bias_ih_l0") : null).chunk(3, -1);
-        var gh = nn.functional.linear(state[0], gru.get_parameter("weight_hh_l0")!, _bias ? gru.get_parameter("bias_hh_l0") : null).chunk(3, -1);
+        var gh = nn.functional.linear(state["h"], gru.get_parameter("weight_hh_l0")!, _bias ? gru.get_parameter("bias_hh_l0") : null).chunk(3, -1);
         var r = sigmoid(gi[0] + gh[0]);
         var z = sigmoid(gi[1] + gh[1]);
         var n = tanh(gi[2] + r * gh[2]);
-        var h = (1 - z) * n + z * state[0];
-        var next = new LayerState(h).MoveToOuterDisposeScope();
+        var h = (1 - z) * n + z * state["h"];
+        var next = State(h).MoveToOuterDisposeScope();
         return (h.alias().MoveToOuterDisposeScope(), next);
     }
 
     /// <inheritdoc />
     public override long StateSize(long sequenceLength) => DModel;
+
+    private static LayerState State(Tensor h) => new LayerState().With("h", h);
 }

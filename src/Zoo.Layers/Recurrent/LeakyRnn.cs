@@ -92,14 +92,12 @@ public sealed class LeakyRnn : SequenceLayer, IActivityState, INoisyLayer
 
     private double Sigma => training ? _o.Noise : ReplayNoise;
 
-    /// <summary>State parts: h (activity), a (adaptation current), v (velocity).</summary>
+    /// <summary>State: h (activity), a (adaptation current), v (velocity), each [B, D].</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
-        new(zeros(batch, DModel, dtype: dtype, device: device),
-            zeros(batch, DModel, dtype: dtype, device: device),
-            zeros(batch, DModel, dtype: dtype, device: device));
+        StateFromActivity(zeros(batch, DModel, dtype: dtype, device: device));
 
     /// <summary>A state starting at activity <paramref name="h0"/> [B, D] (e.g. encoded from a start position), at rest otherwise.</summary>
-    public LayerState StateFromActivity(Tensor h0) => new(h0, zeros_like(h0), zeros_like(h0));
+    public LayerState StateFromActivity(Tensor h0) => State(h0, zeros_like(h0), zeros_like(h0));
 
     /// <inheritdoc />
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null)
@@ -107,7 +105,7 @@ public sealed class LeakyRnn : SequenceLayer, IActivityState, INoisyLayer
         using var scope = NewDisposeScope();
         state ??= InitialState(x.shape[0], x.device, x.dtype);
         var drive = input.forward(x); // U x_t + b for all t in one matmul
-        Tensor h = state[0], a = state[1], v = state[2];
+        Tensor h = state["h"], a = state["a"], v = state["v"];
         var drives = drive.unbind(1); // not drive[.., t]: each index's backward is as large as the input (TimePieces)
         var outputs = new Tensor[drives.Length];
         for (int t = 0; t < drives.Length; t++)
@@ -115,7 +113,7 @@ public sealed class LeakyRnn : SequenceLayer, IActivityState, INoisyLayer
             (h, a, v) = Update(drives[t], h, a, v);
             outputs[t] = h;
         }
-        var next = new LayerState(h.alias(), a.alias(), v.alias()).MoveToOuterDisposeScope();
+        var next = State(h.alias(), a.alias(), v.alias()).MoveToOuterDisposeScope();
         return (stack(outputs, 1).MoveToOuterDisposeScope(), next);
     }
 
@@ -123,10 +121,12 @@ public sealed class LeakyRnn : SequenceLayer, IActivityState, INoisyLayer
     public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state)
     {
         using var scope = NewDisposeScope();
-        var (h, a, v) = Update(input.forward(x), state[0], state[1], state[2]);
-        var next = new LayerState(h.alias(), a, v).MoveToOuterDisposeScope();
+        var (h, a, v) = Update(input.forward(x), state["h"], state["a"], state["v"]);
+        var next = State(h.alias(), a, v).MoveToOuterDisposeScope();
         return (h.MoveToOuterDisposeScope(), next);
     }
+
+    private static LayerState State(Tensor h, Tensor a, Tensor v) => new LayerState().With("h", h).With("a", a).With("v", v);
 
     private (Tensor H, Tensor A, Tensor V) Update(Tensor drive, Tensor h, Tensor a, Tensor v)
     {

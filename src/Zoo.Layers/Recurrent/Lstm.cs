@@ -25,17 +25,17 @@ public sealed class Lstm : SequenceLayer
         RegisterComponents();
     }
 
-    /// <inheritdoc />
+    /// <summary>State: h and c [B, D].</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
-        new(zeros(batch, DModel, dtype: dtype, device: device), zeros(batch, DModel, dtype: dtype, device: device));
+        State(zeros(batch, DModel, dtype: dtype, device: device), zeros(batch, DModel, dtype: dtype, device: device));
 
     /// <inheritdoc />
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null)
     {
         using var scope = NewDisposeScope();
         state ??= InitialState(x.shape[0], x.device, x.dtype);
-        var (y, h, c) = lstm.forward(x, (state[0].unsqueeze(0), state[1].unsqueeze(0)));
-        var next = new LayerState(h.squeeze(0), c.squeeze(0)).MoveToOuterDisposeScope();
+        var (y, h, c) = lstm.forward(x, (state["h"].unsqueeze(0), state["c"].unsqueeze(0)));
+        var next = State(h.squeeze(0), c.squeeze(0)).MoveToOuterDisposeScope();
         return (y.MoveToOuterDisposeScope(), next);
     }
 
@@ -44,14 +44,16 @@ public sealed class Lstm : SequenceLayer
     {
         using var scope = NewDisposeScope();
         var gates = nn.functional.linear(x, lstm.get_parameter("weight_ih_l0")!, _bias ? lstm.get_parameter("bias_ih_l0") : null)
-                  + nn.functional.linear(state[0], lstm.get_parameter("weight_hh_l0")!, _bias ? lstm.get_parameter("bias_hh_l0") : null);
+                  + nn.functional.linear(state["h"], lstm.get_parameter("weight_hh_l0")!, _bias ? lstm.get_parameter("bias_hh_l0") : null);
         var g = gates.chunk(4, -1);
-        var c = sigmoid(g[1]) * state[1] + sigmoid(g[0]) * tanh(g[2]);
+        var c = sigmoid(g[1]) * state["c"] + sigmoid(g[0]) * tanh(g[2]);
         var h = sigmoid(g[3]) * tanh(c);
-        var next = new LayerState(h, c).MoveToOuterDisposeScope();
+        var next = State(h, c).MoveToOuterDisposeScope();
         return (h.alias().MoveToOuterDisposeScope(), next);
     }
 
     /// <inheritdoc />
     public override long StateSize(long sequenceLength) => 2L * DModel;
+
+    private static LayerState State(Tensor h, Tensor c) => new LayerState().With("h", h).With("c", c);
 }
