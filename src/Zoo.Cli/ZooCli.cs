@@ -217,7 +217,7 @@ public sealed class ZooCli
             return report.TorchLoaded ? 0 : 1;
         });
 
-        var root = new RootCommand("Zoo: a sequence-model architecture zoo and benchmark suite") { run, list, merge, leaderboard, eval, bench, stm, doctor };
+        var root = new RootCommand("Zoo: a sequence-model architecture zoo and benchmark suite") { run, list, merge, leaderboard, eval, bench, stm, doctor, CheckCommand.Create(_out, Guard) };
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = _out, Error = _err });
     }
 

@@ -85,6 +85,10 @@ public sealed record MemoryCachingOptions : IValidatableOptions
 /// Only layers in Zoo.Layers that implement <see cref="IReadableMemory"/> can be wrapped.
 /// </remarks>
 [ZooLayer("memory-caching", typeof(MemoryCachingOptions), Summary = "Memory Caching: segment memories cached and read back (residual, gated residual, soup, sparse selective)")]
+[ContractCase("{\"segment\": 4, \"rule\": \"gated_residual\", \"base_options\": {\"chunk_size\": 4}}")]
+[ContractCase("{\"segment\": 3, \"rule\": \"residual\", \"base\": \"deltanet\", \"base_options\": {\"chunk_size\": 2}}")]
+[ContractCase("{\"segment\": 4, \"rule\": \"soup\", \"base\": \"titans-lmm\", \"base_options\": {\"chunk_size\": 2}}")]
+[ContractCase("{\"segment\": 2, \"rule\": \"sparse_selective\", \"top_k\": 1, \"reset_per_segment\": true, \"base_options\": {\"chunk_size\": 4}}")]
 public sealed class MemoryCaching : SequenceLayer
 {
     /// <summary>Wrappable layers by registered name: their class and options type.</summary>
