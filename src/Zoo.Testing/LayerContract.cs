@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace Zoo.Testing;
 
 /// <summary>
-/// The contract every <see cref="SequenceLayer"/> must meet (docs/architecture.md, "Sequence layer"), as checks that
+/// The contract every <see cref="SequenceLayer"/> must meet (docs/architecture.md, 'Sequence layer'), as checks that
 /// return a pass/fail result with a one-line reason instead of throwing, so that Zoo's tests, <c>zoo check</c> and a
 /// plugin's own tests run the same code. Everything runs in float64 on the CPU with explicit generators.
 /// </summary>

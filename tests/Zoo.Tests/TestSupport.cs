@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace Zoo.Tests;
 
-/// <summary>Paths and helpers shared by tests. Tests never change torch's global defaults (DESIGN §8).</summary>
+/// <summary>Paths and helpers shared by tests. Tests never change torch's global defaults (docs/architecture.md, 'Testing conventions').</summary>
 internal static class TestSupport
 {
     public static string RepoRoot { get; } = FindRoot();

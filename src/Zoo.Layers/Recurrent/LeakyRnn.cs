@@ -18,7 +18,7 @@ public enum Activation
     LeakyRelu,
 }
 
-/// <summary>Options of <see cref="LeakyRnn"/> (DESIGN §3). Leak is on by default; adaptation, momentum and noise are off.</summary>
+/// <summary>Options of <see cref="LeakyRnn"/>. Leak is on by default; adaptation, momentum and noise are off.</summary>
 public sealed record LeakyRnnOptions
 {
     /// <summary>Leak λ = dt/τ: h moves a fraction λ toward φ(z) each step; 1 is a vanilla RNN.</summary>
