@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Text.Json;
 using TorchSharp;
 using Zoo.Core.Layers;
 using Zoo.Core.Registry;
@@ -59,8 +58,7 @@ public static class LayerContract
         SequenceLayer layer;
         try
         {
-            using var options = JsonDocument.Parse(contractCase.Options);
-            layer = registry.CreateLayer(contractCase.Layer, s.DModel, registry.BindLayerOptions(contractCase.Layer, options.RootElement, s.DModel));
+            layer = Float64Layer.Create(registry, contractCase.Layer, contractCase.Options, s.DModel, s.Seed);
         }
         catch (Exception e)
         {
@@ -68,7 +66,6 @@ public static class LayerContract
         }
         using (layer)
         {
-            InitialiseFloat64(layer, s.Seed);
             var checks = new (string Name, Func<SequenceLayer, ContractSettings, (bool, string)> Run)[]
             {
                 (Float64, CheckFloat64), (StepEqualsParallel, CheckStepEqualsParallel), (HalvesEqualWhole, CheckHalves),
@@ -190,19 +187,20 @@ public static class LayerContract
     // The one place the kit looks inside a state (its layout belongs to the layer): how many floating-point numbers it holds.
     private static long FloatingNumbers(LayerState state) => state.Parts.Where(t => t.is_floating_point()).Sum(t => t.numel());
 
-    // Every parameter gets a finite, non-zero gradient from the outputs.
+    // Every parameter gets a finite, non-zero gradient from the outputs (vacuous for a layer without parameters).
     private static (bool, string) CheckGradients(SequenceLayer layer, ContractSettings s)
     {
+        var parameters = layer.named_parameters().ToList();
+        if (parameters.Count == 0) return (true, "the layer has no parameters");
         var (y, _) = layer.Forward(Input(2, 7, s, 7));
         y.pow(2).sum().backward();
-        var parameters = layer.named_parameters().ToList();
         foreach (var (name, p) in parameters)
         {
             if (p.grad is null) return (false, $"{name} got no gradient");
             if (!p.grad.isfinite().all().item<bool>()) return (false, $"{name} has a non-finite gradient");
             if (p.grad.abs().sum().item<double>() <= 0) return (false, $"{name} has an all-zero gradient");
         }
-        return (true, $"all {parameters.Count} parameters get finite non-zero gradients");
+        return (true, parameters.Count == 1 ? "the parameter gets a finite non-zero gradient" : $"all {parameters.Count} parameters get finite non-zero gradients");
     }
 
     // Outputs within tolerance, and the two final states indistinguishable: continuing from each gives the same outputs.
@@ -215,22 +213,6 @@ public static class LayerContract
         double states = MaxAbsDiff(layer.Forward(probe, expectedState).Output, layer.Forward(probe, actualState).Output);
         if (!(states < s.Tolerance)) return (false, $"outputs agree ({outputs:G3}) but continuing from the two final states differs by {states:G3}");
         return (true, $"max {what} = {outputs:G3}; continuing from the final states: {states:G3}");
-    }
-
-    // Parameters redrawn in float64 from the seed, so a check does not depend on the layer's init or on torch's global RNG;
-    // scaled by 1/√fan-in so activations stay in range at any depth.
-    private static void InitialiseFloat64(SequenceLayer layer, ulong seed)
-    {
-        layer.to(ScalarType.Float64);
-        var g = new Generator(seed);
-        using (no_grad())
-        {
-            foreach (var p in layer.parameters())
-            {
-                long fanIn = p.dim() == 0 ? 1 : Math.Max(1, p.shape[^1]);
-                p.copy_(randn(p.shape, dtype: ScalarType.Float64, generator: g) * (0.8 / Math.Sqrt(fanIn)));
-            }
-        }
     }
 
     private static Tensor Input(long batch, long length, ContractSettings s, ulong stream) =>

@@ -55,6 +55,17 @@ public sealed class LayerContractTests
     }
 
     [Fact]
+    public void A_layer_without_parameters_or_state_meets_the_contract()
+    {
+        var registry = new ComponentRegistry();
+        PluginLoader.Load(registry, TestSupport.BadPluginPath);
+        // The bad plugin's "example-ema" is an identity layer: nothing to train, nothing to carry.
+        var results = LayerContract.Check(registry, new ContractCase("example-ema", LayerContract.Defaults));
+        Assert.True(results.All(r => r.Passed), string.Join("\n", results.Where(r => !r.Passed)));
+        Assert.Equal("the layer has no parameters", results.Single(r => r.Check == "gradients").Reason);
+    }
+
+    [Fact]
     public void A_layer_that_cannot_be_built_fails_with_the_reason()
     {
         var registry = new ComponentRegistry();
