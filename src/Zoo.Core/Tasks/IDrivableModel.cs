@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Zoo.Core.Tasks;
 
 /// <summary>
-/// A trained model a task can drive itself after training (DESIGN §2: replay runs the trained RNN with zero input).
+/// A trained model a task can drive itself after training (docs/architecture.md, 'Tasks': replay runs the trained RNN with zero input).
 /// </summary>
 public interface IDrivableModel
 {
