@@ -12,7 +12,7 @@ namespace Zoo.Benchmarks;
 
 /// <summary>
 /// In-process job: the benchmark runs inside this process, so it loads the libLibTorchSharp.so that the build
-/// patched in this project's output (DESIGN §6) instead of a freshly generated project's copy.
+/// patched in this project's output (docs/architecture.md, 'Native loading') instead of a freshly generated project's copy.
 /// </summary>
 public class InProcessConfigBase : ManualConfig
 {
@@ -30,7 +30,7 @@ public sealed class InProcessConfig : InProcessConfigBase;
 
 /// <summary>
 /// Forward, forward+backward and recurrent-step time of one sequence layer (or a built-in TorchSharp baseline) at
-/// DESIGN §5's CPU shape (d_model 256, B 4), per sequence length and device — the measurements of <c>zoo bench</c>.
+/// the CPU shape of docs/architecture.md, 'Throughput' (d_model 256, B 4), per sequence length and device — the measurements of <c>zoo bench</c>.
 /// Every registered layer is a parameter value, so new layers join without edits here.
 /// </summary>
 [Config(typeof(LayerThroughputConfig))]

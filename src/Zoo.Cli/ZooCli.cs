@@ -230,7 +230,7 @@ public sealed class ZooCli
             return report.TorchLoaded ? ExitCode.Ok : ExitCode.RunFailed;
         });
 
-        var root = new RootCommand("Zoo: a sequence-model architecture zoo and benchmark suite") { run, list, merge, leaderboard, eval, bench, stm, doctor };
+        var root = new RootCommand("Zoo: a sequence-model architecture zoo and benchmark suite") { run, list, merge, leaderboard, eval, bench, stm, doctor, CheckCommand.Create(_out, Guard) };
         root.Options.Add(_verbose);
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = _out, Error = _err });
     }

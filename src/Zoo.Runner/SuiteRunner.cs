@@ -97,8 +97,7 @@ public sealed class SuiteRunner
         bool needsBare = task.Signature.ContextDim > 0 || task is IPostTrainingEvaluation;
         if (needsBare && run.Model.Kind != ModelKind.Bare)
             throw new ZooConfigException(suitePath, "model.kind", $"task '{run.Task}' needs the bare model (initial state from its context, or post-training replay), got '{run.Model.Kind.ToString().ToLowerInvariant()}'; allowed: bare");
-        if (task.Signature.ContextDim > 0 && !layerTakesActivity)
-            throw new ZooConfigException(suitePath, "layers", $"layer '{run.Layer}' cannot start from an encoded initial state, which task '{run.Task}' needs; allowed: layers implementing IActivityState (leaky-rnn)");
+        if (task.Signature.ContextDim > 0) BareModel.RequireActivityState(layerTakesActivity, run.Layer, run.Task, suitePath, "layers");
     }
 
     /// <summary>Where a suite's rows go: <c>OUT/SUITE.csv</c>, or <c>OUT/SUITE.shard-I-of-N.csv</c> for a shard.</summary>

@@ -49,3 +49,42 @@ public sealed class DuplicateEma : IdentityLayer
 {
     public DuplicateEma(int dModel, NoOptions options) : base("DuplicateEma", dModel) { }
 }
+
+/// <summary>
+/// A working exponential moving average h_t = ½ h_{t−1} + ½ W x_t in its parallel form, whose <see cref="Step"/> forgets
+/// the state it is given and starts from zero at every token. It trains and benchmarks without complaint; only the
+/// contract (step == parallel) catches it.
+/// </summary>
+[ZooLayer("step-ignores-state", typeof(NoOptions))]
+public sealed class StepIgnoresState : SequenceLayer
+{
+    private readonly TorchSharp.Modules.Linear proj;
+
+    public StepIgnoresState(int dModel, NoOptions options) : base("StepIgnoresState", dModel)
+    {
+        proj = nn.Linear(dModel, dModel, hasBias: false);
+        RegisterComponents();
+    }
+
+    public override LayerState InitialState(long batch, Device device, ScalarType dtype) => new LayerState().With("h", zeros(batch, DModel, dtype: dtype, device: device));
+
+    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null)
+    {
+        var h = state?["h"] ?? zeros(x.shape[0], DModel, dtype: x.dtype, device: x.device);
+        var outputs = new List<Tensor>();
+        foreach (var token in proj.forward(x).unbind(1))
+        {
+            h = 0.5 * h + 0.5 * token;
+            outputs.Add(h);
+        }
+        return (stack(outputs, 1), new LayerState().With("h", h));
+    }
+
+    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state)
+    {
+        var h = 0.5 * proj.forward(x); // the bug: ½ h_{t−1} is missing
+        return (h, new LayerState().With("h", h));
+    }
+
+    public override long StateSize(long sequenceLength) => DModel;
+}

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Zoo.Tests;
 
 /// <summary>
-/// GatedDelta.Chunked against GatedDelta.Reference (DESIGN §8): outputs, final state and every gradient including
+/// GatedDelta.Chunked against GatedDelta.Reference (docs/architecture.md, 'Testing conventions'): outputs, final state and every gradient including
 /// the initial state's; float64 tight, float32 by relative RMSE; odd lengths, several chunk sizes, gates near and at 1.
 /// </summary>
 public sealed class GatedDeltaTests

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace Zoo.Tests;
 
-/// <summary>The leaky RNN's equations (DESIGN §3) checked against hand-computed values.</summary>
+/// <summary>The leaky RNN's equations checked against hand-computed values.</summary>
 public sealed class LeakyRnnTests
 {
     private static LeakyRnn Build(LeakyRnnOptions o, int d = 3)

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace Zoo.Tests;
 
-/// <summary>The invariants of Memory Caching (DESIGN §3): reductions to the wrapped layer and between rules.</summary>
+/// <summary>The invariants of Memory Caching: reductions to the wrapped layer and between rules.</summary>
 public sealed class MemoryCachingTests
 {
     private const int D = 8;

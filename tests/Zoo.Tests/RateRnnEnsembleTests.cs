@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Zoo.Tests;
 
 /// <summary>
-/// The stacked ensemble (DESIGN §2): each network's training equals training it alone, whatever E and its position,
+/// The stacked ensemble (docs/architecture.md, 'Ensembles'): each network's training equals training it alone, whatever E and its position,
 /// and a diverging network is frozen without touching the others. float64, tiny sizes, a few epochs.
 /// </summary>
 public sealed class RateRnnEnsembleTests

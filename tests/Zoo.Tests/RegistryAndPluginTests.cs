@@ -8,11 +8,11 @@ namespace Zoo.Tests;
 
 public sealed class RegistryAndPluginTests
 {
+    // Layers: every concrete layer class is registered (LayerContractTests), so no list of their names is kept here.
     [Fact]
-    public void Built_in_layers_and_tasks_are_registered()
+    public void Built_in_tasks_are_registered()
     {
         var r = TestSupport.Registry();
-        Assert.Equal(new[] { "attention", "deltanet", "gated-deltanet", "gru", "leaky-rnn", "linear-attention", "lstm", "memory-caching", "mom", "simple-gla", "titans-lmm", "titans-mac", "titans-mag", "titans-mal" }, r.Layers.Select(e => e.Name));
         Assert.Equal(new[] { "binary-timescales", "compression", "delayed-cue", "file", "fuzzy-in-context-recall", "in-context-recall", "induction-heads", "memorization", "mqar", "path-integration", "selectivbench", "selective-copying", "timescale-curriculum" }, r.Tasks.Select(e => e.Name));
     }
 

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace Zoo.Tests;
 
-/// <summary>Paths and helpers shared by tests. Tests never change torch's global defaults (DESIGN §8).</summary>
+/// <summary>Paths and helpers shared by tests. Tests never change torch's global defaults (docs/architecture.md, 'Testing conventions').</summary>
 internal static class TestSupport
 {
     public static string RepoRoot { get; } = FindRoot();
@@ -30,19 +30,8 @@ internal static class TestSupport
         ZooComponents.Create(withPlugin ? new[] { ExamplePluginPath } : null);
 
     /// <summary>Builds a layer in float64 with parameters drawn from <paramref name="seed"/> (explicit generator, no global state).</summary>
-    public static SequenceLayer Float64Layer(ComponentRegistry registry, string name, string optionsJson, int dModel, long seed)
-    {
-        var options = registry.BindLayerOptions(name, System.Text.Json.JsonDocument.Parse(optionsJson).RootElement, dModel);
-        var layer = registry.CreateLayer(name, dModel, options);
-        layer.to(ScalarType.Float64);
-        var g = new Generator((ulong)seed);
-        using (no_grad())
-        {
-            foreach (var p in layer.parameters())
-                p.copy_(randn(p.shape, dtype: ScalarType.Float64, generator: g) * (0.8 / Math.Sqrt(Math.Max(1, p.shape[^1]))));
-        }
-        return layer;
-    }
+    public static SequenceLayer Float64Layer(ComponentRegistry registry, string name, string optionsJson, int dModel, long seed) =>
+        Zoo.Testing.Float64Layer.Create(registry, name, optionsJson, dModel, (ulong)seed);
 
     public static Tensor Input(long b, long l, long d, long seed, ScalarType dtype = ScalarType.Float64) =>
         randn(new[] { b, l, d }, dtype: dtype, generator: new Generator((ulong)seed));

@@ -5,22 +5,10 @@ namespace Zoo.Core.Layers;
 
 /// <summary>
 /// A layer whose state can start from a given activity vector, e.g. a path integrator's hidden state encoded from the
-/// start position (Krishna et al. 2024; DESIGN §4). The bare model uses it when a task supplies a context.
+/// start position (Krishna et al. 2024; docs/architecture.md, 'Tasks'). The bare model uses it when a task supplies a context.
 /// </summary>
 public interface IActivityState
 {
     /// <summary>A state whose activity is <paramref name="h0"/> <c>[B, D]</c> and whose other parts are at rest.</summary>
     LayerState StateFromActivity(Tensor h0);
-}
-
-/// <summary>
-/// A layer with intrinsic noise that can be set for evaluation (replay is the network running on noise alone).
-/// </summary>
-public interface INoisyLayer
-{
-    /// <summary>Noise σ used in evaluation mode.</summary>
-    double ReplayNoise { get; set; }
-
-    /// <summary>Generator for that noise; null uses torch's global generator.</summary>
-    Generator? NoiseGenerator { get; set; }
 }

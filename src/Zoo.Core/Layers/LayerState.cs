@@ -47,6 +47,9 @@ public sealed class LayerState : IDisposable
     /// <summary>This state's own counters, in the order they were added.</summary>
     public IEnumerable<(string Name, long Value)> Counters => _counters.Select(p => (p.Key, p.Value));
 
+    /// <summary>Every tensor of the tree: this state's own, then each child's, depth first.</summary>
+    public IEnumerable<Tensor> AllTensors() => _tensors.Values.Concat(_children.Values.SelectMany(c => c.AllTensors()));
+
     /// <summary>
     /// A state of the same shape (names, children, counters) whose every tensor is <paramref name="f"/> of this one's,
     /// e.g. <c>t =&gt; t.detach()</c> for truncated BPTT or <c>t =&gt; t.to(device)</c> to move it.

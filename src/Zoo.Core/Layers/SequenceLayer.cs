@@ -7,10 +7,12 @@ namespace Zoo.Core.Layers;
 /// A causal sequence-mixing layer: <c>x [B, L, D] → y [B, L, D]</c>, with its recurrent form.
 /// </summary>
 /// <remarks>
-/// Contract (DESIGN §2), tested for every layer:
+/// Contract (docs/architecture.md, 'Sequence layer'), checked for every registered layer by Zoo.Testing's
+/// LayerContract (also <c>zoo check</c>), among others:
 /// <list type="bullet">
 /// <item><see cref="Step"/> applied token by token gives the same outputs as <see cref="Forward"/>.</item>
 /// <item><see cref="Forward"/> over two halves, carrying the state, equals one forward over the whole.</item>
+/// <item>Outputs are causal, and <see cref="StateSize"/> grows with L exactly when the state does.</item>
 /// </list>
 /// A layer is built by the registry from its constructor <c>(int dModel, TOptions options)</c>.
 /// </remarks>

@@ -9,7 +9,7 @@ namespace Zoo.Core.Native;
 /// <summary>
 /// What <c>zoo doctor</c> reports: OS, C/C++ runtime versions, the native files actually loaded, torch version,
 /// threads and CUDA. When libtorch cannot load it finds the real cause (TorchSharp's own message blames a
-/// missing package reference, DESIGN §6).
+/// missing package reference; docs/architecture.md, 'Native loading').
 /// </summary>
 public static partial class NativeEnvironment
 {
@@ -73,7 +73,7 @@ public static partial class NativeEnvironment
             }
             catch (Exception loadError)
             {
-                return $"{shim}: {loadError.Message}. On Debian 12 this is the GLIBCXX_3.4.32 check; rebuild with dotnet build so the build patches the library (DESIGN §6).";
+                return $"{shim}: {loadError.Message}. On Debian 12 this is the GLIBCXX_3.4.32 check; rebuild with dotnet build so the build patches the library (docs/architecture.md, 'Native loading').";
             }
         }
         var inner = e;

@@ -6,9 +6,6 @@ using Zoo.Core.Tasks;
 
 namespace Zoo.Core.Registry;
 
-/// <summary>A registered layer or task: its name, class, options type and where it came from.</summary>
-public sealed record ComponentEntry(string Name, Type Type, Type OptionsType, string Summary, string Source);
-
 /// <summary>
 /// Finds layers and tasks by name. Zoo's own assemblies and plugin assemblies are scanned the same way,
 /// through <see cref="ZooLayerAttribute"/> and <see cref="ZooTaskAttribute"/>.

@@ -1,7 +1,7 @@
 namespace Zoo.Core.Tasks;
 
 /// <summary>
-/// A task trained as a curriculum (DESIGN §4, the N-parity / N-DMS curricula of Khajehabdollahi et al. 2024,
+/// A task trained as a curriculum (docs/architecture.md, 'Task sources'; the N-parity / N-DMS curricula of Khajehabdollahi et al. 2024,
 /// arXiv 2309.12927): training starts at this task's <see cref="Level"/>; after each evaluation the trainer asks
 /// <see cref="Passed"/> and, when it passes, goes on with <see cref="Next"/>, keeping the model and the optimizer. Every
 /// level has the same <see cref="ISequenceTask.Signature"/>, so one model fits them all. The run's result is the highest

@@ -57,6 +57,11 @@ public sealed record AttentionOptions : IValidatableOptions
 /// tokens (Titans' persistent memory) are visible to every query and never enter the cache.
 /// </summary>
 [ZooLayer("attention", typeof(AttentionOptions), Summary = "causal softmax attention with RoPE and a KV cache (baseline)")]
+[ContractCase("{}")]
+[ContractCase("{\"heads\": 2}")]
+[ContractCase("{\"heads\": 1, \"positions\": \"none\"}")]
+[ContractCase("{\"heads\": 2, \"window\": 3, \"persistent_tokens\": 2}")]
+[ContractCase("{\"heads\": 2, \"window\": 1}")]
 public sealed class CausalAttention : SequenceLayer
 {
     private readonly Linear qkv;

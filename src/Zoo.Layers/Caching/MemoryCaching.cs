@@ -69,6 +69,10 @@ public sealed record MemoryCachingOptions : IWrapperOptions
 /// through the registry (<see cref="ComponentRegistry.CreateWrapped"/>), with the registry's checks and messages.
 /// </remarks>
 [ZooLayer("memory-caching", typeof(MemoryCachingOptions), Summary = "Memory Caching: segment memories cached and read back (residual, gated residual, soup, sparse selective)")]
+[ContractCase("{\"segment\": 4, \"rule\": \"gated_residual\", \"base_options\": {\"chunk_size\": 4}}")]
+[ContractCase("{\"segment\": 3, \"rule\": \"residual\", \"base\": \"deltanet\", \"base_options\": {\"chunk_size\": 2}}")]
+[ContractCase("{\"segment\": 4, \"rule\": \"soup\", \"base\": \"titans-lmm\", \"base_options\": {\"chunk_size\": 2}}")]
+[ContractCase("{\"segment\": 2, \"rule\": \"sparse_selective\", \"top_k\": 1, \"reset_per_segment\": true, \"base_options\": {\"chunk_size\": 4}}")]
 public sealed class MemoryCaching : SequenceLayer
 {
     private readonly MemoryCachingOptions _o;

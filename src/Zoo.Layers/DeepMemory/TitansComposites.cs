@@ -79,6 +79,8 @@ public abstract class TitansHybrid : SequenceLayer
 /// sliding-window attention (with persistent memory tokens) runs on its output, y = SWA(LMM(x)).
 /// </summary>
 [ZooLayer("titans-mal", typeof(TitansHybridOptions), Summary = "Titans MAL: neural memory layer followed by sliding-window attention")]
+[ContractCase("{}")]
+[ContractCase("{\"memory\": {\"chunk_size\": 4}, \"attention\": {\"heads\": 2, \"window\": 4, \"persistent_tokens\": 2}}")]
 public sealed class TitansMal : TitansHybrid
 {
     /// <summary>Builds the layer.</summary>
@@ -94,6 +96,8 @@ public sealed class TitansMal : TitansHybrid
 /// y = g ⊙ SWA(x) + (1 − g) ⊙ LMM(x), g = σ(W_g x).
 /// </summary>
 [ZooLayer("titans-mag", typeof(TitansHybridOptions), Summary = "Titans MAG: gated mix of sliding-window attention and the neural memory")]
+[ContractCase("{}")]
+[ContractCase("{\"memory\": {\"chunk_size\": 3}, \"attention\": {\"heads\": 2, \"window\": 5, \"persistent_tokens\": 1}}")]
 public sealed class TitansMag : TitansHybrid
 {
     private readonly Linear gate;

@@ -36,6 +36,8 @@ public sealed record TitansMacOptions
 /// the segment.
 /// </remarks>
 [ZooLayer("titans-mac", typeof(TitansMacOptions), Summary = "Titans MAC: retrieved memory and persistent tokens as attention context per segment")]
+[ContractCase("{}")]
+[ContractCase("{\"segment\": 4, \"memory\": {\"chunk_size\": 2}, \"attention\": {\"heads\": 2, \"persistent_tokens\": 2}}")]
 public sealed class TitansMac : SequenceLayer
 {
     private readonly TitansMacOptions _o;

@@ -19,6 +19,11 @@ namespace Zoo.Layers.DeepMemory;
 /// boundaries as one forward over the whole sequence.
 /// </remarks>
 [ZooLayer("titans-lmm", typeof(TitansMemoryOptions), Summary = "Titans neural long-term memory: MLP memory written by gradient descent with momentum and forgetting")]
+[ContractCase("{}")]
+[ContractCase("{\"chunk_size\": 4}")]
+[ContractCase("{\"chunk_size\": 1, \"depth\": 3, \"activation\": \"tanh\", \"heads\": 3, \"key_dim\": 5, \"value_dim\": 3}")]
+[ContractCase("{\"chunk_size\": 4, \"form\": \"reference\"}")]
+[ContractCase("{\"chunk_size\": 3, \"momentum\": false, \"forgetting\": false, \"output_gate\": false}")]
 public sealed class TitansMemory : SequenceLayer, IReadableMemory
 {
     private readonly TitansMemoryOptions _o;

@@ -7,6 +7,8 @@ namespace Zoo.Layers.LinearMemory;
 /// the delta rule without decay, S_t = S_{t−1}(I − β_t k_t k_tᵀ) + β_t v_t k_tᵀ (Gated DeltaNet with α = 1).
 /// </summary>
 [ZooLayer("deltanet", typeof(LinearMemoryOptions), Summary = "DeltaNet: delta rule without decay (α = 1)")]
+[ContractCase("{}")]
+[ContractCase("{\"chunk_size\": 4}")]
 public sealed class DeltaNet : LinearMemoryLayer
 {
     /// <summary>Builds the layer.</summary>

@@ -7,6 +7,11 @@ namespace Zoo.Layers.LinearMemory;
 /// o_t = S_t q_t, with data-dependent decay α and write strength β. Block structure: <see cref="LinearMemoryLayer"/>.
 /// </summary>
 [ZooLayer("gated-deltanet", typeof(LinearMemoryOptions), Summary = "Gated DeltaNet: gated delta rule, chunked WY form (Yang et al. 2024)")]
+[ContractCase("{}")]
+[ContractCase("{\"chunk_size\": 4}")]
+[ContractCase("{\"heads\": 3, \"key_dim\": 5, \"value_dim\": 3, \"chunk_size\": 8, \"output_gate\": false}")]
+[ContractCase("{\"form\": \"reference\", \"conv_size\": 2}")]
+[ContractCase("{\"short_conv\": false, \"chunk_size\": 64}")]
 public sealed class GatedDeltaNet : LinearMemoryLayer
 {
     /// <summary>Builds the layer.</summary>

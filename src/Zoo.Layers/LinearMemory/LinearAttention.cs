@@ -7,6 +7,8 @@ namespace Zoo.Layers.LinearMemory;
 /// place of the denominator: S_t = S_{t−1} + v_t k_tᵀ.
 /// </summary>
 [ZooLayer("linear-attention", typeof(LinearMemoryOptions), Summary = "linear attention: additive memory, no decay")]
+[ContractCase("{}")]
+[ContractCase("{\"chunk_size\": 4}")]
 public sealed class LinearAttention : LinearMemoryLayer
 {
     /// <summary>Builds the layer.</summary>

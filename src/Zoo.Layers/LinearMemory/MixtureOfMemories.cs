@@ -55,6 +55,9 @@ public sealed record MixtureOfMemoriesOptions : IValidatableOptions
 /// and one call of the <see cref="GatedDelta"/> op runs all of them. Head index m·H + h is head h of memory m.
 /// </remarks>
 [ZooLayer("mom", typeof(MixtureOfMemoriesOptions), Summary = "Mixture-of-Memories: routed top-k gated-delta memories + shared memory (Du et al. 2025)")]
+[ContractCase("{}")]
+[ContractCase("{\"memories\": 3, \"top_k\": 2, \"memory\": {\"chunk_size\": 4}}")]
+[ContractCase("{\"memories\": 4, \"top_k\": 1, \"shared_memory\": false, \"rule\": \"delta\", \"memory\": {\"heads\": 3, \"key_dim\": 5, \"value_dim\": 4, \"chunk_size\": 8}}")]
 public sealed class MixtureOfMemories : SequenceLayer
 {
     private readonly MixtureOfMemoriesOptions _o;

@@ -7,6 +7,8 @@ namespace Zoo.Layers.LinearMemory;
 /// 2023 use a per-key-dimension decay, which this is not): S_t = α_t S_{t−1} + v_t k_tᵀ.
 /// </summary>
 [ZooLayer("simple-gla", typeof(LinearMemoryOptions), Summary = "gated linear attention with a scalar data-dependent decay per head")]
+[ContractCase("{}")]
+[ContractCase("{\"chunk_size\": 4, \"heads\": 4}")]
 public sealed class SimpleGla : LinearMemoryLayer
 {
     /// <summary>Builds the layer.</summary>

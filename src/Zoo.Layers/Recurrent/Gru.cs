@@ -12,6 +12,8 @@ namespace Zoo.Layers.Recurrent;
 /// n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h.
 /// </summary>
 [ZooLayer("gru", typeof(GatedCellOptions), Summary = "GRU, built-in module for the sequence, cell equations for Step")]
+[ContractCase("{}")]
+[ContractCase("{\"bias\": false}")]
 public sealed class Gru : SequenceLayer
 {
     private readonly GRU gru;

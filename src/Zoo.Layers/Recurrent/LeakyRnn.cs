@@ -18,7 +18,7 @@ public enum Activation
     LeakyRelu,
 }
 
-/// <summary>Options of <see cref="LeakyRnn"/> (DESIGN §3). Leak is on by default; adaptation, momentum and noise are off.</summary>
+/// <summary>Options of <see cref="LeakyRnn"/>. Leak is on by default; adaptation, momentum and noise are off.</summary>
 public sealed record LeakyRnnOptions
 {
     /// <summary>Leak λ = dt/τ: h moves a fraction λ toward φ(z) each step; 1 is a vanilla RNN.</summary>
@@ -62,6 +62,11 @@ public sealed record LeakyRnnOptions
 /// and in evaluation mode with σ = <see cref="ReplayNoise"/> (0 unless a replay evaluation sets it).
 /// </remarks>
 [ZooLayer("leaky-rnn", typeof(LeakyRnnOptions), Summary = "leaky RNN with adaptation, momentum and noise (arXiv 2602.18401)")]
+[ContractCase("{}")]
+[ContractCase("{\"leak\": 1.0, \"activation\": \"relu\"}")]
+[ContractCase("{\"leak\": 0.5, \"activation\": \"leaky_relu\", \"adaptation_tau\": 4, \"adaptation_strength\": 0.7}")]
+[ContractCase("{\"leak\": 0.3, \"momentum\": 0.6}")]
+[ContractCase("{\"leak\": 0.3, \"momentum\": 0.6, \"adaptation_tau\": 3, \"adaptation_strength\": 1.5, \"activation\": \"relu\"}")]
 public sealed class LeakyRnn : SequenceLayer, IActivityState, INoisyLayer
 {
     private readonly Linear input;

@@ -12,6 +12,8 @@ namespace Zoo.Layers.Recurrent;
 /// i, f, g, o = split(W_ih x + b_ih + W_hh h + b_hh); c' = σ(f) c + σ(i) tanh(g); h' = σ(o) tanh(c').
 /// </summary>
 [ZooLayer("lstm", typeof(GatedCellOptions), Summary = "LSTM, built-in module for the sequence, cell equations for Step")]
+[ContractCase("{}")]
+[ContractCase("{\"bias\": false}")]
 public sealed class Lstm : SequenceLayer
 {
     private readonly LSTM lstm;

@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 
 namespace Zoo.Runner.Bench;
 
-/// <summary>Settings of <c>zoo bench</c> (DESIGN §5).</summary>
+/// <summary>Settings of <c>zoo bench</c> (docs/architecture.md, 'Throughput').</summary>
 public sealed record BenchSettings
 {
     /// <summary>Subjects: registered layer names (optionally <c>name:{json}</c>) or baselines; empty = every registered layer.</summary>

@@ -29,11 +29,21 @@ public sealed class BareModel : SequenceModel, IDrivableModel
         readout = nn.Linear(spec.DModel, signature.OutputDim);
         if (signature.ContextDim > 0)
         {
-            if (layer is not IActivityState)
-                throw new ZooConfigException(null, "layer", $"the task starts each sequence from an encoded initial state, which layer '{layer.GetName()}' cannot take; allowed: layers that implement IActivityState (leaky-rnn)");
+            RequireActivityState(layer is IActivityState, layer.GetName(), null, null, "layer");
             initial = nn.Linear(signature.ContextDim, spec.DModel, hasBias: false);
         }
         RegisterComponents();
+    }
+
+    /// <summary>
+    /// Refuses, with a config error on <paramref name="file"/>'s <paramref name="field"/>, a layer that cannot start from an
+    /// encoded activity (not an <see cref="IActivityState"/>) for a task that gives each sequence a context. The suite plan
+    /// asks before anything trains; the constructor asks again for models built another way (checkpoints, tests).
+    /// </summary>
+    public static void RequireActivityState(bool takesActivity, string layer, string? task, string? file, string field)
+    {
+        if (!takesActivity)
+            throw new ZooConfigException(file, field, $"layer '{layer}' cannot start from an encoded initial state, which {(task is null ? "the task" : $"task '{task}'")} needs (its sequences come with a context); allowed: layers implementing IActivityState (leaky-rnn)");
     }
 
     /// <summary>The recurrent layer.</summary>

@@ -2,7 +2,7 @@ using Zoo.Core.Options;
 
 namespace Zoo.Runner.Models;
 
-/// <summary>Model shape (DESIGN §2).</summary>
+/// <summary>Model shape (docs/architecture.md, 'Models').</summary>
 public enum ModelKind
 {
     /// <summary>Embedding → N × [RMSNorm → layer → residual; RMSNorm → SwiGLU → residual] → RMSNorm → head.</summary>

@@ -3,7 +3,7 @@ using CsvHelper.Configuration.Attributes;
 namespace Zoo.Runner.Results;
 
 /// <summary>
-/// One leaderboard row (DESIGN §2): a finished or failed run with everything needed to reproduce and compare it.
+/// One leaderboard row (docs/architecture.md, 'Result row'): a finished or failed run with everything needed to reproduce and compare it.
 /// Column names are the <see cref="NameAttribute"/>s, in declaration order.
 /// </summary>
 public sealed record ResultRow

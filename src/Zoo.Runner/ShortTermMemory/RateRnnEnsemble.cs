@@ -25,7 +25,7 @@ public sealed record RateRnnOptions
 }
 
 /// <summary>
-/// E independent rate RNNs of Kurtkaya et al. stacked along a leading dimension (DESIGN §2, "Ensembles"): per network
+/// E independent rate RNNs of Kurtkaya et al. stacked along a leading dimension (docs/architecture.md, 'Ensembles'): per network
 /// r ← (1 − α) r + α tanh(W_rec r + W_in u + b_in + b_rec + ε), ε ~ N(0, σ²), r₀ = tanh(N(0, σ₀²)), readout
 /// σ(W_out r + b_out), with weights <c>[E, out, in]</c> so one batched matmul serves every network. The parametrisation
 /// is the authors' three <c>nn.Linear</c>s: Xavier-uniform weights with the recurrent diagonal zeroed at init, PyTorch's

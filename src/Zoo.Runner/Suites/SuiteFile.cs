@@ -19,7 +19,7 @@ public sealed record SuiteEntry(string Name, JsonObject Options, JsonObject Mode
     IReadOnlyList<string>? Difficulty = null, string? Label = null);
 
 /// <summary>
-/// A suite file (DESIGN §2), parsed strictly: unknown keys, wrong types and missing names are errors naming the file
+/// A suite file (docs/architecture.md, 'Suite file'), parsed strictly: unknown keys, wrong types and missing names are errors naming the file
 /// and the field. Binding of options happens in <see cref="SuiteExpander"/>, where the registry is known.
 /// </summary>
 public sealed record SuiteFile(

@@ -5,7 +5,7 @@ using Zoo.Core.Tasks;
 namespace Zoo.Tasks.Recall;
 
 /// <summary>
-/// Options of <see cref="InContextRecall"/>; defaults are MAD's in-context recall baseline (DESIGN §4a). MAD's noisy
+/// Options of <see cref="InContextRecall"/>; defaults are MAD's in-context recall baseline (docs/architecture.md, 'Task sources'). MAD's noisy
 /// in-context recall is <c>{"vocab": 32, "noise_vocab": 16, "noise_fraction": 0.2}</c>.
 /// Difficulty ladder (MAD's <c>configs/tasks/in-context-recall.yml</c> and <c>noisy-in-context-recall.yml</c>): vocab
 /// {32, 64, 128} (plus the noise vocabulary), length {256, 512, 1024}, train_examples {6400, 3200, 1600, 800}, and with

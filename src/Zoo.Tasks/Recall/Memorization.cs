@@ -5,7 +5,7 @@ using Zoo.Core.Tasks;
 namespace Zoo.Tasks.Recall;
 
 /// <summary>
-/// Options of <see cref="Memorization"/>; defaults are MAD's (DESIGN §4a). Difficulty ladder (MAD's
+/// Options of <see cref="Memorization"/>; defaults are MAD's (docs/architecture.md, 'Task sources'). Difficulty ladder (MAD's
 /// <c>configs/tasks/memorization.yml</c>): vocab {512, 1024, 2048, 4096, 8192}.
 /// </summary>
 public sealed record MemorizationOptions : IValidatableOptions, IDifficultyLadder

@@ -4,7 +4,7 @@ using Zoo.Core.Tasks;
 
 namespace Zoo.Tasks.Recall;
 
-/// <summary>Options of <see cref="Mqar"/>; defaults follow Zoology's <c>multiquery_ar</c> (DESIGN §4a).</summary>
+/// <summary>Options of <see cref="Mqar"/>; defaults follow Zoology's <c>multiquery_ar</c> (docs/architecture.md, 'Task sources').</summary>
 public sealed record MqarOptions : IValidatableOptions
 {
     /// <summary>Vocabulary size V: keys come from [1, V/2), values from [V/2, V).</summary>

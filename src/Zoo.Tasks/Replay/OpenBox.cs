@@ -10,7 +10,7 @@ public sealed record Trajectory(double[][] Positions, double[][] Velocities, boo
 
 /// <summary>
 /// The open-box random walk of the hippocampal path-integration models (Sorscher et al. 2019's generator, used by
-/// Krishna et al. 2024; DESIGN §4): a square box of side 2.2 m; forward speed ~ Rayleigh(0.26π m/s); heading turning
+/// Krishna et al. 2024; docs/architecture.md, 'Task sources'): a square box of side 2.2 m; forward speed ~ Rayleigh(0.26π m/s); heading turning
 /// at N(0, 11.52²) rad/s; near a wall (closer than 0.03 m and heading into it) the animal turns away and slows ×0.25;
 /// dt = 0.02 s. Deterministic from its generator.
 /// </summary>

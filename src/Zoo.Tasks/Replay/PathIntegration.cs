@@ -36,7 +36,7 @@ public enum PlaceCodeLoss
 }
 
 /// <summary>
-/// Options of <see cref="PathIntegration"/>; defaults are the published set-up (DESIGN §4): 100-step trajectories, 512
+/// Options of <see cref="PathIntegration"/>; defaults are the published set-up (docs/architecture.md, 'Task sources'): 100-step trajectories, 512
 /// place cells of σ = 0.2 m, replay with noise σ = √2 × the training noise 0.01.
 /// </summary>
 public sealed record PathIntegrationOptions
@@ -104,7 +104,7 @@ public sealed record PathIntegrationOptions
 
 /// <summary>
 /// Path integration then noise-driven replay (Krishna et al. ICLR 2024; Casco-Rodriguez, Krishna, Baraniuk 2026,
-/// arXiv 2602.18401; DESIGN §4). Inputs are velocities [B, T, 2] (m/s); the context is the target code of the start
+/// arXiv 2602.18401; docs/architecture.md, 'Task sources'). Inputs are velocities [B, T, 2] (m/s); the context is the target code of the start
 /// position, which the bare model encodes into the initial hidden state; the readout must track the place code (or the
 /// position) along the trajectory. Targets are <c>[B, T, O + 2]</c>: the code followed by the true position, which only
 /// the position-error metric reads. After training, <see cref="EvaluateAfterTraining"/> runs the network on zero input

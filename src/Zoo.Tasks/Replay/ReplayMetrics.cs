@@ -3,7 +3,7 @@ using Zoo.Core.Numerics;
 namespace Zoo.Tasks.Replay;
 
 /// <summary>
-/// Statistics of decoded replay trajectories (DESIGN §4; arXiv 2602.18401): speed, exploration, coverage, distance to
+/// Statistics of decoded replay trajectories (docs/architecture.md, 'Task sources'; arXiv 2602.18401): speed, exploration, coverage, distance to
 /// the training distribution, time to a target region, path length and diffusion exponent. Positions are [T][2].
 /// </summary>
 public static class ReplayMetrics

@@ -5,7 +5,7 @@ using Zoo.Core.Tasks;
 namespace Zoo.Tasks.Selectivity;
 
 /// <summary>
-/// Options of <see cref="SelectiveCopying"/>; defaults follow MAD's selective copying (DESIGN §4a). Difficulty ladder
+/// Options of <see cref="SelectiveCopying"/>; defaults follow MAD's selective copying (docs/architecture.md, 'Task sources'). Difficulty ladder
 /// (MAD's <c>configs/tasks/selective-copying.yml</c>): vocab {32, 64, 128}, length {512, 1024}, train_examples
 /// {6400, 3200, 1600, 800}, copies {32, 64, 96}.
 /// </summary>

@@ -54,7 +54,7 @@ public sealed record TimescaleCurriculumOptions : IValidatableOptions
 }
 
 /// <summary>
-/// The N-parity / N-DMS curricula (DESIGN §4; Khajehabdollahi, Zeraati, Giannakakis, Schäfer, Martius, Levina 2024,
+/// The N-parity / N-DMS curricula (docs/architecture.md, 'Task sources'; Khajehabdollahi, Zeraati, Giannakakis, Schäfer, Martius, Levina 2024,
 /// "Emergent mechanisms for long timescales depend on training curriculum and affect performance in memory tasks",
 /// arXiv 2309.12927) on <see cref="BinaryTimescales"/>' bit streams. Single-head: the model is trained on N; once its
 /// test accuracy reaches the threshold, N rises by one, the same readout now answering for the new N. Multi-head: the
