@@ -3,12 +3,13 @@
 # measurement set into CSVs. Every step prints what it found and is time-boxed; the whole run keeps to --budget.
 #
 #   scripts/gpu-run.sh [--bundle FILE.tar.xz] [--torch-lib DIR] [--device cuda|cpu] [--plan full|tiny]
-#                      [--out DIR] [--budget SECONDS]
+#                      [--out DIR] [--budget SECONDS] [--steps op,fla,lstm,layers,stm,smoke]
 #
 #   --torch-lib DIR  libtorch folder to load (default: the lib folder of python3's torch package)
 #   --plan full      the measurement set of issue 21 (d_model 1024, L up to 16k, fla's shapes); tiny: seconds-sized
 #                    shapes, for checking the bundle and this script on a CPU (scripts/gpu-cpu-check.sh)
 #   --out DIR        where CSVs and logs go (default $OUT, else ./gpu-out)
+#   --steps LIST     measurement groups to run, in this order (default all): op,fla,lstm,layers,stm,smoke
 # Environment:
 #   TORCHSHARP_NATIVE_SRC  TorchSharp's src/Native folder (dotnet/TorchSharp at v0.107.0), carried, never committed:
 #                          compiled against this torch when the bundled shim does not bind or fails its first op
@@ -17,7 +18,7 @@ set -uo pipefail   # no -e: a failed step is reported and the run goes on
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 bundle="$repo/artifacts/gpu-bundle/zoo-gpu-linux-x64.tar.xz"
-torch_lib="" device="cuda" plan="full" out="${OUT:-$PWD/gpu-out}" budget=470
+torch_lib="" device="cuda" plan="full" out="${OUT:-$PWD/gpu-out}" budget=470 steps="op,fla,lstm,layers,stm,smoke"
 while [ $# -gt 0 ]; do
   case "$1" in
     --bundle) bundle="$2"; shift 2 ;;
@@ -26,16 +27,21 @@ while [ $# -gt 0 ]; do
     --plan) plan="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --budget) budget="$2"; shift 2 ;;
-    *) echo "gpu-run: unknown argument '$1'; allowed: --bundle, --torch-lib, --device, --plan full|tiny, --out, --budget" >&2; exit 2 ;;
+    --steps) steps="$2"; shift 2 ;;
+    *) echo "gpu-run: unknown argument '$1'; allowed: --bundle, --torch-lib, --device, --plan full|tiny, --out, --budget, --steps" >&2; exit 2 ;;
   esac
 done
 case "$plan" in full|tiny) ;; *) echo "gpu-run: --plan '$plan' is not allowed; use full or tiny" >&2; exit 2 ;; esac
+for g in ${steps//,/ }; do
+  case "$g" in op|fla|lstm|layers|stm|smoke) ;; *) echo "gpu-run: --steps '$g' is not a step group; allowed: op, fla, lstm, layers, stm, smoke" >&2; exit 2 ;; esac
+done
+want() { [[ ",$steps," == *",$1,"* ]]; }
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 start=$(date +%s)
 log="$out/run.log"
 : > "$log"
-echo "step,start_utc,end_utc,seconds,rc,status" > "$out/steps.csv"
+echo "step,start_local,end_local,seconds,rc,status" > "$out/steps.csv"   # local time, as nvidia-smi's samples
 
 say() { echo "[gpu-run +$(( $(date +%s) - start ))s] $*" | tee -a "$log"; }
 remaining() { echo $(( budget - ($(date +%s) - start) )); }
@@ -52,19 +58,19 @@ step() {
     return 124
   fi
   local t0 u0 rc status
-  t0=$(date +%s); u0=$(date -u +%FT%TZ)
+  t0=$(date +%s); u0=$(date +%FT%T)
   say "$name: start (time box ${box}s): $*"
   timeout -k 5 "$box" "$@" >> "$out/$name.log" 2>&1
   rc=$?
   case $rc in 0) status=ok ;; 124|137) status=timeout ;; *) status=failed ;; esac
-  echo "$name,$u0,$(date -u +%FT%TZ),$(( $(date +%s) - t0 )),$rc,$status" >> "$out/steps.csv"
+  echo "$name,$u0,$(date +%FT%T),$(( $(date +%s) - t0 )),$rc,$status" >> "$out/steps.csv"
   say "$name: $status (exit $rc, $(( $(date +%s) - t0 ))s)"
   if [ $rc -ne 0 ]; then tail -n 8 "$out/$name.log" | sed 's/^/    | /' | tee -a "$log"; fi
   return $rc
 }
 
 say "plan $plan, device $device, budget ${budget}s, output $out"
-say "host: $(uname -srm); $(nproc) CPUs; $( (command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader) || echo 'no nvidia-smi')"
+say "host: $(uname -srm); $(getconf _NPROCESSORS_ONLN) CPUs; $( (command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader) || echo 'no nvidia-smi')"
 
 # 1. Unpack the bundle.
 if [ ! -f "$bundle" ]; then say "FAILED: bundle $bundle not found (build it with scripts/gpu-bundle.sh and carry it)"; exit 1; fi
@@ -121,7 +127,7 @@ build_shim() {
   say "building the shim from $src against $cmake_dir ($(cmake --version | head -1); generator ${gen[*]:-make})"
   step shim-configure 120 cmake -S "$work/native-src" -B "$work/native-build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
     -DTorch_DIR="$cmake_dir" -DLIBTORCH_PATH="$cmake_dir" || return 1
-  step shim-build 300 cmake --build "$work/native-build" -j "$(nproc)" || return 1
+  step shim-build 300 cmake --build "$work/native-build" -j "$(getconf _NPROCESSORS_ONLN)" || return 1
   local so; so="$(find "$work/native-build" -name libLibTorchSharp.so | head -1)"
   [ -n "$so" ] || { say "the shim build produced no libLibTorchSharp.so"; return 1; }
   cp "$so" "$work/zoo/libLibTorchSharp.so"
@@ -135,6 +141,11 @@ if step doctor 90 "$zoo" doctor --device "$device"; then
   say "doctor: the bundled shim binds to $torch_lib and runs on $device"
 else
   cat "$out/doctor.log" | sed 's/^/    | /' | tee -a "$log"
+  # A libtorch_cuda.so that cannot resolve its CUDA libraries leaves torch loaded but CUDA "not available".
+  if [ -e "$torch_lib/libtorch_cuda.so" ]; then
+    missing="$(ldd "$torch_lib/libtorch_cuda.so" 2>&1 | grep 'not found' | tr -s ' \t' ' ')"
+    say "libtorch_cuda.so dependencies not found through LD_LIBRARY_PATH: ${missing:-none}"
+  fi
   say "doctor failed with the bundled shim (built for libtorch 2.10); rebuilding it against this torch"
   if build_shim && step doctor-rebuilt 90 "$zoo" doctor --device "$device"; then
     say "doctor: the rebuilt shim binds and runs on $device"
@@ -166,13 +177,16 @@ fi
 
 # 4a. The gated delta op, Zoo's chunked form at fla's shapes (fp32 and bf16), then fla's Triton kernel.
 for s in $op_shapes; do
+  want op || break
   IFS=, read -r b t h d <<< "$s"
   step "op-zoo-B${b}-T${t}-H${h}-D${d}" 40 "$zoo" bench --device "$device" \
     --layers "gated-delta-op:{\"heads\":$h,\"dtype\":\"float32\"},gated-delta-op:{\"heads\":$h,\"dtype\":\"bfloat16\"}" \
     --lengths "$t" --batch "$b" --d-model $((h * d)) --modes forward,forward_backward --warmup 1 --iterations 5 \
     --max-seconds 10 --out "$out/op-zoo.csv"
 done
-if [ -n "${FLA_SRC:-}" ] && [ -d "$FLA_SRC/fla" ]; then
+if ! want fla; then
+  :
+elif [ -n "${FLA_SRC:-}" ] && [ -d "$FLA_SRC/fla" ]; then
   step op-fla 120 env PYTHONPATH="$FLA_SRC${PYTHONPATH:+:$PYTHONPATH}" python3 "$repo/scripts/gpu/fla_gated_delta.py" \
     --shapes "$op_shapes" --out "$out/op-fla.csv"
 else
@@ -180,7 +194,7 @@ else
 fi
 
 # 4b. Zoo's LSTM against the bare TorchSharp LSTM (cuDNN on a GPU) at T, B, hidden.
-step lstm 40 "$zoo" bench --device "$device" --layers lstm,torch-lstm --lengths "${lstm[0]}" --batch "${lstm[1]}" \
+want lstm && step lstm 40 "$zoo" bench --device "$device" --layers lstm,torch-lstm --lengths "${lstm[0]}" --batch "${lstm[1]}" \
   --d-model "${lstm[2]}" --modes forward,forward_backward --warmup 2 --iterations 10 --out "$out/lstm.csv"
 
 # 4c. Every layer at d_model 1024 (8 heads where a layer has heads), L up to 16k: one process per layer, so a slow
@@ -202,6 +216,7 @@ layer_options() {   # JSON options giving layer $1 $heads heads (memory and atte
 }
 layers="$(awk '/^[^ ]/ { print $1 }' "$out/layers.txt")"
 [ "$plan" = tiny ] && layers="gated-deltanet lstm"
+want layers || layers=""
 say "layers to bench: $(echo $layers)"
 for l in $layers; do
   opts="$(layer_options "$l")"
@@ -211,6 +226,7 @@ done
 
 # 4d. Short-term-memory ensembles at the paper's network settings, then the paper grid's size for the projection.
 i=0
+want stm || stm_grids=()
 for grid in "${stm_grids[@]}"; do
   i=$((i + 1))
   echo "{\"name\": \"stm-gpu-$i\", $grid}" > "$out/stm-gpu-$i.json"
@@ -222,7 +238,9 @@ echo '{"name": "stm-paper"}' > "$out/stm-paper.json"
 say "paper grid: $(cat "$out/stm-paper.plan.txt")"
 
 # 4e. The smoke suite (tokens/s against the committed CPU rows in results/smoke.csv).
-if [ "$plan" = full ]; then
+if ! want smoke; then
+  :
+elif [ "$plan" = full ]; then
   step smoke 120 "$zoo" run tasks/smoke.json --device "$device" --out "$out/smoke" --force
 else
   step smoke-plan 30 "$zoo" run tasks/smoke.json --device "$device" --out "$out/smoke" --dry-run

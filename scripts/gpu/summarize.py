@@ -87,9 +87,9 @@ def main():
         except (ValueError, IndexError):
             pass
     for r in rows(os.path.join(out, "steps.csv")):
-        if samples and r["start_utc"]:
-            t0 = datetime.strptime(r["start_utc"], "%Y-%m-%dT%H:%M:%SZ")
-            t1 = datetime.strptime(r["end_utc"], "%Y-%m-%dT%H:%M:%SZ")
+        if samples and r["start_local"]:
+            t0 = datetime.strptime(r["start_local"], "%Y-%m-%dT%H:%M:%S")
+            t1 = datetime.strptime(r["end_local"], "%Y-%m-%dT%H:%M:%S")
             inside = [m for t, m in samples if t0 <= t.replace(microsecond=0) <= t1]
             if inside:
                 emit("peak MiB", r["step"], max(inside), "nvidia-smi memory.used, 250 ms samples")

@@ -67,14 +67,15 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
-    public void The_bare_gated_delta_op_is_timed_forward_and_backward_in_both_forms()
+    public void The_bare_gated_delta_op_is_timed_forward_and_backward_in_both_forms_and_in_bfloat16()
     {
-        var (code, _, err) = BadInputTests.Zoo("bench", "--layers", "gated-delta-op:{\"heads\":2,\"chunk_size\":4},gated-delta-op:{\"heads\":2,\"form\":\"reference\"}",
+        var (code, _, err) = BadInputTests.Zoo("bench", "--layers",
+            "gated-delta-op:{\"heads\":2,\"chunk_size\":4},gated-delta-op:{\"heads\":2,\"form\":\"reference\"},gated-delta-op:{\"heads\":2,\"chunk_size\":4,\"dtype\":\"bfloat16\"}",
             "--lengths", "6,16", "--batch", "2", "--d-model", "8", "--warmup", "0", "--iterations", "1", "--out", Csv);
         Assert.True(code == 0, err);
         var rows = new CsvTable<ThroughputRow>(Csv).Read();
-        // forward and forward_backward × 2 lengths per form; the op has no step form.
-        Assert.Equal(8, rows.Count);
+        // forward and forward_backward × 2 lengths per subject; the op has no step form.
+        Assert.Equal(12, rows.Count);
         Assert.All(rows, r => Assert.True(r.Status == "ok" && r.Params == 0 && r.Mode != "step", $"{r.Layer} {r.Mode} {r.Status} {r.Message}"));
         Assert.Contains(rows, r => r.LayerOptions.Contains("\"form\":\"reference\"") && r.LayerOptions.Contains("\"dtype\":\"float32\""));
     }
@@ -90,6 +91,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal(reference.Forward(x), chunked.Forward(x), 3);
         float first = chunked.ForwardBackward(x), second = chunked.ForwardBackward(x);
         Assert.True(first > 0 && first == second, $"{first} vs {second}: the same inputs must give the same loss on every call");
+        Assert.Equal(1, ((GatedDeltaOpModule)chunked.Module).Draws);
     }
 
     [Fact]

@@ -75,7 +75,7 @@ public sealed class BenchSubject : IDisposable
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        return _module.forward(x).sum().item<float>();
+        return _module.forward(x).sum().to(ScalarType.Float32).item<float>();   // the op subject may compute in bfloat16
     }
 
     /// <summary>Forward and backward of mean(y²); returns the loss.</summary>
@@ -85,7 +85,7 @@ public sealed class BenchSubject : IDisposable
         _module.zero_grad();
         var loss = _module.forward(x).pow(2).mean();
         loss.backward();
-        return loss.item<float>();
+        return loss.to(ScalarType.Float32).item<float>();
     }
 
     /// <summary>Token-by-token decode of x [B, L, D] through the layer's recurrent form (one dispose scope per token).</summary>

@@ -26,6 +26,9 @@ public sealed class GatedDeltaOpModule : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>How many times inputs were drawn: once per shape, never inside a timed call at a kept shape.</summary>
+    public int Draws { get; private set; }
+
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
@@ -42,11 +45,14 @@ public sealed class GatedDeltaOpModule : nn.Module<Tensor, Tensor>
     // The inputs for this shape, drawn once; their gradients are zeroed here so a forward+backward call starts clean.
     private (Tensor Q, Tensor K, Tensor V, Tensor G, Tensor Beta) Inputs(long b, long l, Device device)
     {
-        if (_inputs.Length == 0 || _inputs[0].shape[0] != b || _inputs[0].shape[2] != l || _inputs[0].device != device)
+        // Device has no value equality: compare type and index.
+        if (_inputs.Length == 0 || _inputs[0].shape[0] != b || _inputs[0].shape[2] != l
+            || _inputs[0].device_type != device.type || _inputs[0].device_index != device.index)
         {
+            Draws++;
             foreach (var t in _inputs) t.Dispose();
             var dtype = _options.Dtype == OpDtype.Bfloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
-            var gen = new Generator(1, device);
+            using var gen = new Generator(1, device);
             long h = _options.Heads;
             Tensor Draw(params long[] shape) => randn(shape, device: device, generator: gen);
             using var noGrad = no_grad();
