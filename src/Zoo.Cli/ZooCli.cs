@@ -150,7 +150,7 @@ public sealed class ZooCli
             return 0;
         }));
 
-        var benchLayers = new Option<string?>("--layers") { Description = "comma-separated layers (name or name:{json options}), or torch-lstm/torch-gru baselines; default: every registered layer" };
+        var benchLayers = new Option<string?>("--layers") { Description = "comma-separated layers (name or name:{json options}), torch-lstm/torch-gru baselines, or gated-delta-op:{heads,form,chunk_size,dtype} (the bare op); default: every registered layer" };
         var benchLengths = new Option<string>("--lengths") { Description = "comma-separated sequence lengths", DefaultValueFactory = _ => "256,1024,4096" };
         var benchBatch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 4 };
         var benchWidth = new Option<int>("--d-model") { Description = "layer width", DefaultValueFactory = _ => 256 };
@@ -221,14 +221,15 @@ public sealed class ZooCli
             return 0;
         }));
 
-        var doctor = new Command("doctor", "check that libtorch loads and describe the environment");
-        doctor.SetAction(_ =>
+        var doctorDevice = new Option<string?>("--device") { Description = "also run a first op (matmul, backward, read back) on cpu, cuda or cuda:N" };
+        var doctor = new Command("doctor", "check that libtorch loads and describe the environment") { doctorDevice };
+        doctor.SetAction(p => Guard(p, () =>
         {
-            var report = NativeEnvironment.Check();
+            var report = NativeEnvironment.Check(p.GetValue(doctorDevice));
             foreach (var (k, v) in report.Lines) _out.WriteLine($"{k,-10} {v}");
-            if (!report.TorchLoaded) _err.WriteLine("zoo doctor: libtorch could not be loaded (see the torch line above).");
+            if (!report.TorchLoaded) _err.WriteLine("zoo doctor: libtorch could not be loaded or the first op failed (see the torch and device lines above).");
             return report.TorchLoaded ? ExitCode.Ok : ExitCode.RunFailed;
-        });
+        }));
 
         var root = new RootCommand("Zoo: a sequence-model architecture zoo and benchmark suite") { run, list, merge, leaderboard, eval, bench, stm, doctor, CheckCommand.Create(_out, Guard) };
         root.Options.Add(_verbose);

@@ -52,6 +52,8 @@ public sealed class BenchCommandTests : IDisposable
     [InlineData("--layers", "attention:{\"heads\":3}", "not divisible by heads 3")]
     [InlineData("--layers", "torch-gru:{\"bias\":true}", "takes no options")]
     [InlineData("--batch", "0", "--batch")]
+    [InlineData("--layers", "gated-delta-op:{\"heads\":3}", "not divisible by heads 3")]
+    [InlineData("--layers", "gated-delta-op:{\"dtype\":\"half\"}", "dtype")]
     public void Bad_arguments_are_one_line_with_exit_code_2(string option, string value, string expected)
     {
         var args = new List<string> { "bench", "--lengths", "8", "--d-model", "8", "--iterations", "1", "--out", Csv };
@@ -62,6 +64,34 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal(2, code);
         Assert.Contains(expected, err);
         Assert.False(File.Exists(Csv));
+    }
+
+    [Fact]
+    public void The_bare_gated_delta_op_is_timed_forward_and_backward_in_both_forms_and_in_bfloat16()
+    {
+        var (code, _, err) = BadInputTests.Zoo("bench", "--layers",
+            "gated-delta-op:{\"heads\":2,\"chunk_size\":4},gated-delta-op:{\"heads\":2,\"form\":\"reference\"},gated-delta-op:{\"heads\":2,\"chunk_size\":4,\"dtype\":\"bfloat16\"}",
+            "--lengths", "6,16", "--batch", "2", "--d-model", "8", "--warmup", "0", "--iterations", "1", "--out", Csv);
+        Assert.True(code == 0, err);
+        var rows = new CsvTable<ThroughputRow>(Csv).Read();
+        // forward and forward_backward × 2 lengths per subject; the op has no step form.
+        Assert.Equal(12, rows.Count);
+        Assert.All(rows, r => Assert.True(r.Status == "ok" && r.Params == 0 && r.Mode != "step", $"{r.Layer} {r.Mode} {r.Status} {r.Message}"));
+        Assert.Contains(rows, r => r.LayerOptions.Contains("\"form\":\"reference\"") && r.LayerOptions.Contains("\"dtype\":\"float32\""));
+    }
+
+    [Fact]
+    public void The_op_subject_feeds_both_forms_the_same_inputs_and_keeps_them_between_calls()
+    {
+        var registry = Zoo.Runner.ZooComponents.Create(null);
+        using var chunked = BenchSubject.Create(registry, "gated-delta-op:{\"heads\":2,\"chunk_size\":4}", 8);
+        using var reference = BenchSubject.Create(registry, "gated-delta-op:{\"heads\":2,\"form\":\"reference\"}", 8);
+        using var x = TorchSharp.torch.zeros(2, 10, 8);
+        // Inputs are drawn from the same seed, so the forms (equal in exact arithmetic, GatedDeltaTests) agree here too.
+        Assert.Equal(reference.Forward(x), chunked.Forward(x), 3);
+        float first = chunked.ForwardBackward(x), second = chunked.ForwardBackward(x);
+        Assert.True(first > 0 && first == second, $"{first} vs {second}: the same inputs must give the same loss on every call");
+        Assert.Equal(1, ((GatedDeltaOpModule)chunked.Module).Draws);
     }
 
     [Fact]

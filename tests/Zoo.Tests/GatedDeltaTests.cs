@@ -86,6 +86,21 @@ public sealed class GatedDeltaTests
     }
 
     [Fact]
+    public void Chunked_runs_in_bfloat16_close_to_the_float64_reference()
+    {
+        // bfloat16 keeps 8 significant bits (relative error ≈ 0.4% per rounding); the UT solve itself runs in float32.
+        using var scope = NewDisposeScope();
+        var x16 = Make(2, 2, 70, 16, 12, ScalarType.BFloat16, "random", seed: 5);
+        var x64 = Make(2, 2, 70, 16, 12, ScalarType.Float64, "random", seed: 5);
+        var (ro, rs, rg) = Run(x64, chunked: false, 16, erase: true);
+        var (co, cs, cg) = Run(x16, chunked: true, 16, erase: true);
+        Assert.Equal(ScalarType.BFloat16, co.dtype);
+        AssertClose("output", ro, co, 0.03);
+        AssertClose("state", rs, cs, 0.03);
+        for (int i = 0; i < rg.Length; i++) AssertClose("grad " + Names[i], rg[i], cg[i], 0.06);
+    }
+
+    [Fact]
     public void Delta_rule_overwrites_the_value_bound_to_a_repeated_key()
     {
         // Two writes to the same unit key with β = 1: the delta rule keeps only the second value; additive keeps the sum.

@@ -13,11 +13,15 @@ namespace Zoo.Core.Native;
 /// </summary>
 public static partial class NativeEnvironment
 {
-    /// <summary>Result of <see cref="Check"/>: report lines and whether torch works.</summary>
+    /// <summary>Result of <see cref="Check"/>: report lines and whether torch works (and its first op on the requested device).</summary>
     public sealed record Report(bool TorchLoaded, IReadOnlyList<(string Key, string Value)> Lines);
 
-    /// <summary>Loads torch (if it can) and describes the environment.</summary>
-    public static Report Check()
+    /// <summary>
+    /// Loads torch (if it can) and describes the environment. With <paramref name="device"/> (<c>cpu</c>, <c>cuda</c>,
+    /// <c>cuda:N</c>) it also runs a first op there (a matmul, autograd through it, read back), so a shim that loads but
+    /// cannot run on that device is reported, with the cause, instead of passing.
+    /// </summary>
+    public static Report Check(string? device = null)
     {
         var lines = new List<(string, string)>
         {
@@ -26,6 +30,8 @@ public static partial class NativeEnvironment
             ("glibc", GlibcVersion()),
             ("libstdc++", LibStdCxxVersion()),
         };
+        // The bundle for a machine with its own torch (scripts/gpu-run.sh) finds libtorch through LD_LIBRARY_PATH.
+        if (Environment.GetEnvironmentVariable("LD_LIBRARY_PATH") is { Length: > 0 } searchPath) lines.Add(("loader", "LD_LIBRARY_PATH=" + searchPath));
         bool ok;
         try
         {
@@ -34,14 +40,48 @@ public static partial class NativeEnvironment
             lines.Add(("torch", "loaded; libtorch " + torch.__version__ + ", TorchSharp " + typeof(torch).Assembly.GetName().Version));
             lines.Add(("threads", $"{torch.get_num_threads()} intra-op, {Environment.ProcessorCount} logical CPUs"));
             lines.Add(("cuda", torch.cuda.is_available() ? $"available, {torch.cuda.device_count()} device(s)" : "not available"));
+            if (device is not null)
+            {
+                var (deviceOk, text) = FirstOp(device);
+                ok &= deviceOk;
+                lines.Add(("device", text));
+            }
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not ZooConfigException)
         {
             ok = false;
             lines.Add(("torch", "FAILED to load: " + RealCause(e)));
         }
         foreach (var f in LoadedNativeFiles()) lines.Add(("native", f));
         return new Report(ok, lines);
+    }
+
+    // 2×2 matmul with autograd on the device, read back to the host: (x·x)·sum with x = ones gives 8 and grad 4 per entry.
+    private static (bool Ok, string Text) FirstOp(string name)
+    {
+        if (name != "cpu" && !Regex.IsMatch(name, @"^cuda(:\d+)?$"))
+            throw new ZooConfigException(null, "--device", $"'{name}' is not a device; allowed: cpu, cuda, cuda:N");
+        if (name != "cpu" && !torch.cuda.is_available())
+            return (false, $"{name}: not available (this process found no CUDA device through the libtorch it loaded)");
+        var device = Device(name);
+        try
+        {
+            using var scope = torch.NewDisposeScope();
+            var x = torch.ones(2, 2, device: device).requires_grad_(true);
+            var y = x.matmul(x).sum();
+            y.backward();
+            if (device.type == DeviceType.CUDA) torch.cuda.synchronize(device);
+            float value = y.item<float>(), grad = x.grad!.sum().item<float>();
+            return value == 8f && grad == 16f
+                ? (true, $"{name}: first op ok (matmul, backward, read back)")
+                : (false, $"{name}: first op gave {value} and gradient sum {grad}, expected 8 and 16");
+        }
+        catch (Exception e)
+        {
+            var inner = e;
+            while (inner.InnerException is not null) inner = inner.InnerException;
+            return (false, $"{name}: first op FAILED: {inner.Message.Split('\n')[0]}");
+        }
     }
 
     /// <summary>Picks a device by name (<c>cpu</c>, <c>cuda</c>, <c>cuda:1</c>), with a clear error when CUDA is missing.</summary>

@@ -77,8 +77,11 @@ public static class GatedDelta
         {
             var strict = ones(c, c, dtype: ScalarType.Bool, device: q.device).tril(-1);
             var m = kBeta.matmul(kc.transpose(-1, -2)) * gamma * strict;             // tril(diag(β) K Kᵀ ⊙ Γ, −1)
-            var eye = TorchSharp.torch.eye(c, dtype: q.dtype, device: q.device);
-            var t = linalg.solve_triangular(m + eye, eye.expand(m.shape), upper: false, unitriangular: true);
+            // solve_triangular has no bfloat16/float16 kernels (CPU or CUDA): the UT transform is solved in float32 for
+            // those, as fla's kernels also keep it in float32.
+            var solveType = q.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : q.dtype;
+            var eye = TorchSharp.torch.eye(c, dtype: solveType, device: q.device);
+            var t = linalg.solve_triangular(m.to(solveType) + eye, eye.expand(m.shape), upper: false, unitriangular: true).to(q.dtype);
             u = t.matmul(vc * bc);
             w = t.matmul(kBeta * g.exp().unsqueeze(-1));
         }

@@ -10,11 +10,12 @@ namespace Zoo.Runner.Bench;
 /// <summary>
 /// What <c>zoo bench</c> times: a registered layer with options (<c>name</c> or <c>name:{json}</c>), or one of the
 /// built-in TorchSharp baselines (<c>torch-lstm</c>, <c>torch-gru</c>: the bare modules Zoo's LSTM/GRU wrap, which use
-/// cuDNN on GPU) that put Zoo's own overhead in a ratio.
+/// cuDNN on GPU) that put Zoo's own overhead in a ratio, or the bare gated delta op (<c>gated-delta-op</c>, options in
+/// <see cref="GatedDeltaOpOptions"/>) to put beside fla's Triton kernel.
 /// </summary>
 public sealed class BenchSubject : IDisposable
 {
-    /// <summary>Baselines outside the registry, by name.</summary>
+    /// <summary>Baselines outside the registry, by name (they take no options).</summary>
     public static readonly IReadOnlyList<string> Baselines = new[] { "torch-lstm", "torch-gru" };
 
     private readonly nn.Module<Tensor, Tensor> _module;
@@ -30,7 +31,7 @@ public sealed class BenchSubject : IDisposable
     /// <summary>Options as canonical JSON (all fields).</summary>
     public string Options { get; }
 
-    /// <summary>The Zoo layer, or null for a baseline (no recurrent step form to time).</summary>
+    /// <summary>The Zoo layer, or null for a baseline or the bare op (no recurrent step form to time).</summary>
     public SequenceLayer? Layer { get; }
 
     /// <summary>The module whose forward is timed.</summary>
@@ -54,6 +55,11 @@ public sealed class BenchSubject : IDisposable
                 throw new ZooConfigException(null, "--layers", $"options of '{name}' are not valid JSON: {e.Message}");
             }
         }
+        if (name == GatedDeltaOpModule.SubjectName)
+        {
+            var opOptions = OptionsBinder.Bind<GatedDeltaOpOptions>(json, null, $"--layers {name}", dModel);
+            return new BenchSubject(spec, OptionsBinder.ToJson(opOptions).ToJsonString(), new GatedDeltaOpModule(dModel, opOptions), null);
+        }
         if (Baselines.Contains(name))
         {
             if (json is not null) throw new ZooConfigException(null, "--layers", $"{name} takes no options");
@@ -70,7 +76,7 @@ public sealed class BenchSubject : IDisposable
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        return _module.forward(x).sum().item<float>();
+        return _module.forward(x).sum().to(ScalarType.Float32).item<float>();   // the op subject may compute in bfloat16
     }
 
     /// <summary>Forward and backward of mean(y²); returns the loss.</summary>
@@ -80,7 +86,7 @@ public sealed class BenchSubject : IDisposable
         _module.zero_grad();
         var loss = _module.forward(x).pow(2).mean();
         loss.backward();
-        return loss.item<float>();
+        return loss.to(ScalarType.Float32).item<float>();
     }
 
     /// <summary>Token-by-token decode of x [B, L, D] through the layer's recurrent form (one dispose scope per token).</summary>
