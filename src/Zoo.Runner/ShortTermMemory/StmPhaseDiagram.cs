@@ -30,7 +30,8 @@ public static class StmPhaseDiagram
             marks.MarkerSize = 11;
             marks.LegendText = label;
         }
-        double maxDelay = Math.Max(5, rows.Select(r => r.DelayMs).DefaultIfEmpty(5).Max());
+        // The axes hold the grid and the authors' points, so a partial study still shows where it is heading.
+        double maxDelay = Math.Max(5, rows.Select(r => r.DelayMs).Concat(authors.Select(p => p.DelayMs)).DefaultIfEmpty(5).Max());
         var lines = new (string Category, string Rates, ScottPlot.Color Color, ScottPlot.LinePattern Pattern)[]
         {
             ("no_solution", "all", ScottPlot.Colors.Black, ScottPlot.LinePattern.Solid),
@@ -59,7 +60,7 @@ public static class StmPhaseDiagram
             marks.MarkerSize = 8;
             marks.LegendText = $"authors' {category} points";
         }
-        var lrs = rows.Select(r => r.Lr).Where(lr => lr > 0).DefaultIfEmpty(1).ToList();
+        var lrs = rows.Select(r => r.Lr).Concat(authors.Select(p => p.Lr)).Where(lr => lr > 0).DefaultIfEmpty(1).ToList();
         plt.Axes.SetLimits(-10, maxDelay + 10, Math.Log10(lrs.Min()) - 0.15, Math.Log10(lrs.Max()) + 0.15);
         plt.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => $"{Math.Pow(10, v):G3}" };
         plt.Title(title);
