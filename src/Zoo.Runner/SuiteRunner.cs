@@ -4,6 +4,7 @@ using Zoo.Core.Native;
 using Zoo.Core.Options;
 using Zoo.Core.Registry;
 using Zoo.Core.Tasks;
+using Zoo.Runner.Bench;
 using Zoo.Runner.Models;
 using Zoo.Runner.Plots;
 using Zoo.Runner.Results;
@@ -185,6 +186,7 @@ public sealed class SuiteRunner
         var task = registry.CreateTask(run.Task, run.TaskOptions);
         manual_seed(run.Seed); // parameter init is the only use of torch's global generator in a run
         long parameters = 0, stateSize = 0;
+        var peak = PeakMemory.Start(device); // covers building, training and the post-training evaluation
         RunOutcome outcome;
         PostTrainingResult? post = null;
         try
@@ -234,6 +236,7 @@ public sealed class SuiteRunner
             TorchSharpVersion = provenance.TorchSharpVersion,
             Commit = provenance.Commit,
             SuiteCommit = provenance.SuiteCommit,
+            PeakMemoryBytes = peak.Bytes(),
             Status = outcome.Status.ToString().ToLowerInvariant(),
             Message = outcome.Message,
             Utc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),

@@ -22,6 +22,7 @@ public sealed class BenchCommandTests : IDisposable
         // lstm and gated-deltanet: 3 modes × 2 lengths; the torch-lstm baseline has no step form: 2 modes × 2 lengths.
         Assert.Equal(6 + 4 + 6, rows.Count);
         Assert.All(rows, r => Assert.Equal("ok", r.Status));
+        Assert.All(rows, r => Assert.True(r.PeakMemoryBytes > 0, $"{r.Layer} L {r.Length} {r.Mode}: peak_memory_bytes {r.PeakMemoryBytes}"));
         Assert.All(rows, r => Assert.True(r.TokensPerSecond > 0 && r.P20Ms <= r.MedianMs && r.MedianMs <= r.P80Ms && r.Iterations == 2));
         Assert.Contains(rows, r => r.Layer.StartsWith("gated-deltanet") && r.LayerOptions.Contains("\"form\":\"reference\""));
         Assert.Equal(rows.Where(r => r.Layer == "lstm").Select(r => r.Params).Distinct(), rows.Where(r => r.Layer == "torch-lstm").Select(r => r.Params).Distinct());

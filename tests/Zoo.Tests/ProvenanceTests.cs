@@ -56,14 +56,14 @@ public sealed class ProvenanceTests : IDisposable
     {
         var committed = Path.Combine(TestSupport.RepoRoot, "results", "growing-memory.csv");
         var oldHeader = File.ReadLines(committed).First();
-        Assert.Equal(CsvTable<ResultRow>.Header().TrimEnd('\n'), oldHeader + ",suite_commit"); // committed files predate the column
+        Assert.Equal(CsvTable<ResultRow>.Header().TrimEnd('\n'), oldHeader + ",suite_commit,peak_memory_bytes"); // committed files predate the columns
         var copy = Path.Combine(_dir, "old.csv");
         File.Copy(committed, copy);
         var table = new CsvTable<ResultRow>(copy);
         var rows = table.Read();
         Assert.Equal(File.ReadLines(committed).Count() - 1, rows.Count);
-        Assert.All(rows, r => Assert.Equal("", r.SuiteCommit));
-        table.Append(new[] { rows[0] with { ConfigHash = "0123456789abcdef", SuiteCommit = "abc" } });
+        Assert.All(rows, r => Assert.Equal(("", (long?)null), (r.SuiteCommit, r.PeakMemoryBytes)));
+        table.Append(new[] { rows[0] with { ConfigHash = "0123456789abcdef", SuiteCommit = "abc", PeakMemoryBytes = 123 } });
         var lines = File.ReadAllLines(copy);
         Assert.Equal(oldHeader, lines[0]);                                      // the layout is kept, not rewritten
         Assert.Equal(FieldCount(lines[1]), FieldCount(lines[^1]));

@@ -136,6 +136,7 @@ public sealed class ThroughputBench
             return row with { Status = "oom", Message = why, MedianMs = double.NaN, TokensPerSecond = double.NaN };
         try
         {
+            var peak = PeakMemory.Start(device); // before the input, which the measurement's peak includes
             using var x = randn(new long[] { b.Batch, length, b.DModel }, device: device, generator: new Generator(1, device));
             Action call = mode switch
             {
@@ -159,7 +160,7 @@ public sealed class ThroughputBench
                 {
                     // One slow call is enough to know; if it was a warm-up call there is no timed sample to report.
                     if (times.Count == 0)
-                        return row with { Status = "skipped", MedianMs = Math.Round(ms, 3), Iterations = 0, TokensPerSecond = double.NaN,
+                        return row with { Status = "skipped", MedianMs = Math.Round(ms, 3), Iterations = 0, TokensPerSecond = double.NaN, PeakMemoryBytes = peak.Bytes(),
                             Message = $"the warm-up call alone took {ms / 1000:F1} s (over --max-seconds)" };
                     break;
                 }
@@ -170,7 +171,7 @@ public sealed class ThroughputBench
             {
                 MedianMs = Math.Round(median, 3), P20Ms = Math.Round(Percentile(times, 0.2), 3), P80Ms = Math.Round(Percentile(times, 0.8), 3),
                 Iterations = times.Count, TokensPerSecond = Math.Round(b.Batch * (double)length / (median / 1000), 1),
-                Status = "ok",
+                Status = "ok", PeakMemoryBytes = peak.Bytes(),
             };
         }
         catch (Exception e) when (e is System.Runtime.InteropServices.ExternalException or OutOfMemoryException)

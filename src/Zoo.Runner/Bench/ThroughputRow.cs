@@ -16,7 +16,7 @@ public sealed record ThroughputRow
     [Name("p80_ms")] public double P80Ms { get; init; }
     [Name("iterations")] public int Iterations { get; init; }
     [Name("tokens_per_s")] public double TokensPerSecond { get; init; }
-    /// <summary>Peak device memory; empty: TorchSharp 0.107 exposes no allocator statistics (CPU or CUDA) to read it from.</summary>
+    /// <summary>The process's peak resident bytes over this measurement (<see cref="PeakMemory"/>); empty on CUDA, where TorchSharp 0.107 exposes no allocator statistics, and for rows not run.</summary>
     [Name("peak_memory_bytes")] public long? PeakMemoryBytes { get; init; }
     [Name("params")] public long Params { get; init; }
     [Name("device")] public string Device { get; init; } = "";

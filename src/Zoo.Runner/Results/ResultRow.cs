@@ -42,6 +42,9 @@ public sealed record ResultRow
 
     /// <summary>The suite file's own git commit (empty outside a repository); <c>commit</c> is Zoo's. Added later: files without it are read and appended to in their layout.</summary>
     [Name("suite_commit"), Optional] public string SuiteCommit { get; init; } = "";
+
+    /// <summary>The process's peak resident bytes over the run (Zoo.Runner.Bench.PeakMemory); empty on CUDA and in files written before this column existed.</summary>
+    [Name("peak_memory_bytes"), Optional] public long? PeakMemoryBytes { get; init; }
 }
 
 /// <summary>One point of a run's learning curve, stored beside the results for plots.</summary>
