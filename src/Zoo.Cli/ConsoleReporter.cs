@@ -61,7 +61,7 @@ public sealed class ConsoleReporter : IRunReporter
     public void RunFinished(ResultRow row)
     {
         if (_live) _out.WriteLine();
-        _out.WriteLine($"{_prefix}: {row.Status} {row.Metric} {row.Value:0.####}{(row.BestStep >= 0 ? $" (best at step {row.BestStep})" : "")}, {row.TrainTokensPerSecond:F0} tok/s, {row.WallSeconds:F1}s{(row.Message.Length > 0 ? " — " + row.Message : "")}");
+        _out.WriteLine($"{_prefix}: {row.Status} {row.Metric} {row.Value:0.####}{(row.BestStep >= 0 ? $" (best at step {row.BestStep})" : "")}{(row.End is "target" or "plateau" or "cap" ? $", ended at {row.End}" : "")}, {row.TrainTokensPerSecond:F0} tok/s, {row.WallSeconds:F1}s{(row.Message.Length > 0 ? " — " + row.Message : "")}");
     }
 
     /// <inheritdoc />

@@ -238,6 +238,9 @@ public sealed class SuiteRunner
             SuiteCommit = provenance.SuiteCommit,
             PeakMemoryBytes = peak.Bytes(),
             Status = outcome.Status.ToString().ToLowerInvariant(),
+            End = outcome.End?.ToString().ToLowerInvariant() ?? "",
+            StepsToHalf = outcome.StepsToHalf,
+            StepsToNineTenths = outcome.StepsToNineTenths,
             Message = outcome.Message,
             Utc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
         };
@@ -248,7 +251,7 @@ public sealed class SuiteRunner
         }).ToList();
         var extra = (outcome.Extra ?? new Dictionary<string, double>()).Select(m => (m.Key, m.Value, Step: outcome.BestStep))
             .Concat((post?.Metrics ?? new Dictionary<string, double>()).Select(m => (m.Key, m.Value, Step: run.Train.Steps)))
-            .Select(m => row with { Metric = m.Key, Value = Math.Round(m.Value, 6), FinalValue = Math.Round(m.Value, 6), BestStep = m.Step });
+            .Select(m => row with { Metric = m.Key, Value = Math.Round(m.Value, 6), FinalValue = Math.Round(m.Value, 6), BestStep = m.Step, StepsToHalf = null, StepsToNineTenths = null });
         var kept = (post?.Trajectories ?? Array.Empty<TrajectorySample>()).SelectMany(s => s.Points.Select((p, t) => new TrajectoryRow
         {
             ConfigHash = row.ConfigHash, Label = run.DisplayName, Task = run.Task, TaskOptionsHash = row.TaskOptionsHash, Seed = run.Seed,

@@ -74,6 +74,7 @@ public sealed class SyntheticTaskTests
             "dms" => (new BinaryTimescales(new BinaryTimescalesOptions { Rule = TimescaleRule.DelayedMatch, N = 5 }), 0),
             _ => (new Mqar(new MqarOptions { Vocab = 256, Length = 64, Pairs = 8 }), 200),
         };
+        Assert.Equal(chance, ((IChanceLevel)task).Chance, 12);                // the level learning speed is measured from
         using var scope = NewDisposeScope();
         var total = new MetricTally(0, 0);
         for (int first = 0; first < 4000; first += 500)

@@ -45,6 +45,15 @@ public sealed record ResultRow
 
     /// <summary>The process's peak resident bytes over the run (Zoo.Runner.Bench.PeakMemory); empty on CUDA and in files written before this column existed.</summary>
     [Name("peak_memory_bytes"), Optional] public long? PeakMemoryBytes { get; init; }
+
+    /// <summary>How the run ended: <c>steps</c> (fixed budget), <c>target</c>, <c>plateau</c> or <c>cap</c> (<c>train.until</c>); empty for a failed run or an older file.</summary>
+    [Name("end"), Optional] public string End { get; init; } = "";
+
+    /// <summary>First evaluation step with the test metric at half the range above chance; empty when never reached or the task has no chance level.</summary>
+    [Name("steps_to_0.5"), Optional] public int? StepsToHalf { get; init; }
+
+    /// <summary>The same at 0.9 of the range above chance.</summary>
+    [Name("steps_to_0.9"), Optional] public int? StepsToNineTenths { get; init; }
 }
 
 /// <summary>One point of a run's learning curve, stored beside the results for plots.</summary>

@@ -36,9 +36,17 @@ public sealed record RunSpec(
         ["task"] = Task,
         ["task_options"] = OptionsBinder.ToJson(TaskOptions),
         ["model"] = OptionsBinder.ToJson(Model),
-        ["train"] = OptionsBinder.ToJson(Train),
+        ["train"] = TrainJson(),
         ["seed"] = Seed,
     };
+
+    // A fixed-budget run hashes as it did before until existed: the key is left out, not written as null.
+    private JsonObject TrainJson()
+    {
+        var train = OptionsBinder.ToJson(Train);
+        if (Train.Until is null) train.Remove("until");
+        return train;
+    }
 
     /// <summary>Stable id of the configuration (16 hex digits of SHA-256 over the canonical JSON).</summary>
     public string ConfigHash => Hash(ToJson().ToJsonString());

@@ -38,7 +38,10 @@ public static class SuiteExpander
                 foreach (var (setting, taskOptions) in taskSettings)
                 {
                     var modelSpec = OptionsBinder.Bind<ModelSpec>(Element(m), suite.Path, $"{where}: model");
-                    var trainSpec = OptionsBinder.Bind<TrainSpec>(Element(t), suite.Path, $"{where}: train");
+                    var trainSpec = OptionsBinder.Bind<TrainSpec>(Element(t), suite.Path, $"{where}: train")
+                        .WithUntilCap(t.ContainsKey("steps"), suite.Path, $"{where}: train");
+                    if (trainSpec.Until is not null && registry.CreateTask(task.Name, taskOptions) is ICurriculumTask)
+                        throw new ZooConfigException(suite.Path, $"{where}: train.until", $"task '{task.Name}' is a curriculum, which ends when its last level is passed; remove until");
                     var layerOptions = registry.BindLayerOptions(layer.Name, Element(lo), modelSpec.DModel, suite.Path, layer.Path + ".options");
                     foreach (var seed in suite.Seeds)
                         runs.Add(new RunSpec(suite.Name, layer.Name, layerOptions, task.Name, taskOptions, modelSpec, trainSpec, seed, setting, layer.Label));

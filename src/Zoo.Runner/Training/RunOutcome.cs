@@ -29,6 +29,9 @@ public sealed record CurvePoint(int Step, double TrainLoss, double TestMetric, d
 /// <param name="Metric">Name of the metric <paramref name="BestMetric"/> measures when it is not the task's primary
 /// metric (a curriculum's highest level passed, e.g. <c>max_n</c>); null for the primary metric.</param>
 /// <param name="Extra">Further metrics to report as rows of their own (e.g. the accuracy a curriculum level was passed with).</param>
+/// <param name="End">Why a run that did not fail stopped; null for a failed or diverged run.</param>
+/// <param name="StepsToHalf">First evaluation step with the primary metric at half the range above chance (null: never, or no chance level).</param>
+/// <param name="StepsToNineTenths">The same at 0.9 of the range.</param>
 public sealed record RunOutcome(
     RunStatus Status,
     double BestMetric,
@@ -40,4 +43,7 @@ public sealed record RunOutcome(
     IReadOnlyList<CurvePoint> Curve,
     string Message,
     string? Metric = null,
-    IReadOnlyDictionary<string, double>? Extra = null);
+    IReadOnlyDictionary<string, double>? Extra = null,
+    RunEnd? End = null,
+    int? StepsToHalf = null,
+    int? StepsToNineTenths = null);

@@ -40,4 +40,28 @@ public sealed record TrainSpec
     /// <summary>Global gradient-norm clip (0 = off).</summary>
     [Option("clip the global gradient norm to this (0 = off)", Min = 0)]
     public double GradClip { get; init; } = 1.0;
+
+    /// <summary>
+    /// Ends the run early at a target or a plateau of the primary test metric, within a step cap (null = a fixed budget
+    /// of <see cref="Steps"/>). Left out of the hashed configuration when null, so fixed-budget runs keep their hashes.
+    /// </summary>
+    [Option("end early at a target or plateau of the primary test metric: an object: target, patience, max_steps (null = fixed steps)")]
+    public UntilSpec? Until { get; init; }
+
+    /// <summary>
+    /// The canonical form of an <c>until</c> run: <see cref="Steps"/> and <c>until.max_steps</c> both hold the cap, so the
+    /// two spellings of one cap hash alike. A <c>max_steps</c> that differs from a <c>steps</c> the suite gave is a contradiction.
+    /// </summary>
+    /// <param name="stepsGiven">Whether the run's merged <c>train</c> object names <c>steps</c>.</param>
+    /// <param name="file">Suite file, for the message.</param>
+    /// <param name="path">JSON path of the <c>train</c> object, for the message.</param>
+    public TrainSpec WithUntilCap(bool stepsGiven, string? file, string path)
+    {
+        if (Until is null) return this;
+        if (Until.MaxSteps is not { } cap) return this with { Until = Until with { MaxSteps = Steps } };
+        if (stepsGiven && cap != Steps)
+            throw new ZooConfigException(file, path + ".until.max_steps",
+                $"{cap} contradicts steps {Steps}; with until, steps is the cap: give one of them, or both equal");
+        return this with { Steps = cap };
+    }
 }

@@ -15,6 +15,7 @@ public sealed record TrainProgress(int Step, int Steps, double Loss, double? Las
 /// the live tensor count flat. A <see cref="ICurriculumTask"/> moves to its next level after an evaluation that passes
 /// its level (same model, same optimizer) and ends the run once its last level is passed; the outcome's metric is then
 /// the highest level passed.
+/// A <see cref="TrainSpec.Until"/> ends the run at its target or plateau (see <see cref="RunEnd"/>).
 /// </summary>
 public sealed class Trainer
 {
@@ -33,7 +34,8 @@ public sealed class Trainer
         using var optimizer = optim.AdamW(model.parameters(), lr: spec.Lr, weight_decay: spec.WeightDecay);
         var curve = new List<CurvePoint>();
         double best = double.NaN, lossSum = 0, smoothed = double.NaN;
-        int bestStep = -1, lossCount = 0;
+        int bestStep = -1, lossCount = 0, sinceBest = 0;
+        RunEnd? end = null;
         long tokens = 0, tokensPerStep = (long)spec.Batch * task.Signature.Length;
         var status = RunStatus.Ok;
         string message = "";
@@ -90,17 +92,24 @@ public sealed class Trainer
                     (status, message) = (RunStatus.Diverged, $"test metric became {metric} at step {step + 1}");
                     break;
                 }
-                if (double.IsNaN(best) || (task.HigherIsBetter ? metric > best : metric < best)) (best, bestStep) = (metric, step + 1);
+                if (double.IsNaN(best) || (task.HigherIsBetter ? metric > best : metric < best)) (best, bestStep, sinceBest) = (metric, step + 1, 0);
+                else sinceBest++;
                 if (current is ICurriculumTask level && level.Passed(metrics))
                 {
                     passed = (level.Level, step + 1, metric);
-                    if (level.Next() is not { } next) break;   // the last level is passed: nothing left to train
+                    if (level.Next() is not { } next) { end = RunEnd.Target; break; }   // the last level is passed: nothing left to train
                     current = next;
+                }
+                else if (spec.Until is { } until && Stop(until, metric, sinceBest, task.HigherIsBetter) is { } stop)
+                {
+                    end = stop;
+                    break;
                 }
             }
             progress?.Invoke(new TrainProgress(step + 1, spec.Steps, smoothed, curve.Count > 0 ? curve[^1].TestMetric : null,
                 tokens / Math.Max(1e-9, trainClock.Elapsed.TotalSeconds)));
         }
+        if (status == RunStatus.Ok) end ??= spec.Until is null ? RunEnd.Steps : RunEnd.Cap;
         double final = curve.Count > 0 ? curve[^1].TestMetric : double.NaN;
         double tokensPerSecond = tokens / Math.Max(1e-9, trainClock.Elapsed.TotalSeconds);
         if (curriculum is not null)
@@ -109,10 +118,17 @@ public sealed class Trainer
             // accuracy at the first level) is kept beside it.
             var accuracy = passed.Step > 0 ? passed.Metric : best;
             return new RunOutcome(status, passed.Level, passed.Step, passed.Level, tokens, tokensPerSecond, wall.Elapsed.TotalSeconds,
-                curve, message, curriculum.LevelMetric, new Dictionary<string, double> { [$"{current.PrimaryMetric}_at_{curriculum.LevelMetric}"] = accuracy });
+                curve, message, curriculum.LevelMetric, new Dictionary<string, double> { [$"{current.PrimaryMetric}_at_{curriculum.LevelMetric}"] = accuracy }, end);
         }
-        return new RunOutcome(status, best, bestStep, final, tokens, tokensPerSecond, wall.Elapsed.TotalSeconds, curve, message);
+        return new RunOutcome(status, best, bestStep, final, tokens, tokensPerSecond, wall.Elapsed.TotalSeconds, curve, message,
+            End: end, StepsToHalf: LearningSpeed.StepsTo(task, curve, 0.5), StepsToNineTenths: LearningSpeed.StepsTo(task, curve, 0.9));
     }
+
+    // Target first: a run that reaches its target on the evaluation that exhausts its patience has converged, not stalled.
+    private static RunEnd? Stop(UntilSpec until, double metric, int sinceBest, bool higherIsBetter) =>
+        until.Target is { } target && (higherIsBetter ? metric >= target : metric <= target) ? RunEnd.Target
+        : until.Patience is { } patience && sinceBest >= patience ? RunEnd.Plateau
+        : null;
 
     /// <summary>Primary metric and loss on the test split (examples [0, n) of <see cref="Split.Test"/>).</summary>
     public (double Metric, double Loss) Evaluate(SequenceModel model, ISequenceTask task, TrainSpec spec, long seed)

@@ -30,8 +30,11 @@ public sealed record InductionHeadsOptions
 /// is scored; chance is 1 / (V − 1).
 /// </summary>
 [ZooTask("induction-heads", typeof(InductionHeadsOptions), Summary = "induction heads: after the trigger's second occurrence, predict what followed the first")]
-public sealed class InductionHeads : TokenTask
+public sealed class InductionHeads : TokenTask, IChanceLevel
 {
+    /// <summary>Accuracy of an uninformed predictor: targets are uniform over the V − 1 non-trigger tokens.</summary>
+    public double Chance => 1.0 / (_o.Vocab - 1);
+
     private readonly InductionHeadsOptions _o;
 
     /// <summary>Builds the task.</summary>

@@ -52,8 +52,11 @@ public sealed record MqarOptions : IValidatableOptions
 /// the next token). Only those positions are scored; filler positions hold random tokens.
 /// </summary>
 [ZooTask("mqar", typeof(MqarOptions), Summary = "multi-query associative recall (Zoology)")]
-public sealed class Mqar : TokenTask
+public sealed class Mqar : TokenTask, IChanceLevel
 {
+    /// <summary>Accuracy of an uninformed predictor: values are uniform over the upper half of the vocabulary.</summary>
+    public double Chance => 2.0 / _o.Vocab;
+
     private readonly MqarOptions _o;
     private readonly double[] _gapWeights;
 

@@ -134,7 +134,7 @@ public sealed record SelectivSequence(int[] Symbols, int[] States, SelectivStep[
 /// grammar seeds; the most frequent index of one grammar can be a little more frequent).
 /// </summary>
 [ZooTask("selectivbench", typeof(SelectivBenchOptions), Summary = "SelectivBench (arXiv 2601.12598): track a grammar's hidden state through gaps, noise and distractors (chance 1/depth)")]
-public sealed class SelectivBench : ISequenceTask
+public sealed class SelectivBench : ISequenceTask, IChanceLevel
 {
     private const ulong GrammarTag = 0x5345_4C45_4354_4956UL; // "SELECTIV"
     private readonly SelectivBenchOptions _o;

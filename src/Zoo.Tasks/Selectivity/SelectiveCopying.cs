@@ -54,8 +54,11 @@ public sealed record SelectiveCopyingOptions : IValidatableOptions, IDifficultyL
 /// but not exactly, uniform over placements).
 /// </summary>
 [ZooTask("selective-copying", typeof(SelectiveCopyingOptions), Summary = "selective copying: emit the scattered data tokens in order, ignoring blanks")]
-public sealed class SelectiveCopying : TokenTask
+public sealed class SelectiveCopying : TokenTask, IChanceLevel
 {
+    /// <summary>Accuracy of an uninformed predictor: data tokens are uniform over V − 2.</summary>
+    public double Chance => 1.0 / (_o.Vocab - 2);
+
     private readonly SelectiveCopyingOptions _o;
 
     /// <summary>Builds the task.</summary>

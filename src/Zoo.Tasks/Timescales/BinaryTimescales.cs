@@ -39,8 +39,11 @@ public sealed record BinaryTimescalesOptions
 /// the bit N steps back equals the current one. Chance is 1/2.
 /// </summary>
 [ZooTask("binary-timescales", typeof(BinaryTimescalesOptions), Summary = "N-parity and N-DMS on a random bit stream")]
-public sealed class BinaryTimescales : TokenTask
+public sealed class BinaryTimescales : TokenTask, IChanceLevel
 {
+    /// <summary>Accuracy of an uninformed predictor: binary labels.</summary>
+    public double Chance => 0.5;
+
     private readonly BinaryTimescalesOptions _o;
 
     /// <summary>Builds the task.</summary>
