@@ -1,5 +1,3 @@
-using Zoo.Runner.Results;
-
 namespace Zoo.Runner.ShortTermMemory;
 
 /// <summary>
@@ -62,12 +60,6 @@ public static class StmPhaseDiagram
         }
         var lrs = rows.Select(r => r.Lr).Concat(authors.Select(p => p.Lr)).Where(lr => lr > 0).DefaultIfEmpty(1).ToList();
         plt.Axes.SetLimits(-10, maxDelay + 10, Math.Log10(lrs.Min()) - 0.15, Math.Log10(lrs.Max()) + 0.15);
-        plt.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => $"{Math.Pow(10, v):G3}" };
-        plt.Title(title);
-        plt.XLabel("delay T (ms)");
-        plt.YLabel("learning rate");
-        plt.ShowLegend(ScottPlot.Edge.Right);
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        AtomicFile.Write(path, tmp => plt.SavePng(tmp, 1300, 700));
+        StmPlot.Save(plt, path, title, "learning rate", 1300, 700);
     }
 }

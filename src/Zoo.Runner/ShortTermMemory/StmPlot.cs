@@ -39,12 +39,18 @@ public static class StmPlot
             line.LegendText = $"{g.Key.Method}: {g.Key.Category}, slope {fit.Slope:F2}{se}" + (fit.Paper.Length > 0 ? $" (paper {fit.Paper.Split(' ')[0]})" : "");
         }
         plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => $"{Math.Pow(10, v):G3}" };
+        Save(plt, path, title, "critical learning rate", 1200, 650);
+    }
+
+    // Learning rate on a log10 axis against delay in ms, legend on the right, written atomically.
+    internal static void Save(ScottPlot.Plot plt, string path, string title, string yLabel, int width, int height)
+    {
         plt.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => $"{Math.Pow(10, v):G3}" };
         plt.Title(title);
         plt.XLabel("delay T (ms)");
-        plt.YLabel("critical learning rate");
+        plt.YLabel(yLabel);
         plt.ShowLegend(ScottPlot.Edge.Right);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        AtomicFile.Write(path, tmp => plt.SavePng(tmp, 1200, 650));
+        AtomicFile.Write(path, tmp => plt.SavePng(tmp, width, height));
     }
 }
