@@ -23,7 +23,13 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = x * rsqrt(x.pow(2).mean(new long[] { -1 }, keepdim: true) + _eps) * weight;
-        return y.MoveToOuterDisposeScope();
+        return Apply(x, weight, _eps).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// x / √(mean(x²) + eps) · <paramref name="weight"/> over the last dimension, for layers that keep the gain as a
+    /// parameter of their own (so their parameter names, and checkpoints, stay as they are).
+    /// </summary>
+    public static Tensor Apply(Tensor x, Tensor weight, double eps = 1e-6) =>
+        x * rsqrt(x.pow(2).mean(new long[] { -1 }, keepdim: true) + eps) * weight;
 }

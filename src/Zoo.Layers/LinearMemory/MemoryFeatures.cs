@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using Zoo.Core.Layers;
+using Zoo.Core.Nn;
 using static TorchSharp.torch;
 
 namespace Zoo.Layers.LinearMemory;
@@ -132,7 +133,7 @@ public sealed class MemoryReadout : nn.Module
     {
         long b = x.shape[0], l = x.shape[1];
         o = o.transpose(1, 2);                                                       // [B, L, H, V]
-        o = o * rsqrt(o.pow(2).mean(new long[] { -1 }, keepdim: true) + 1e-6) * o_norm;
+        o = RmsNorm.Apply(o, o_norm);                                                 // per-head RMSNorm
         if (g_proj is not null) o = o * nn.functional.silu(g_proj.forward(x).view(b, l, _heads, _dv));
         return o_proj.forward(o.reshape(b, l, _heads * _dv));
     }
