@@ -67,7 +67,7 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
     public override LayerState InitialState(long batch, Device device, ScalarType dtype)
     {
         var w = memory_init.Select(p => p.to(dtype, device).unsqueeze(0).expand(batch, -1, -1, -1)).ToArray();
-        return State(new NeuralMemoryState(w, w.Select(x => zeros_like(x)).ToArray(), w.Select(x => x.alias()).ToArray(), 0));
+        return State(new NeuralMemoryState(w, Array.ConvertAll(w, x => zeros_like(x)), Array.ConvertAll(w, x => x.alias()), 0));
     }
 
     /// <inheritdoc />
@@ -163,5 +163,5 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
         return s;
     }
 
-    private static Tensor[] Layers(LayerState layers) => layers.Tensors.Select(t => t.Tensor).ToArray();
+    private static Tensor[] Layers(LayerState layers) => [.. layers.Tensors.Select(t => t.Tensor)];
 }
