@@ -13,8 +13,8 @@ namespace Zoo.Cli;
 /// </summary>
 internal static class CheckCommand
 {
-    /// <summary>The command, writing to <paramref name="output"/>; <paramref name="guard"/> turns errors into one line and a documented exit code.</summary>
-    public static Command Create(TextWriter output, Func<ParseResult, Func<int>, int> guard)
+    /// <summary>The command.</summary>
+    public static Command Create(CliContext cli)
     {
         var pluginArg = new Argument<string?>("plugin") { Description = "plugin DLL whose layers to check (default: Zoo's built-in layers)", Arity = ArgumentArity.ZeroOrOne };
         var layerOption = new Option<string?>("--layer") { Description = "check only this layer" };
@@ -22,7 +22,7 @@ internal static class CheckCommand
         {
             pluginArg, layerOption,
         };
-        check.SetAction(p => guard(p, () =>
+        check.SetAction(p => cli.Guard(p, () =>
         {
             var plugin = p.GetValue(pluginArg);
             var registry = ZooComponents.Create(plugin is null ? null : new[] { plugin });
@@ -37,12 +37,12 @@ internal static class CheckCommand
             {
                 foreach (var result in LayerContract.Check(registry, contractCase))
                 {
-                    output.WriteLine(result);
+                    cli.Out.WriteLine(result);
                     total++;
                     if (!result.Passed) failed++;
                 }
             }
-            output.WriteLine($"{total} checks, {failed} failed");
+            cli.Out.WriteLine($"{total} checks, {failed} failed");
             return failed == 0 ? ExitCode.Ok : ExitCode.RunFailed;
         }));
         return check;

@@ -116,6 +116,22 @@ public sealed class SuiteRunner
     }
 
     /// <summary>
+    /// What <see cref="Run"/> would train, without training or writing anything: the plan of the suite (checked as
+    /// <see cref="Plan"/> checks it), the results file and which of this shard's runs it already holds.
+    /// <paramref name="note"/> hears about rows the results file had to repair on reading.
+    /// </summary>
+    public static SuitePlan Schedule(string suitePath, RunSettings settings, Action<string>? note = null)
+    {
+        var (suite, _, runs) = Plan(suitePath, settings);
+        var resultsPath = ResultsPath(settings.OutDir, suite.Name, settings.Shard);
+        var done = new CsvTable<ResultRow>(resultsPath, note).Read();
+        var pending = Pending(runs, done, settings.Shard, settings.Force).Select(r => r.ConfigHash).ToHashSet();
+        var inShard = runs.Where((_, i) => settings.Shard?.Contains(i) ?? true)
+            .Select(r => new PlannedRun(r, pending.Contains(r.ConfigHash))).ToList();
+        return new SuitePlan(suite, resultsPath, runs.Count, inShard, pending.Count, settings.Shard);
+    }
+
+    /// <summary>
     /// Runs every pending run of the suite and returns the rows written. Every output is checked for writability
     /// before anything trains; each run is claimed first (<see cref="RunClaim"/>), so processes sharing a suite and a
     /// results file split its runs.

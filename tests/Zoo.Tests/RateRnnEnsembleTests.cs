@@ -1,4 +1,4 @@
-using Zoo.Runner.ShortTermMemory;
+using Zoo.Studies.ShortTermMemory;
 using Zoo.Tasks.ShortTermMemory;
 using static TorchSharp.torch;
 

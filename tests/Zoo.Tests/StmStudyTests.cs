@@ -2,7 +2,7 @@ using System.Text.Json;
 using Zoo.Cli;
 using Zoo.Core.Options;
 using Zoo.Runner.Results;
-using Zoo.Runner.ShortTermMemory;
+using Zoo.Studies.ShortTermMemory;
 
 namespace Zoo.Tests;
 

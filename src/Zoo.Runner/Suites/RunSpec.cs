@@ -60,6 +60,7 @@ public sealed record RunSpec(
     /// <summary>Short human label: layer, task, seed.</summary>
     public override string ToString() => $"{DisplayName} on {Task}{(Setting.Length == 0 ? "" : $" [{Setting}]")} (d_model {Model.DModel}, lr {Train.Lr:G3}, seed {Seed})";
 
-    internal static string Hash(string text) =>
+    /// <summary>The 16-hex-digit SHA-256 prefix every config hash is made of (suites' runs, the studies' networks).</summary>
+    public static string Hash(string text) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16].ToLowerInvariant();
 }

@@ -1,4 +1,4 @@
-namespace Zoo.Runner.ShortTermMemory;
+namespace Zoo.Studies.ShortTermMemory;
 
 /// <summary>
 /// The phase diagram of Kurtkaya et al. (their Fig. 4 layout): delay (linear, ms) against learning rate (log), one

@@ -1,6 +1,6 @@
 using CsvHelper.Configuration.Attributes;
 
-namespace Zoo.Runner.ShortTermMemory;
+namespace Zoo.Studies.ShortTermMemory;
 
 /// <summary>One point of a critical-learning-rate curve: at delay <see cref="DelayMs"/>, the boundary sits at <see cref="Lr"/>.</summary>
 public sealed record CriticalPoint

@@ -1,6 +1,6 @@
 using CsvHelper.Configuration.Attributes;
 
-namespace Zoo.Runner.ShortTermMemory;
+namespace Zoo.Studies.ShortTermMemory;
 
 /// <summary>One trained network of a short-term memory study (<c>zoo stm</c>), with provenance.</summary>
 public sealed record StmRow

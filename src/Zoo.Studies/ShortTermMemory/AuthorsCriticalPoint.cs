@@ -1,6 +1,6 @@
 using CsvHelper.Configuration.Attributes;
 
-namespace Zoo.Runner.ShortTermMemory;
+namespace Zoo.Studies.ShortTermMemory;
 
 /// <summary>
 /// One of the 30 critical points behind Kurtkaya et al.'s published exponents (no-post study), read from their

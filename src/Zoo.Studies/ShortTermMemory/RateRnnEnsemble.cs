@@ -2,7 +2,7 @@ using Zoo.Core.Options;
 using Zoo.Core.Tasks;
 using static TorchSharp.torch;
 
-namespace Zoo.Runner.ShortTermMemory;
+namespace Zoo.Studies.ShortTermMemory;
 
 /// <summary>Options of the rate RNN of Kurtkaya et al. (defaults: the paper's).</summary>
 public sealed record RateRnnOptions

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Zoo.Tasks.ShortTermMemory;
 using static TorchSharp.torch;
 
-namespace Zoo.Runner.ShortTermMemory;
+namespace Zoo.Studies.ShortTermMemory;
 
 /// <summary>One network of an ensemble: its learning rate, seed and epoch budget.</summary>
 /// <param name="Lr">Learning rate η.</param>

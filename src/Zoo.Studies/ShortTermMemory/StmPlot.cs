@@ -1,6 +1,6 @@
 using Zoo.Runner.Results;
 
-namespace Zoo.Runner.ShortTermMemory;
+namespace Zoo.Studies.ShortTermMemory;
 
 /// <summary>
 /// Critical learning rate against delay on log-log axes (Kurtkaya et al., Fig. 4): one marker series per (method,

@@ -1,10 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Zoo.Core.Options;
+using Zoo.Runner.Results;
 using Zoo.Runner.Suites;
 using Zoo.Tasks.ShortTermMemory;
 
-namespace Zoo.Runner.ShortTermMemory;
+namespace Zoo.Studies.ShortTermMemory;
 
 /// <summary>Element type the ensembles train in.</summary>
 public enum Precision
@@ -116,7 +117,7 @@ public sealed record StmConfig : IValidatableOptions
         if (LrList.Distinct().Count() != LrList.Length) yield return ("lr_list", "contains a learning rate twice");
         if (LrMin > LrMax) yield return ("lr_min", $"{LrMin} is larger than lr_max {LrMax}");
         if (LrCount == 1 && LrMin != LrMax) yield return ("lr_count", "1 learning rate needs lr_min = lr_max");
-        if (Results.SafeFileName.Problem(Name) is { } problem) yield return ("name", $"{problem}; {Results.SafeFileName.Rule}");
+        if (SafeFileName.Problem(Name) is { } problem) yield return ("name", $"{problem}; {SafeFileName.Rule}");
     }
 
     /// <summary>The learning rates, largest first: <see cref="LrList"/>, or else lr_max · (lr_min/lr_max)^(k/(n−1)).</summary>

@@ -5,7 +5,7 @@ using Zoo.Runner.Results;
 using Zoo.Tasks.ShortTermMemory;
 using static TorchSharp.torch;
 
-namespace Zoo.Runner.ShortTermMemory;
+namespace Zoo.Studies.ShortTermMemory;
 
 /// <summary>Networks of a study grouped for training: one delay, at most <see cref="StmConfig.EnsembleSize"/> networks.</summary>
 /// <param name="Delay">Delay shared by the ensemble (it sets the trial length).</param>
@@ -58,7 +58,7 @@ public sealed class StmStudy
     public IReadOnlyList<StmRow> Run(StmConfig config, string csvPath, string deviceName, bool force = false)
     {
         var device = NativeEnvironment.Device(deviceName);
-        SuiteRunner.EnsureWritable(Path.GetDirectoryName(Path.GetFullPath(csvPath))!);
+        Writable.Folder(Path.GetDirectoryName(Path.GetFullPath(csvPath))!, "--out");
         var table = new CsvTable<StmRow>(csvPath);
         var existing = table.Read();  // also refuses a file of another schema
         var plan = Plan(config, force ? Array.Empty<string>() : existing.Select(r => r.ConfigHash));

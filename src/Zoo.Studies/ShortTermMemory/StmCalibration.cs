@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using static TorchSharp.torch;
 
-namespace Zoo.Runner.ShortTermMemory;
+namespace Zoo.Studies.ShortTermMemory;
 
 /// <summary>What <see cref="StmCalibration.Measure"/> found, all from one run.</summary>
 /// <param name="Delay">Delay (steps) the calibration trained at.</param>

@@ -1,0 +1,38 @@
+using System.CommandLine;
+using Zoo.Core.Options;
+using Zoo.Runner.Results;
+
+namespace Zoo.Cli;
+
+/// <summary><c>zoo leaderboard CSV… [--out FILE.md]</c>: a Markdown leaderboard and, per suite, its bar charts.</summary>
+internal static class LeaderboardCommand
+{
+    /// <summary>The command.</summary>
+    public static Command Create(CliContext cli)
+    {
+        var boardInputs = new Argument<string[]>("csv") { Description = "result CSV files", Arity = ArgumentArity.OneOrMore };
+        var boardOut = new Option<string?>("--out") { Description = "Markdown file to write (default: next to the first CSV, NAME.md)" };
+        var leaderboard = new Command("leaderboard", "write a Markdown leaderboard (best per layer × task, mean ± sd over seeds) and bar charts") { boardInputs, boardOut };
+        leaderboard.SetAction(p => cli.Guard(p, () =>
+        {
+            var files = p.GetValue(boardInputs)!;
+            var rows = files.SelectMany(f => File.Exists(f) ? new CsvTable<ResultRow>(f, cli.Note).Read()
+                : throw new ZooConfigException(f, null, "results file not found")).ToList();
+            var entries = Leaderboard.Build(rows);
+            var md = p.GetValue(boardOut) ?? Path.ChangeExtension(files[0], ".md");
+            foreach (var suite in entries.GroupBy(e => e.Suite))
+            {
+                var folder = SafeFileName.Check(suite.Key, string.Join(", ", files), "suite column");
+                var png = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(md))!, folder, "leaderboard.png");
+                Leaderboard.Plot(suite.ToList(), png, $"{suite.Key}: best per layer");
+                var statePng = Path.Combine(Path.GetDirectoryName(png)!, "leaderboard-state-size.png");
+                Leaderboard.PlotStateSize(suite.ToList(), statePng, $"{suite.Key}: best metric vs state size");
+                cli.Out.WriteLine($"wrote {png} and {statePng}");
+            }
+            AtomicFile.WriteAllText(md, Leaderboard.Markdown(entries));
+            cli.Out.WriteLine($"wrote {md} ({entries.Count} entries from {rows.Count} rows)");
+            return ExitCode.Ok;
+        }));
+        return leaderboard;
+    }
+}
