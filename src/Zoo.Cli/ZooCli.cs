@@ -5,6 +5,7 @@ using Zoo.Core.Native;
 using Zoo.Core.Options;
 using Zoo.Core.Tasks;
 using Zoo.Runner;
+using Zoo.Runner.Plots;
 using Zoo.Runner.Results;
 using Zoo.Runner.Suites;
 using Zoo.Runner.Training;
@@ -103,14 +104,15 @@ public sealed class ZooCli
             var rows = files.SelectMany(f => File.Exists(f) ? new CsvTable<ResultRow>(f, Note).Read()
                 : throw new ZooConfigException(f, null, "results file not found")).ToList();
             var entries = Leaderboard.Build(rows);
+            var chance = ChanceLevels.From(ZooComponents.Create(Array.Empty<string>(), files[0]));
             var md = p.GetValue(boardOut) ?? Path.ChangeExtension(files[0], ".md");
             foreach (var suite in entries.GroupBy(e => e.Suite))
             {
                 var folder = SafeFileName.Check(suite.Key, string.Join(", ", files), "suite column");
                 var png = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(md))!, folder, "leaderboard.png");
-                Leaderboard.Plot(suite.ToList(), png, $"{suite.Key}: best per layer");
+                LeaderboardPlots.Bars(suite.ToList(), png, $"{suite.Key}: best per layer", chance);
                 var statePng = Path.Combine(Path.GetDirectoryName(png)!, "leaderboard-state-size.png");
-                Leaderboard.PlotStateSize(suite.ToList(), statePng, $"{suite.Key}: best metric vs state size");
+                LeaderboardPlots.StateSize(suite.ToList(), statePng, $"{suite.Key}: best metric vs state size", chance);
                 _out.WriteLine($"wrote {png} and {statePng}");
             }
             AtomicFile.WriteAllText(md, Leaderboard.Markdown(entries));
