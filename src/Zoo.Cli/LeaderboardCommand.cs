@@ -1,10 +1,12 @@
 using System.CommandLine;
 using Zoo.Core.Options;
+using Zoo.Runner;
+using Zoo.Runner.Plots;
 using Zoo.Runner.Results;
 
 namespace Zoo.Cli;
 
-/// <summary><c>zoo leaderboard CSV… [--out FILE.md]</c>: a Markdown leaderboard and, per suite, its bar charts.</summary>
+/// <summary><c>zoo leaderboard CSV… [--out FILE.md]</c>: a Markdown leaderboard and, per suite, its figures (bars and metric against state size, one panel per task setting).</summary>
 internal static class LeaderboardCommand
 {
     /// <summary>The command.</summary>
@@ -19,14 +21,15 @@ internal static class LeaderboardCommand
             var rows = files.SelectMany(f => File.Exists(f) ? new CsvTable<ResultRow>(f, cli.Note).Read()
                 : throw new ZooConfigException(f, null, "results file not found")).ToList();
             var entries = Leaderboard.Build(rows);
+            var chance = ChanceLevels.From(ZooComponents.Create(Array.Empty<string>(), files[0]));
             var md = p.GetValue(boardOut) ?? Path.ChangeExtension(files[0], ".md");
             foreach (var suite in entries.GroupBy(e => e.Suite))
             {
                 var folder = SafeFileName.Check(suite.Key, string.Join(", ", files), "suite column");
                 var png = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(md))!, folder, "leaderboard.png");
-                Leaderboard.Plot(suite.ToList(), png, $"{suite.Key}: best per layer");
+                LeaderboardPlots.Bars(suite.ToList(), png, $"{suite.Key}: best per layer", chance);
                 var statePng = Path.Combine(Path.GetDirectoryName(png)!, "leaderboard-state-size.png");
-                Leaderboard.PlotStateSize(suite.ToList(), statePng, $"{suite.Key}: best metric vs state size");
+                LeaderboardPlots.StateSize(suite.ToList(), statePng, $"{suite.Key}: best metric vs state size", chance);
                 cli.Out.WriteLine($"wrote {png} and {statePng}");
             }
             AtomicFile.WriteAllText(md, Leaderboard.Markdown(entries));

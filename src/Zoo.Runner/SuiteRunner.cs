@@ -172,12 +172,28 @@ public sealed class SuiteRunner
         if (File.Exists(curves.Path))
         {
             var curveRows = curves.Read();
-            LearningCurvePlot.Write(curveRows, outputs.SuiteDir, suite.Name);
+            LearningCurvePlot.Write(curveRows, outputs.SuiteDir, suite.Name, CurveInfo(runs, registry));
             var kept = trajectories.Read();
             if (kept.Count > 0)
                 ReplayPlots.Write(results.Read(), kept, runs.ToDictionary(r => r.ConfigHash, r => r.DisplayName), outputs.SuiteDir, suite.Name, curveRows);
         }
         return rows;
+    }
+
+    // What the learning-curve figure needs per run: its panel (task options), its line (configuration without the
+    // seed) and the chance line.
+    private static Dictionary<string, CurveRunInfo> CurveInfo(IReadOnlyList<RunSpec> runs, ComponentRegistry registry)
+    {
+        var chance = ChanceLevels.From(registry);
+        var info = new Dictionary<string, CurveRunInfo>();
+        foreach (var r in runs)
+        {
+            var taskOptions = OptionsBinder.ToJson(r.TaskOptions).ToJsonString();
+            var withoutSeed = r.ToJson();
+            withoutSeed.Remove("seed");
+            info[r.ConfigHash] = new CurveRunInfo(taskOptions, withoutSeed.ToJsonString(), chance(r.Task, taskOptions));
+        }
+        return info;
     }
 
     /// <summary>
@@ -264,6 +280,7 @@ public sealed class SuiteRunner
         {
             ConfigHash = row.ConfigHash, Layer = run.DisplayName, Task = run.Task, Seed = run.Seed, Step = p.Step,
             TrainLoss = Math.Round(p.TrainLoss, 6), TestLoss = Math.Round(p.TestLoss, 6), Metric = task.PrimaryMetric, Value = Math.Round(p.TestMetric, 6),
+            Level = p.Level,
         }).ToList();
         var extra = (outcome.Extra ?? new Dictionary<string, double>()).Select(m => (m.Key, m.Value, Step: outcome.BestStep))
             .Concat((post?.Metrics ?? new Dictionary<string, double>()).Select(m => (m.Key, m.Value, Step: run.Train.Steps)))

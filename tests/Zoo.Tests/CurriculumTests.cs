@@ -118,6 +118,9 @@ public sealed class CurriculumTests : IDisposable
         Assert.Equal(1.0, outcome.Extra!["accuracy_at_max_n"]);
         Assert.Equal(solved >= 6 ? 6 : 12, outcome.Curve.Count);              // the run ends once the last level is passed
         if (solved < 6) Assert.InRange(outcome.Curve[^1].TestMetric, 0.6, 0.95);
+        // Each evaluation records the level it was made at (the curve plots draw that): N = 1, 2, … one per evaluation.
+        var levels = outcome.Curve.Select(p => p.Level ?? -1).ToArray();
+        Assert.Equal(Enumerable.Range(1, levels.Length).Select(n => Math.Min(n, expected + 1)), levels);
     }
 
     [Fact]

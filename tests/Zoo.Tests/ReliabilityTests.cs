@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Zoo.Runner;
 using Zoo.Runner.Models;
+using Zoo.Runner.Plots;
 using Zoo.Runner.Results;
 using Zoo.Runner.Suites;
 using Zoo.Tasks.Recall;
@@ -166,9 +167,9 @@ public sealed class ReliabilityTests : IDisposable
         Assert.Equal(Math.Sqrt(0.005), lstm.Spread, 12);
         Assert.Equal(1, entries[0].Seeds); // the error row is not a result
         var md = Leaderboard.Markdown(entries);
-        Assert.Contains("| 2 | lstm | 0.8500 ± 0.0707 | 2 |", md);
+        Assert.Contains("| 2 | lstm | 0.8500 ± 0.0707 | 2 | – | – |", md);
         var png = Path.Combine(_dir, "board.png");
-        Leaderboard.Plot(entries, png, "test");
+        LeaderboardPlots.Bars(entries, png, "test");
         Assert.True(new FileInfo(png).Length > 1000);
     }
 

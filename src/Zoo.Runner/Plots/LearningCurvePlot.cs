@@ -2,45 +2,85 @@ using Zoo.Runner.Results;
 
 namespace Zoo.Runner.Plots;
 
-/// <summary>Test metric against training step, one line per (layer, seed), one PNG per task.</summary>
+/// <summary>What a learning-curve figure needs to know about a run beyond its curve.</summary>
+/// <param name="TaskOptions">The run's task options (JSON): runs with equal options share a panel.</param>
+/// <param name="Configuration">Identifies the run's configuration apart from its seed: seeds of one configuration form one line.</param>
+/// <param name="Chance">The task setting's chance level, or null.</param>
+public sealed record CurveRunInfo(string TaskOptions, string Configuration, double? Chance);
+
+/// <summary>
+/// Test metric against training step, one PNG per task, one panel per task setting. Per layer the configuration with the
+/// best final metric (mean over seeds) is drawn as its mean over seeds with a min–max band; colour, line pattern and
+/// marker all differ between layers so overlapping lines stay distinguishable; the legend sits outside the data. A
+/// curriculum's runs are drawn as the level they train at over steps.
+/// </summary>
 public static class LearningCurvePlot
 {
     /// <summary>Where the plot of <paramref name="task"/> goes.</summary>
     public static string PathFor(string folder, string task) => Path.Combine(folder, $"curves-{task}.png");
 
-    /// <summary>Writes <c>curves-TASK.png</c> under <paramref name="folder"/> for each task in <paramref name="curves"/>; returns the files.</summary>
-    public static IReadOnlyList<string> Write(IEnumerable<CurveRow> curves, string folder, string suite)
+    /// <summary>
+    /// Writes <c>curves-TASK.png</c> under <paramref name="folder"/> for each task in <paramref name="curves"/>; returns the
+    /// files. Curves of runs missing from <paramref name="runs"/> (e.g. configurations no longer in the suite) are drawn in
+    /// one panel per task, each layer's runs as seeds of one line.
+    /// </summary>
+    public static IReadOnlyList<string> Write(IEnumerable<CurveRow> curves, string folder, string suite,
+        IReadOnlyDictionary<string, CurveRunInfo>? runs = null)
     {
         Directory.CreateDirectory(folder);
+        runs ??= new Dictionary<string, CurveRunInfo>();
         var files = new List<string>();
         foreach (var task in curves.GroupBy(c => c.Task))
         {
-            var plt = new ScottPlot.Plot();
-            var palette = new ScottPlot.Palettes.Category10();
-            int i = 0;
-            foreach (var layer in task.GroupBy(c => c.Layer).OrderBy(g => g.Key))
+            // A forced re-run appends a second curve for the same hash: the latest point per step wins.
+            var byRun = task.GroupBy(c => c.ConfigHash)
+                .Select(r => (Hash: r.Key, Layer: r.First().Layer, Info: runs.GetValueOrDefault(r.Key),
+                    Points: r.GroupBy(c => c.Step).Select(g => g.Last()).OrderBy(c => c.Step).ToArray()))
+                .ToList();
+            // A curriculum is drawn as the level it trains at, which is how far it got; its accuracy restarts at each level.
+            bool levels = task.All(c => c.Level is not null);
+            double Y(CurveRow c) => levels ? c.Level!.Value : c.Value;
+            var metric = levels ? "curriculum level N" : task.First().Metric;
+            bool higher = levels || Leaderboard.HigherIsBetter(metric);
+            var layers = byRun.Select(r => r.Layer).Distinct().Order(StringComparer.Ordinal).ToList();
+            var settings = byRun.GroupBy(r => r.Info?.TaskOptions ?? "").OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
+            var panels = new List<ScottPlot.Plot>();
+            foreach (var setting in settings)
             {
-                var color = palette.GetColor(i++);
-                bool first = true;
-                foreach (var run in layer.GroupBy(c => c.ConfigHash))
+                var plt = new ScottPlot.Plot();
+                foreach (var layer in setting.GroupBy(r => r.Layer).OrderBy(g => layers.IndexOf(g.Key)))
                 {
-                    // A forced re-run appends a second curve for the same hash: the latest point per step wins.
-                    var pts = run.GroupBy(c => c.Step).Select(g => g.Last()).OrderBy(c => c.Step).ToArray();
-                    var line = plt.Add.Scatter(pts.Select(p => (double)p.Step).ToArray(), pts.Select(p => p.Value).ToArray());
+                    // Seeds of one configuration form a line; of a layer's configurations (swept lr, width) the best is drawn.
+                    var best = layer.GroupBy(r => r.Info?.Configuration ?? "")
+                        .OrderBy(c => (higher ? -1 : 1) * c.Average(r => Y(r.Points[^1]))).First().ToList();
+                    var (color, pattern, marker) = SmallMultiples.Style(layers.IndexOf(layer.Key));
+                    var steps = best.SelectMany(r => r.Points.Select(p => p.Step)).Distinct().Order().ToArray();
+                    var atStep = steps.Select(s => best.SelectMany(r => r.Points.Where(p => p.Step == s).Select(Y)).ToArray()).ToArray();
+                    var xs = steps.Select(s => (double)s).ToArray();
+                    if (best.Count > 1)
+                    {
+                        var band = plt.Add.FillY(xs, atStep.Select(v => v.Min()).ToArray(), atStep.Select(v => v.Max()).ToArray());
+                        band.FillColor = color.WithAlpha(0.18);
+                        band.LineWidth = 0;
+                    }
+                    var line = plt.Add.Scatter(xs, atStep.Select(v => v.Average()).ToArray());
                     line.Color = color;
                     line.LineWidth = 2;
-                    line.MarkerSize = 4;
-                    if (first) line.LegendText = layer.Key;
-                    first = false;
+                    line.LinePattern = pattern;
+                    line.MarkerShape = marker;
+                    line.MarkerSize = 6;
+                    line.LegendText = best.Count > 1 ? $"{layer.Key} ({best.Count} seeds)" : layer.Key;
                 }
+                SmallMultiples.ChanceLine(plt, levels ? null : setting.First().Info?.Chance, levels ? metric : $"test {metric}");
+                SmallMultiples.PanelTitle(plt, settings.Count == 1 ? $"{suite}: {task.Key}"
+                    : setting.Key.Length == 0 ? $"{task.Key}: runs not in the suite"
+                    : SmallMultiples.SettingTitle(task.Key, setting.Key, settings.Select(s => s.Key).Where(k => k.Length > 0)));
+                plt.XLabel("training step");
+                plt.ShowLegend(ScottPlot.Edge.Right);
+                panels.Add(plt);
             }
-            var metric = task.First().Metric;
-            plt.Title($"{suite}: {task.Key}");
-            plt.XLabel("training step");
-            plt.YLabel($"test {metric}");
-            plt.ShowLegend(ScottPlot.Alignment.UpperLeft);
             var file = PathFor(folder, task.Key);
-            AtomicFile.Write(file, tmp => plt.SavePng(tmp, 800, 500));
+            SmallMultiples.Save(panels, file, 760, 420, maxColumns: 2);
             files.Add(file);
         }
         return files;

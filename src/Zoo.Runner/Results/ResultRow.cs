@@ -68,6 +68,9 @@ public sealed record CurveRow
     [Name("test_loss")] public double TestLoss { get; init; }
     [Name("metric")] public string Metric { get; init; } = "";
     [Name("value")] public double Value { get; init; }
+
+    /// <summary>A curriculum's level (its N) being trained at this evaluation; empty for other tasks and older files.</summary>
+    [Name("level"), Optional] public int? Level { get; init; }
 }
 
 /// <summary>One point of a trajectory kept by a post-training evaluation (decoded replays, for plots).</summary>

@@ -14,7 +14,7 @@ public enum RunStatus
 }
 
 /// <summary>One evaluation point of a learning curve.</summary>
-public sealed record CurvePoint(int Step, double TrainLoss, double TestMetric, double TestLoss);
+public sealed record CurvePoint(int Step, double TrainLoss, double TestMetric, double TestLoss, int? Level = null);
 
 /// <summary>Result of training one model.</summary>
 /// <param name="Status">How the run ended.</param>

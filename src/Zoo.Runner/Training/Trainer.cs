@@ -85,7 +85,7 @@ public sealed class Trainer
             {
                 var (metrics, testLoss) = EvaluateAll(model, current, spec, seed);
                 double metric = metrics[current.PrimaryMetric];
-                curve.Add(new CurvePoint(step + 1, lossSum / lossCount, metric, testLoss));
+                curve.Add(new CurvePoint(step + 1, lossSum / lossCount, metric, testLoss, (current as ICurriculumTask)?.Level));
                 (lossSum, lossCount) = (0, 0);
                 if (!double.IsFinite(metric))
                 {

@@ -1,0 +1,87 @@
+using Zoo.Runner.Results;
+
+namespace Zoo.Runner.Plots;
+
+/// <summary>
+/// The leaderboard's figures, one panel per task setting: each layer's best metric as a bar, and best metric against
+/// recurrent state size (the axis that explains recall results, Arora et al. 2023). Only primary metrics are drawn.
+/// </summary>
+public static class LeaderboardPlots
+{
+    /// <summary>The chance level of a task setting (task name, task options JSON), or null when the task has none.</summary>
+    public delegate double? ChanceOf(string task, string taskOptions);
+
+    /// <summary>Bar chart per task setting: one bar per layer (error bar = spread over seeds), a chance line; ↑ marks a layer with seeds still improving when they stopped.</summary>
+    public static void Bars(IReadOnlyList<LeaderboardEntry> entries, string pngPath, string title, ChanceOf? chance = null)
+    {
+        var (settings, layers) = Panels(entries);
+        var panels = new List<ScottPlot.Plot>();
+        foreach (var g in settings)
+        {
+            var plt = new ScottPlot.Plot();
+            var ticks = new List<ScottPlot.Tick>();
+            int x = 0;
+            foreach (var e in g.OrderBy(e => layers.IndexOf(e.Layer)))
+            {
+                plt.Add.Bar(new ScottPlot.Bar
+                {
+                    Position = x, Value = e.Mean, Error = e.Spread, FillColor = SmallMultiples.Style(layers.IndexOf(e.Layer)).Color,
+                });
+                ticks.Add(new ScottPlot.Tick(x++, e.StillImproving > 0 ? $"{e.Layer} ↑" : e.Layer));
+            }
+            var first = g.First();
+            SmallMultiples.ChanceLine(plt, chance?.Invoke(first.Task, first.TaskOptions), first.Metric);
+            plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
+            plt.Axes.Bottom.TickLabelStyle.Rotation = -35;
+            plt.Axes.Bottom.TickLabelStyle.Alignment = ScottPlot.Alignment.MiddleRight;
+            plt.Axes.Margins(bottom: 0);
+            plt.Layout.Fixed(new ScottPlot.PixelPadding(70, 15, 125, 40)); // room for the rotated layer names
+            SmallMultiples.PanelTitle(plt, Title(title, g.Key, settings.Count, entries));
+            panels.Add(plt);
+        }
+        int widest = settings.Max(s => s.Count());
+        SmallMultiples.Save(panels, pngPath, Math.Max(360, 48 * widest + 120), 460);
+    }
+
+    /// <summary>Best metric against recurrent state size (log x) per task setting, points labelled by layer, a chance line.</summary>
+    public static void StateSize(IReadOnlyList<LeaderboardEntry> entries, string pngPath, string title, ChanceOf? chance = null)
+    {
+        var (settings, layers) = Panels(entries.Where(e => e.StateSize > 0).ToList());
+        var panels = new List<ScottPlot.Plot>();
+        foreach (var g in settings)
+        {
+            var plt = new ScottPlot.Plot();
+            foreach (var e in g)
+            {
+                var (color, _, marker) = SmallMultiples.Style(layers.IndexOf(e.Layer));
+                plt.Add.Marker(Math.Log10(e.StateSize), e.Mean, marker, 10, color);
+                var label = plt.Add.Text(e.Layer, Math.Log10(e.StateSize), e.Mean);
+                label.LabelFontSize = 11;
+                label.LabelFontColor = color;
+                label.OffsetX = 7;
+            }
+            var first = g.First();
+            SmallMultiples.ChanceLine(plt, chance?.Invoke(first.Task, first.TaskOptions), first.Metric);
+            plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => $"{Math.Pow(10, v):N0}" };
+            plt.Axes.Margins(horizontal: 0.2, vertical: 0.12);
+            SmallMultiples.PanelTitle(plt, Title(title, g.Key, settings.Count, entries));
+            plt.XLabel("recurrent state per sequence (numbers, log scale)");
+            panels.Add(plt);
+        }
+        if (panels.Count == 0) return;
+        SmallMultiples.Save(panels, pngPath, 560, 420);
+    }
+
+    // Panels: one per (task, setting) of primary-metric entries; layers in a fixed order so a layer keeps its colour
+    // across panels.
+    private static (List<IGrouping<(string Task, string TaskOptions), LeaderboardEntry>> Settings, List<string> Layers) Panels(IReadOnlyList<LeaderboardEntry> entries)
+    {
+        var primary = entries.Where(e => e.Primary).ToList();
+        var layers = primary.Select(e => e.Layer).Distinct().Order(StringComparer.Ordinal).ToList();
+        return (primary.GroupBy(e => (e.Task, e.TaskOptions)).ToList(), layers);
+    }
+
+    private static string Title(string title, (string Task, string TaskOptions) setting, int panels, IReadOnlyList<LeaderboardEntry> all) =>
+        panels == 1 ? title : SmallMultiples.SettingTitle(setting.Task, setting.TaskOptions,
+            all.Where(e => e.Task == setting.Task).Select(e => e.TaskOptions).Distinct());
+}

@@ -1,0 +1,115 @@
+using ScottPlot;
+using Zoo.Runner.Results;
+
+namespace Zoo.Runner.Plots;
+
+/// <summary>
+/// Figures as a grid of small panels (one per task setting) instead of one wide strip or one crowded panel, and the
+/// pieces every Zoo figure shares: a chance line, and line styles that stay distinguishable where series overlap.
+/// </summary>
+public static class SmallMultiples
+{
+    private static readonly ScottPlot.LinePattern[] Patterns =
+        [ScottPlot.LinePattern.Solid, ScottPlot.LinePattern.Dashed, ScottPlot.LinePattern.Dotted, ScottPlot.LinePattern.DenselyDashed];
+
+    private static readonly ScottPlot.MarkerShape[] Markers =
+    [
+        ScottPlot.MarkerShape.FilledCircle, ScottPlot.MarkerShape.OpenSquare, ScottPlot.MarkerShape.FilledTriangleUp,
+        ScottPlot.MarkerShape.OpenDiamond, ScottPlot.MarkerShape.Cross, ScottPlot.MarkerShape.FilledSquare,
+        ScottPlot.MarkerShape.OpenTriangleDown, ScottPlot.MarkerShape.Eks, ScottPlot.MarkerShape.OpenCircle,
+        ScottPlot.MarkerShape.FilledDiamond,
+    ];
+
+    private static readonly ScottPlot.Palettes.Category10 Palette = new();
+
+    /// <summary>
+    /// The look of series <paramref name="index"/>: colour, line pattern and marker all vary, so that series drawn on top
+    /// of each other (several layers at chance) still show as distinct lines.
+    /// </summary>
+    public static (ScottPlot.Color Color, ScottPlot.LinePattern Pattern, ScottPlot.MarkerShape Marker) Style(int index) =>
+        (Palette.GetColor(index), Patterns[index % Patterns.Length], Markers[index % Markers.Length]);
+
+    /// <summary>
+    /// A dashed grey horizontal line at the task's chance level when it declares one, named in the y-axis label (a label
+    /// on the line itself would sit on the tick labels).
+    /// </summary>
+    public static void ChanceLine(ScottPlot.Plot plot, double? chance, string yLabel)
+    {
+        plot.YLabel(chance is null ? yLabel : $"{yLabel} (dashed: chance)");
+        if (chance is not { } c) return;
+        var line = plot.Add.HorizontalLine(c);
+        line.Color = ScottPlot.Colors.Gray;
+        line.LinePattern = ScottPlot.LinePattern.Dashed;
+        line.LineWidth = 1.5f;
+    }
+
+    /// <summary>A panel title small enough for a panel of a grid.</summary>
+    public static void PanelTitle(ScottPlot.Plot plot, string title)
+    {
+        plot.Title(title);
+        plot.Axes.Title.Label.FontSize = 13;
+    }
+
+    /// <summary>
+    /// Saves <paramref name="panels"/> as one PNG, laid out in a grid at most <paramref name="maxColumns"/> wide, each panel
+    /// <paramref name="panelWidth"/> × <paramref name="panelHeight"/> pixels; a single panel is saved as a plain plot.
+    /// </summary>
+    public static void Save(IReadOnlyList<ScottPlot.Plot> panels, string pngPath, int panelWidth, int panelHeight, int maxColumns = 3)
+    {
+        if (panels.Count == 0) throw new ArgumentException("nothing to plot", nameof(panels));
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(pngPath))!);
+        if (panels.Count == 1)
+        {
+            AtomicFile.Write(pngPath, tmp => panels[0].SavePng(tmp, panelWidth, panelHeight));
+            return;
+        }
+        int columns = Math.Min(maxColumns, panels.Count);
+        int rows = (panels.Count + columns - 1) / columns;
+        var figure = new ScottPlot.Multiplot(panels[0]);  // (a Multiplot made empty starts with a blank plot of its own)
+        foreach (var p in panels.Skip(1)) figure.AddPlot(p);
+        figure.Layout = new RowMajorGrid(columns);
+        AtomicFile.Write(pngPath, tmp => figure.SavePng(tmp, columns * panelWidth, rows * panelHeight));
+    }
+
+    /// <summary>
+    /// A short panel title for a task setting: the task and the values of the options that differ between the
+    /// settings shown together (all of them when there is one setting, up to a few).
+    /// </summary>
+    public static string SettingTitle(string task, string taskOptions, IEnumerable<string> allOptions)
+    {
+        var mine = Parse(taskOptions);
+        var others = allOptions.Select(Parse).ToList();
+        var differing = mine.Where(kv => others.Any(o => !o.TryGetValue(kv.Key, out var v) || v != kv.Value)).ToList();
+        var shown = (differing.Count > 0 ? differing : mine.Where(kv => kv.Key is "length" or "pairs" or "vocab").ToList()).Take(3);
+        var text = string.Join(", ", shown.Select(kv => $"{kv.Key} {kv.Value}"));
+        return text.Length == 0 ? task : $"{task}: {text}";
+    }
+
+    private static Dictionary<string, string> Parse(string json)
+    {
+        try
+        {
+            return System.Text.Json.Nodes.JsonNode.Parse(json)?.AsObject()
+                .ToDictionary(kv => kv.Key, kv => kv.Value?.ToJsonString().Trim('"') ?? "null") ?? new();
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return new();
+        }
+    }
+
+    // ScottPlot's own Grid layout throws for some counts (a fraction computed ≥ 1): cells of equal size, row by row.
+    private sealed class RowMajorGrid(int columns) : IMultiplotLayout
+    {
+        public PixelRect[] GetSubplotRectangles(SubplotCollection subplots, PixelRect figure)
+        {
+            int rows = (subplots.Count + columns - 1) / columns;
+            float w = figure.Width / columns, h = figure.Height / rows;
+            return Enumerable.Range(0, subplots.Count).Select(i =>
+            {
+                float left = figure.Left + i % columns * w, top = figure.Top + i / columns * h;
+                return new PixelRect(left, left + w, top + h, top);
+            }).ToArray();
+        }
+    }
+}

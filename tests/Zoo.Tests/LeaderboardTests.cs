@@ -1,0 +1,93 @@
+using Zoo.Runner.Plots;
+using Zoo.Runner.Results;
+
+namespace Zoo.Tests;
+
+/// <summary>What the leaderboard tells a reader beyond the metric: how runs ended, how fast they learned, which ranks are provisional.</summary>
+public sealed class LeaderboardTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("zoo-board-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static ResultRow R(string layer, long seed, double value, string end, int? to09, int bestStep = 100, string task = "mqar", string options = "{\"pairs\":8}") => new()
+    {
+        Suite = "s", Task = task, TaskOptionsHash = options, TaskOptions = options, Layer = layer, LayerOptionsHash = "l", Metric = "accuracy",
+        Lr = 1e-3, Seed = seed, Value = value, Status = "ok", DModel = 64, Params = 1000, TrainTokensPerSecond = 10,
+        ConfigHash = $"{layer}-{seed}-{options}", Steps = 400, BestStep = bestStep, End = end, StepsToNineTenths = to09,
+    };
+
+    [Fact]
+    public void Entries_count_how_runs_ended_and_the_median_steps_to_0_9_over_the_seeds_that_got_there()
+    {
+        var entries = Leaderboard.Build(new[]
+        {
+            R("attention", 0, 0.99, "target", 100), R("attention", 1, 0.99, "target", 300), R("attention", 2, 0.95, "cap", 200),
+            R("lstm", 0, 0.10, "plateau", null), R("lstm", 1, 0.12, "plateau", null),
+        });
+        var attention = entries.Single(e => e.Layer == "attention");
+        Assert.Equal("target 2, cap 1", attention.Ends);
+        Assert.Equal(200, attention.StepsToNineTenths);
+        Assert.Equal(3, attention.ReachedNineTenths);
+        Assert.Equal(1, attention.StillImproving);
+        var lstm = entries.Single(e => e.Layer == "lstm");
+        Assert.Null(lstm.StepsToNineTenths);
+        Assert.Equal(0, lstm.StillImproving);
+
+        var md = Leaderboard.Markdown(entries);
+        Assert.Contains("| 1 ↑ | attention | 0.9767 ± 0.0231 | 3 | target 2, cap 1 | 200 (3/3) |", md);
+        Assert.Contains("| 2 | lstm | 0.1100 ± 0.0141 | 2 | plateau 2 | – |", md);
+    }
+
+    [Theory]
+    [InlineData("steps", 400, true)]    // a fixed budget whose best evaluation was its last: still improving
+    [InlineData("steps", 200, false)]
+    [InlineData("cap", 200, true)]      // an until run that met neither target nor patience
+    [InlineData("plateau", 400, false)]
+    [InlineData("target", 400, false)]
+    [InlineData("", 400, false)]        // an older file without the end column: nothing to say
+    public void A_run_stopped_improving_only_when_its_budget_cut_it_off(string end, int bestStep, bool improving) =>
+        Assert.Equal(improving, Leaderboard.StoppedImproving(R("gru", 0, 0.5, end, null, bestStep)));
+
+    [Fact]
+    public void Panel_titles_name_the_options_that_differ_between_settings()
+    {
+        var a = "{\"vocab\":16,\"length\":64,\"pairs\":8}";
+        var b = "{\"vocab\":16,\"length\":128,\"pairs\":16}";
+        Assert.Equal("mqar: length 64, pairs 8", SmallMultiples.SettingTitle("mqar", a, new[] { a, b }));
+        Assert.Equal("mqar: length 128, pairs 16", SmallMultiples.SettingTitle("mqar", b, new[] { a, b }));
+        Assert.Equal("mqar: vocab 16, length 64, pairs 8", SmallMultiples.SettingTitle("mqar", a, new[] { a }));
+    }
+
+    [Fact]
+    public void Figures_draw_one_panel_per_task_setting_with_chance_lines_and_curricula_as_levels()
+    {
+        var rows = new[] { R("attention", 0, 0.9, "target", 100), R("lstm", 0, 0.1, "plateau", null),
+            R("attention", 0, 0.5, "cap", null, options: "{\"pairs\":16}"), R("lstm", 0, 0.05, "cap", null, options: "{\"pairs\":16}") };
+        var entries = Leaderboard.Build(rows);
+        string bars = Path.Combine(_dir, "bars.png"), state = Path.Combine(_dir, "state.png");
+        LeaderboardPlots.Bars(entries, bars, "t", (_, _) => 1.0 / 64);
+        LeaderboardPlots.StateSize(entries.Select(e => e with { StateSize = 100 }).ToList(), state, "t", (_, _) => null);
+        // Two settings side by side: wider than one panel.
+        Assert.True(Png.Width(bars) > Png.Width(state) / 2 && Png.Width(state) == 2 * 560);
+
+        var curves = new[] { 50, 100, 150 }.SelectMany(step => new[] { 0L, 1L }.Select(seed => new CurveRow
+        {
+            ConfigHash = $"c{seed}", Layer = "lstm", Task = "curriculum", Seed = seed, Step = step, Metric = "accuracy", Value = 0.9, Level = step / 50 + (int)seed,
+        }));
+        var info = new Dictionary<string, CurveRunInfo> { ["c0"] = new("{}", "one", null), ["c1"] = new("{}", "one", null) };
+        var files = LearningCurvePlot.Write(curves, _dir, "s", info);
+        Assert.Equal(Path.Combine(_dir, "curves-curriculum.png"), Assert.Single(files));
+        Assert.Equal(760, Png.Width(files[0]));
+    }
+
+    private static class Png
+    {
+        // Width from the IHDR chunk: bytes 16-19, big-endian.
+        public static int Width(string path)
+        {
+            var b = File.ReadAllBytes(path);
+            return b[16] << 24 | b[17] << 16 | b[18] << 8 | b[19];
+        }
+    }
+}
