@@ -282,9 +282,10 @@ public sealed class SuiteRunner
             TrainLoss = Math.Round(p.TrainLoss, 6), TestLoss = Math.Round(p.TestLoss, 6), Metric = task.PrimaryMetric, Value = Math.Round(p.TestMetric, 6),
             Level = p.Level,
         }).ToList();
-        var extra = (outcome.Extra ?? new Dictionary<string, double>()).Select(m => (m.Key, m.Value, Step: outcome.BestStep))
-            .Concat((post?.Metrics ?? new Dictionary<string, double>()).Select(m => (m.Key, m.Value, Step: run.Train.Steps)))
-            .Select(m => row with { Metric = m.Key, Value = Math.Round(m.Value, 6), FinalValue = Math.Round(m.Value, 6), BestStep = m.Step, StepsToHalf = null, StepsToNineTenths = null });
+        var extra = (outcome.Extra ?? new Dictionary<string, double>()).Select(m => (m.Key, m.Value, Final: m.Value, Step: outcome.BestStep))
+            .Concat((outcome.Secondary ?? Array.Empty<SecondaryMetric>()).Select(m => (Key: m.Name, Value: m.AtBest, m.Final, Step: outcome.BestStep)))
+            .Concat((post?.Metrics ?? new Dictionary<string, double>()).Select(m => (m.Key, m.Value, Final: m.Value, Step: run.Train.Steps)))
+            .Select(m => row with { Metric = m.Key, Value = Math.Round(m.Value, 6), FinalValue = Math.Round(m.Final, 6), BestStep = m.Step, StepsToHalf = null, StepsToNineTenths = null });
         var kept = (post?.Trajectories ?? Array.Empty<TrajectorySample>()).SelectMany(s => s.Points.Select((p, t) => new TrajectoryRow
         {
             ConfigHash = row.ConfigHash, Label = run.DisplayName, Task = run.Task, TaskOptionsHash = row.TaskOptionsHash, Seed = run.Seed,

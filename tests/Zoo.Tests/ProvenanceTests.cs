@@ -81,9 +81,14 @@ public sealed class ProvenanceTests : IDisposable
     // while the other layers' runs failed on since-fixed errors: their hashes are no longer produced. Each configuration
     // was rerun in the same file under today's hash (except MoM's five L 128 runs, still pending); retraining them all
     // would take ≈ 2 h of CPU, so they stay as history.
+    // The nine selective-copying rows of mad.csv (written without a commit stamp, "unknown") were trained on the uniform
+    // placement before MAD's became the default (placement: mad), so tasks/mad.json now plans other hashes for them.
+    // Re-running them costs ≈ 26 min on 2 idle cores (≈ 35-40 CPU-min single-threaded, MoM 8 of it), beyond what the
+    // change's budget allowed on the shared machine; `zoo run tasks/mad.json --out results` trains the new ones.
     private static readonly Dictionary<string, (string Commit, int Rows)> KnownStale = new()
     {
         ["recall.csv"] = ("071d835d9e9b", 84),
+        ["mad.csv"] = ("unknown", 9),
     };
 
     [Fact]

@@ -21,4 +21,21 @@ public static class TokenClassification
         var correct = logits.argmax(-1).eq(batch.Targets).logical_and(batch.Mask);
         return new MetricTally(correct.sum().item<long>(), batch.Mask.sum().item<long>());
     }
+
+    /// <summary>
+    /// Per-class counts of the argmax predictions of <paramref name="logits"/> [B, L, C] over the positions in
+    /// <c>batch.Mask</c> (C classes; <see cref="ClassTally.Of"/> is the readable reference).
+    /// </summary>
+    public static ClassTally ClassCounts(Tensor logits, TaskBatch batch)
+    {
+        using var scope = NewDisposeScope();
+        long classes = logits.shape[^1];
+        var predicted = logits.argmax(-1).masked_select(batch.Mask);
+        var targets = batch.Targets.masked_select(batch.Mask);
+        var correct = targets.masked_select(predicted.eq(targets));
+        return new ClassTally(Count(correct, classes), Count(targets, classes), Count(predicted, classes));
+    }
+
+    private static long[] Count(Tensor classIds, long classes) =>
+        bincount(classIds.cpu(), minlength: classes).data<long>().ToArray();
 }

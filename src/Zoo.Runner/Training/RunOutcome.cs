@@ -16,6 +16,12 @@ public enum RunStatus
 /// <summary>One evaluation point of a learning curve.</summary>
 public sealed record CurvePoint(int Step, double TrainLoss, double TestMetric, double TestLoss, int? Level = null);
 
+/// <summary>A metric reported beside the primary one, as a result row of its own (e.g. MAD's class-averaged accuracy).</summary>
+/// <param name="Name">The metric's name in result rows.</param>
+/// <param name="AtBest">Its value at the evaluation where the primary metric was best.</param>
+/// <param name="Final">Its value at the last evaluation.</param>
+public sealed record SecondaryMetric(string Name, double AtBest, double Final);
+
 /// <summary>Result of training one model.</summary>
 /// <param name="Status">How the run ended.</param>
 /// <param name="BestMetric">Best test value of the metric (primary unless <paramref name="Metric"/> names another).</param>
@@ -32,6 +38,7 @@ public sealed record CurvePoint(int Step, double TrainLoss, double TestMetric, d
 /// <param name="End">Why a run that did not fail stopped; null for a failed or diverged run.</param>
 /// <param name="StepsToHalf">First evaluation step with the primary metric at half the range above chance (null: never, or no chance level).</param>
 /// <param name="StepsToNineTenths">The same at 0.9 of the range.</param>
+/// <param name="Secondary">Metrics measured at the same evaluations as the primary one, reported as rows of their own.</param>
 public sealed record RunOutcome(
     RunStatus Status,
     double BestMetric,
@@ -46,4 +53,5 @@ public sealed record RunOutcome(
     IReadOnlyDictionary<string, double>? Extra = null,
     RunEnd? End = null,
     int? StepsToHalf = null,
-    int? StepsToNineTenths = null);
+    int? StepsToNineTenths = null,
+    IReadOnlyList<SecondaryMetric>? Secondary = null);

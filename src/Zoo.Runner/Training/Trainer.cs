@@ -35,6 +35,7 @@ public sealed class Trainer
         var curve = new List<CurvePoint>();
         double best = double.NaN, lossSum = 0, smoothed = double.NaN;
         int bestStep = -1, lossCount = 0, sinceBest = 0;
+        double macroAtBest = double.NaN, macroFinal = double.NaN;   // IClassAveragedAccuracy's metric, when the task has it
         RunEnd? end = null;
         long tokens = 0, tokensPerStep = (long)spec.Batch * task.Signature.Length;
         var status = RunStatus.Ok;
@@ -92,7 +93,8 @@ public sealed class Trainer
                     (status, message) = (RunStatus.Diverged, $"test metric became {metric} at step {step + 1}");
                     break;
                 }
-                if (double.IsNaN(best) || (task.HigherIsBetter ? metric > best : metric < best)) (best, bestStep, sinceBest) = (metric, step + 1, 0);
+                macroFinal = metrics.GetValueOrDefault(IClassAveragedAccuracy.MetricName, double.NaN);
+                if (double.IsNaN(best) || (task.HigherIsBetter ? metric > best : metric < best)) (best, bestStep, sinceBest, macroAtBest) = (metric, step + 1, 0, macroFinal);
                 else sinceBest++;
                 if (current is ICurriculumTask level && level.Passed(metrics))
                 {
@@ -120,8 +122,12 @@ public sealed class Trainer
             return new RunOutcome(status, passed.Level, passed.Step, passed.Level, tokens, tokensPerSecond, wall.Elapsed.TotalSeconds,
                 curve, message, curriculum.LevelMetric, new Dictionary<string, double> { [$"{current.PrimaryMetric}_at_{curriculum.LevelMetric}"] = accuracy }, end);
         }
+        var secondary = task is IClassAveragedAccuracy && bestStep > 0
+            ? new[] { new SecondaryMetric(IClassAveragedAccuracy.MetricName, macroAtBest, macroFinal) }
+            : null;
         return new RunOutcome(status, best, bestStep, final, tokens, tokensPerSecond, wall.Elapsed.TotalSeconds, curve, message,
-            End: end, StepsToHalf: LearningSpeed.StepsTo(task, curve, 0.5), StepsToNineTenths: LearningSpeed.StepsTo(task, curve, 0.9));
+            End: end, StepsToHalf: LearningSpeed.StepsTo(task, curve, 0.5), StepsToNineTenths: LearningSpeed.StepsTo(task, curve, 0.9),
+            Secondary: secondary);
     }
 
     // Target first: a run that reaches its target on the evaluation that exhausts its patience has converged, not stalled.
@@ -137,11 +143,16 @@ public sealed class Trainer
         return (metrics[task.PrimaryMetric], loss);
     }
 
-    /// <summary>Every metric the task reports (means over the test split) and the loss.</summary>
+    /// <summary>
+    /// Every metric the task reports (means over the test split) and the loss; for an <see cref="IClassAveragedAccuracy"/>
+    /// task also its class-averaged accuracy over the whole test split.
+    /// </summary>
     public (IReadOnlyDictionary<string, double> Metrics, double Loss) EvaluateAll(SequenceModel model, ISequenceTask task, TrainSpec spec, long seed)
     {
         int n = spec.EvalExamples > 0 ? Math.Min(spec.EvalExamples, task.TestExamples) : task.TestExamples;
         var tallies = new Dictionary<string, MetricTally>();
+        var classAveraged = task as IClassAveragedAccuracy;
+        ClassTally? classes = null;
         double lossSum = 0;
         model.eval();
         try
@@ -156,12 +167,15 @@ public sealed class Trainer
                 lossSum += task.Loss(output, batch).item<float>() * count;
                 foreach (var (name, tally) in task.Metrics(output, batch))
                     tallies[name] = tallies.GetValueOrDefault(name) + tally;
+                if (classAveraged?.ClassCounts(output, batch) is { } counts) classes = classes is null ? counts : classes + counts;
             }
         }
         finally
         {
             model.train();
         }
-        return (tallies.ToDictionary(kv => kv.Key, kv => kv.Value.Mean), lossSum / n);
+        var means = tallies.ToDictionary(kv => kv.Key, kv => kv.Value.Mean);
+        if (classes is not null) means[IClassAveragedAccuracy.MetricName] = classes.MacroAccuracy;
+        return (means, lossSum / n);
     }
 }

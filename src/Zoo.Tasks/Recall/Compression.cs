@@ -56,7 +56,7 @@ public sealed record CompressionOptions : IValidatableOptions, IDifficultyLadder
 /// </para>
 /// </summary>
 [ZooTask("compression", typeof(CompressionOptions), Summary = "MAD compression: reproduce the sequence in order after a compression token (causal form)")]
-public sealed class Compression : TokenTask
+public sealed class Compression : TokenTask, IClassAveragedAccuracy
 {
     private readonly CompressionOptions _o;
 

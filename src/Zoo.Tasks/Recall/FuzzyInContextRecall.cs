@@ -90,7 +90,7 @@ public sealed record FuzzyInContextRecallOptions : IValidatableOptions, IDifficu
 /// </para>
 /// </summary>
 [ZooTask("fuzzy-in-context-recall", typeof(FuzzyInContextRecallOptions), Summary = "MAD fuzzy in-context recall: multi-token key and value motifs, values of repeated keys scored")]
-public sealed class FuzzyInContextRecall : TokenTask
+public sealed class FuzzyInContextRecall : TokenTask, IClassAveragedAccuracy
 {
     private readonly FuzzyInContextRecallOptions _o;
 

@@ -68,7 +68,7 @@ public sealed record InContextRecallOptions : IValidatableOptions, IDifficultyLa
 /// before (multi-query) or the value of one final probe key after a copy prefix.
 /// </summary>
 [ZooTask("in-context-recall", typeof(InContextRecallOptions), Summary = "MAD in-context recall (and noisy recall): key-value stream, values of repeated keys scored")]
-public sealed class InContextRecall : TokenTask
+public sealed class InContextRecall : TokenTask, IClassAveragedAccuracy
 {
     private readonly InContextRecallOptions _o;
 

@@ -47,7 +47,7 @@ public sealed record MemorizationOptions : IValidatableOptions, IDifficultyLadde
 /// token. The map must be stored in the weights: there is nothing to recall in context.
 /// </summary>
 [ZooTask("memorization", typeof(MemorizationOptions), Summary = "MAD memorization: a fixed key → value map learned into the weights")]
-public sealed class Memorization : TokenTask
+public sealed class Memorization : TokenTask, IClassAveragedAccuracy
 {
     private readonly MemorizationOptions _o;
     private readonly long[] _keys;
