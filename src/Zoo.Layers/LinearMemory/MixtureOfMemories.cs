@@ -201,10 +201,14 @@ public sealed class MixtureOfMemories : SequenceLayer
     // Queries of all M memories [B, M·H, L, K] (the shared query repeated when memories share it).
     private Tensor Queries(MemoryInputs inputs) => _o.SharedQuery ? inputs.Q.repeat(1, Total, 1, 1) : inputs.Q;
 
-    private (Tensor Output, Tensor State) Op(Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor beta, Tensor s0, bool step) =>
-        step || _o.Memory.Form == MemoryForm.Reference
-            ? GatedDelta.Reference(q, k, v, logDecay, beta, s0, _erase)
-            : GatedDelta.Chunked(q, k, v, logDecay, beta, s0, _o.Memory.ChunkSize, _erase);
+    private (Tensor Output, Tensor State) Op(Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor beta, Tensor s0, bool step)
+    {
+        if (step || _o.Memory.Form == MemoryForm.Reference) return GatedDelta.Reference(q, k, v, logDecay, beta, s0, _erase);
+        // As many chunks as chunk_size needs, made as even as possible: a compacted stream of n tokens then pads at most
+        // one token per chunk instead of up to a whole chunk (the chunk size changes rounding only, not the result).
+        long l = q.shape[2], chunks = (l + _o.Memory.ChunkSize - 1) / _o.Memory.ChunkSize;
+        return GatedDelta.Chunked(q, k, v, logDecay, beta, s0, (int)((l + chunks - 1) / chunks), _erase);
+    }
 
     /// <summary>
     /// The reference form: every memory over every token. Routed memory m gets log α ← [m picked] log α and
