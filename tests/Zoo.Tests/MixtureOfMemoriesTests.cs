@@ -1,5 +1,6 @@
 using System.Text.Json;
 using TorchSharp;
+using Zoo.Core.Layers;
 using Zoo.Core.Options;
 using Zoo.Layers.LinearMemory;
 using static TorchSharp.torch;
@@ -73,14 +74,125 @@ public sealed class MixtureOfMemoriesTests
         mom.Forward(TestSupport.Input(2, 9, D, seed: 8));
         var aux = mom.AuxiliaryLoss;
         Assert.NotNull(aux);
-        // K · Σ f_m P_m is 1 when routing is perfectly balanced and grows with imbalance; never below 0.
-        Assert.InRange(aux!.item<double>(), 0.0, 4.0);
+        // K · Σ f_m P_m is top_k = 2 when routing is perfectly balanced and grows with imbalance; never below 0.
+        Assert.InRange(aux!.item<double>(), 0.0, 8.0);
         aux.backward();
         var routerGrad = mom.named_parameters().First(p => p.name == "router.weight").parameter.grad;
         Assert.True(routerGrad is not null && routerGrad.abs().sum().item<double>() > 0);
         mom.eval();
         mom.Forward(TestSupport.Input(2, 9, D, seed: 8));
         Assert.Null(mom.AuxiliaryLoss);
+    }
+
+    // Zoo's earlier form, kept as options.
+    private const string EarlierForm = "\"shared_query\": false, \"scale_write_by_router\": true, \"aux_loss_per_slot\": true";
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(EarlierForm + ", ")]
+    [InlineData("\"shared_memory\": false, \"rule\": \"simple_gla\", ")]
+    [InlineData("\"top_k\": 1, \"memory\": {\"form\": \"reference\"}, ")]
+    public void Sparse_form_equals_dense_form_in_outputs_state_and_gradients(string options)
+    {
+        using var scope = NewDisposeScope();
+        // Chunk 4 over 13 tokens: routed streams of uneven lengths, several chunks, padding inside the last one.
+        var memory = options.Contains("\"memory\"") ? "" : "\"memory\": {\"chunk_size\": 4}, ";
+        MixtureOfMemories Build(string compute) => Mom("{" + options + memory + "\"memories\": 3, \"compute\": \"" + compute + "\"}");
+        var (sparse, dense) = (Build("sparse"), Build("dense"));
+        var x0 = TestSupport.Input(3, 6, D, seed: 10);
+        var x = TestSupport.Input(3, 13, D, seed: 11).requires_grad_(true);
+        var xd = x.detach().clone().requires_grad_(true);
+        // Continue from a non-zero state, so the compacted streams start from carried memories and conv caches.
+        LayerState s0;
+        using (no_grad()) (_, s0) = sparse.Forward(x0);
+        var (ys, ss) = sparse.Forward(x, s0);
+        var (yd, sd) = dense.Forward(xd, s0);
+        Assert.True(TestSupport.MaxAbsDiff(ys, yd) < 1e-12, $"outputs differ by {TestSupport.MaxAbsDiff(ys, yd)}");
+        Assert.True(TestSupport.MaxStateDiff(ss, sd) < 1e-12, $"states differ by {TestSupport.MaxStateDiff(ss, sd)}");
+        var probe = TestSupport.Input(3, 13, D, seed: 12);
+        ((ys * probe).sum() + ss["S"].sum()).backward();
+        ((yd * probe).sum() + sd["S"].sum()).backward();
+        Assert.True(TestSupport.MaxAbsDiff(x.grad!, xd.grad!) < 1e-12, $"input gradients differ by {TestSupport.MaxAbsDiff(x.grad!, xd.grad!)}");
+        var denseParams = dense.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in sparse.named_parameters())
+        {
+            Assert.NotNull(p.grad);
+            var diff = TestSupport.MaxAbsDiff(p.grad!, denseParams[name].grad!);
+            Assert.True(diff < 1e-12, $"gradient of {name} differs by {diff}");
+        }
+    }
+
+    [Fact]
+    public void Router_weights_weight_only_the_read_unless_writes_are_scaled_by_them()
+    {
+        using var scope = NewDisposeScope();
+        // top_k = memories: every memory is picked at every token, so the router's weights change only g_m.
+        var reference = Mom("{\"memories\": 2, \"top_k\": 2, \"shared_memory\": false, \"memory\": {\"chunk_size\": 4}}");
+        var scaled = Mom("{\"memories\": 2, \"top_k\": 2, \"shared_memory\": false, \"scale_write_by_router\": true, \"memory\": {\"chunk_size\": 4}}");
+        var x = TestSupport.Input(2, 9, D, seed: 13);
+        foreach (var (layer, stateMoves) in new[] { (reference, false), (scaled, true) })
+        {
+            var (y, s) = layer.Forward(x);
+            using (no_grad())
+            {
+                var w = layer.named_parameters().First(p => p.name == "router.weight").parameter;
+                w.mul_(3.0).add_(0.5);
+            }
+            var (y2, s2) = layer.Forward(x);
+            Assert.True(TestSupport.MaxAbsDiff(y, y2) > 1e-6, "the read should follow the router weights");
+            var moved = TestSupport.MaxAbsDiff(s["S"], s2["S"]);
+            Assert.True(stateMoves ? moved > 1e-6 : moved < 1e-12, $"state moved by {moved} (scale_write_by_router: {stateMoves})");
+        }
+    }
+
+    [Fact]
+    public void Memories_share_the_query_conv_and_decay_parameters_and_own_k_v_alpha_beta()
+    {
+        int heads = 2, dk = D / heads, total = 4 + 1;
+        Dictionary<string, long[]> Shapes(string json) =>
+            Mom(json).named_parameters().ToDictionary(p => p.name, p => p.parameter.shape);
+        var shared = Shapes("{}");
+        Assert.Equal(new long[] { heads * dk, D }, shared["memories.q_proj.weight"]);
+        Assert.Equal(new long[] { heads * dk, 1, 4 }, shared["memories.k_conv"]);
+        Assert.Equal(new long[] { heads }, shared["memories.A_log"]);
+        Assert.Equal(new long[] { heads }, shared["memories.dt_bias"]);
+        Assert.Equal(new long[] { total * heads * dk, D }, shared["memories.k_proj.weight"]);
+        Assert.Equal(new long[] { total * heads, D }, shared["memories.b_proj.weight"]);
+        Assert.Equal(new long[] { total * heads, D }, shared["memories.a_proj.weight"]);
+        var own = Shapes("{" + EarlierForm + "}");
+        Assert.Equal(new long[] { total * heads * dk, D }, own["memories.q_proj.weight"]);
+        Assert.Equal(new long[] { total * heads }, own["memories.A_log"]);
+    }
+
+    [Theory]
+    [InlineData(false, 2.0)]
+    [InlineData(true, 1.0)]
+    public void Load_balancing_loss_at_balance_is_top_k_as_in_the_reference_or_one_per_slot(bool perSlot, double expected)
+    {
+        var mom = Mom("{\"memories\": 4, \"top_k\": 2, \"aux_loss_weight\": 1.0, \"aux_loss_per_slot\": " + (perSlot ? "true" : "false") + ", \"memory\": {\"chunk_size\": 4}}");
+        using var scope = NewDisposeScope();
+        using (no_grad()) mom.named_parameters().First(p => p.name == "router.weight").parameter.zero_();
+        mom.train();
+        // A zero router gives every memory probability 1/K, so K · Σ_m f_m / K = Σ_m f_m = top_k (each token picks two).
+        mom.Forward(TestSupport.Input(2, 9, D, seed: 14));
+        Assert.Equal(expected, mom.AuxiliaryLoss!.item<double>(), 12);
+    }
+
+    [Fact]
+    public void Future_tokens_do_not_reach_earlier_outputs_through_the_routed_streams()
+    {
+        using var scope = NewDisposeScope();
+        // The reference packs routed tokens before its short conv in training, which lets a token see later ones; here
+        // the conv runs over positions before routing. Changing tokens from t = 7 on changes their routing and streams.
+        var mom = Mom("{\"memories\": 3, \"top_k\": 1, \"memory\": {\"chunk_size\": 4}}");
+        mom.train();
+        var x = TestSupport.Input(2, 12, D, seed: 15);
+        var changed = x.clone();
+        changed[.., 7..] = TestSupport.Input(2, 5, D, seed: 16);
+        var (y, _) = mom.Forward(x);
+        var (y2, _) = mom.Forward(changed);
+        Assert.True(TestSupport.MaxAbsDiff(y[.., ..7], y2[.., ..7]) < 1e-12, "an earlier output changed with later tokens");
+        Assert.True(TestSupport.MaxAbsDiff(y[.., 7..], y2[.., 7..]) > 1e-6);
     }
 
     [Fact]

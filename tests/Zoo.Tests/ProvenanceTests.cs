@@ -91,6 +91,17 @@ public sealed class ProvenanceTests : IDisposable
         ["mad.csv"] = ("unknown", 9),
     };
 
+    // Rows of a layer whose options changed after they were written (counted here when not already counted above). MoM's
+    // defaults became the reference's form (issue 18 part 6: β unscaled by the router, shared q / conv / decay
+    // parameters, balance loss top_k at balance) and it gained the compute option, so every committed MoM row's hash
+    // changed; the rows stay as history of the earlier form until the suites re-run them.
+    private static readonly (string File, string Layer, int Rows)[] StaleLayers =
+    {
+        ("mad.csv", "mom", 6),
+        ("recall.csv", "mom", 7),
+        ("recall-long.csv", "mom", 1),
+    };
+
     [Fact]
     public void Committed_results_carry_the_config_hashes_the_planner_computes_for_their_suite_files()
     {
@@ -102,7 +113,7 @@ public sealed class ProvenanceTests : IDisposable
         {
             var rows = new CsvTable<ResultRow>(file).Read();
             var name = Path.GetFileName(file);
-            int known = 0;
+            int known = 0, knownLayer = 0;
             foreach (var suite in rows.Select(r => r.Suite).Distinct())
             {
                 var suiteFile = Path.Combine(TestSupport.RepoRoot, "tasks", suite + ".json");
@@ -111,11 +122,14 @@ public sealed class ProvenanceTests : IDisposable
                 foreach (var r in rows.Where(r => r.Suite == suite && !planned.Contains(r.ConfigHash)))
                 {
                     if (KnownStale.TryGetValue(name, out var k) && r.Commit == k.Commit) known++;
+                    else if (StaleLayers.Any(e => e.File == name && e.Layer == r.Layer)) knownLayer++;
                     else problems.Add($"{name}: {r.Layer} on {r.Task} (lr {r.Lr}, seed {r.Seed}) has hash {r.ConfigHash}, which tasks/{suite}.json no longer produces");
                 }
             }
             // The exception list must shrink when such rows are regenerated, never hide new ones.
             Assert.Equal(KnownStale.TryGetValue(name, out var expected) ? expected.Rows : 0, known);
+            Assert.True(StaleLayers.Where(e => e.File == name).Sum(e => e.Rows) == knownLayer,
+                $"{name}: {knownLayer} stale rows of layers listed in StaleLayers; update the list when rows are re-run");
         }
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }

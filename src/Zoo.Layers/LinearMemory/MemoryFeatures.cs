@@ -6,12 +6,12 @@ using static TorchSharp.torch;
 
 namespace Zoo.Layers.LinearMemory;
 
-/// <summary>Per-head inputs of the <see cref="GatedDelta"/> op for one memory.</summary>
-/// <param name="Q">Queries [B, H, L, K], L2-normalised and scaled by 1/√K.</param>
-/// <param name="K">Keys [B, H, L, K], L2-normalised.</param>
-/// <param name="V">Values [B, H, L, V].</param>
-/// <param name="LogDecay">log α [B, H, L] (0 without decay).</param>
-/// <param name="Beta">Write strength β [B, H, L] (1 without a learned β).</param>
+/// <summary>Per-head inputs of the <see cref="GatedDelta"/> op for one memory (or M memories sharing the query).</summary>
+/// <param name="Q">Queries [B, H, L, K], L2-normalised and scaled by 1/√K; shared by all M memories.</param>
+/// <param name="K">Keys [B, M·H, L, K], L2-normalised (head m·H + h is head h of memory m).</param>
+/// <param name="V">Values [B, M·H, L, V].</param>
+/// <param name="LogDecay">log α [B, M·H, L] (0 without decay).</param>
+/// <param name="Beta">Write strength β [B, M·H, L] (1 without a learned β).</param>
 /// <param name="ConvCaches">Updated short-conv caches "q", "k", "v".</param>
 public sealed record MemoryInputs(Tensor Q, Tensor K, Tensor V, Tensor LogDecay, Tensor Beta, LayerState ConvCaches);
 
@@ -19,11 +19,16 @@ public sealed record MemoryInputs(Tensor Q, Tensor K, Tensor V, Tensor LogDecay,
 /// The input side of a matrix-memory block (Gated DeltaNet, fig. 1): q, k, v projections → short causal conv + SiLU →
 /// L2-normalised q, k → β = σ(W_β x) and α = exp(−softplus(W_α x + b) · exp(A)).
 /// </summary>
+/// <remarks>
+/// With <c>memories</c> M &gt; 1 it is the input side of M memories in the form of Mixture-of-Memories' reference (fla's
+/// <c>mom</c> layer): the q projection, the three short-conv kernels and the decay parameters A_log, dt_bias are shared,
+/// while k, v, α and β have one projection per memory. M = 1 is the single-memory block, parameters unchanged.
+/// </remarks>
 public sealed class MemoryFeatures : nn.Module
 {
     private readonly LinearMemoryOptions _o;
     private readonly bool _decay, _writeStrength;
-    private readonly int _dk, _dv;
+    private readonly int _dk, _dv, _memories;
     private readonly Linear q_proj, k_proj, v_proj;
     private readonly Linear? b_proj, a_proj;
     private readonly Parameter? A_log, dt_bias, q_conv, k_conv, v_conv;
@@ -31,20 +36,22 @@ public sealed class MemoryFeatures : nn.Module
     /// <param name="dModel">Input width.</param>
     /// <param name="options">Heads, dims and conv settings.</param>
     /// <param name="rule">Which of α and β are learned.</param>
-    public MemoryFeatures(int dModel, LinearMemoryOptions options, MemoryRule rule) : base("MemoryFeatures")
+    /// <param name="memories">Memories M sharing the q projection, short-conv kernels and decay parameters.</param>
+    public MemoryFeatures(int dModel, LinearMemoryOptions options, MemoryRule rule, int memories = 1) : base("MemoryFeatures")
     {
+        _memories = memories;
         _o = options;
         var (_, decay, writeStrength) = rule.Parts();
         (_decay, _writeStrength) = (decay, writeStrength);
         (_dk, _dv) = (options.KeyDimFor(dModel), options.ValueDimFor(dModel));
-        int h = options.Heads;
+        int h = options.Heads, mh = memories * h;
         q_proj = nn.Linear(dModel, h * _dk, hasBias: false);
-        k_proj = nn.Linear(dModel, h * _dk, hasBias: false);
-        v_proj = nn.Linear(dModel, h * _dv, hasBias: false);
-        if (writeStrength) b_proj = nn.Linear(dModel, h, hasBias: false);
+        k_proj = nn.Linear(dModel, mh * _dk, hasBias: false);
+        v_proj = nn.Linear(dModel, mh * _dv, hasBias: false);
+        if (writeStrength) b_proj = nn.Linear(dModel, mh, hasBias: false);
         if (decay)
         {
-            a_proj = nn.Linear(dModel, h, hasBias: false);
+            a_proj = nn.Linear(dModel, mh, hasBias: false);
             // Mamba-2 / fla initialisation: A ~ U(1, 16); softplus(dt_bias) = dt log-uniform in [1e-3, 0.1].
             using var noGrad = no_grad();
             A_log = nn.Parameter(empty(h).uniform_(1, 16).log());
@@ -63,32 +70,43 @@ public sealed class MemoryFeatures : nn.Module
     /// <summary>Short-conv inputs kept in the state (kernel − 1, or 0 without the conv).</summary>
     public int Cached => _o.ShortConv ? _o.ConvSize - 1 : 0;
 
-    /// <summary>Empty conv caches "q", "k", "v" [B, kernel − 1, channels].</summary>
+    /// <summary>Empty conv caches "q", "k", "v" [B, kernel − 1, channels] (k and v: channels of all M memories).</summary>
     public LayerState InitialCaches(long batch, Device device, ScalarType dtype) => Caches(
         zeros(new long[] { batch, Cached, _o.Heads * _dk }, dtype: dtype, device: device),
-        zeros(new long[] { batch, Cached, _o.Heads * _dk }, dtype: dtype, device: device),
-        zeros(new long[] { batch, Cached, _o.Heads * _dv }, dtype: dtype, device: device));
+        zeros(new long[] { batch, Cached, (long)_memories * _o.Heads * _dk }, dtype: dtype, device: device),
+        zeros(new long[] { batch, Cached, (long)_memories * _o.Heads * _dv }, dtype: dtype, device: device));
 
     /// <summary>Numbers in the conv caches per sequence.</summary>
-    public long CacheSize => (long)Cached * _o.Heads * (2 * _dk + _dv);
+    public long CacheSize => (long)Cached * _o.Heads * (_dk + _memories * (_dk + _dv));
 
     /// <summary>Op inputs for x [B, L, D], continuing the short conv from <paramref name="caches"/>.</summary>
     public MemoryInputs Compute(Tensor x, LayerState caches)
     {
         long b = x.shape[0], l = x.shape[1];
+        int h = _o.Heads, mh = _memories * h;
         var (q, cq) = ShortConv(q_proj.forward(x), q_conv, caches["q"]);
         var (k, ck) = ShortConv(k_proj.forward(x), k_conv, caches["k"]);
         var (v, cv) = ShortConv(v_proj.forward(x), v_conv, caches["v"]);
-        Tensor Heads(Tensor t, int d) => HeadLayout.Split(t, _o.Heads, d);
-        q = nn.functional.normalize(Heads(q, _dk), dim: -1) / Math.Sqrt(_dk);
-        k = nn.functional.normalize(Heads(k, _dk), dim: -1);
+        q = nn.functional.normalize(HeadLayout.Split(q, h, _dk), dim: -1) / Math.Sqrt(_dk);
+        k = nn.functional.normalize(HeadLayout.Split(k, mh, _dk), dim: -1);
+        // Head m·H + h of memory m uses the shared decay parameters of head h.
         var logDecay = _decay
-            ? (-A_log!.exp() * nn.functional.softplus(a_proj!.forward(x) + dt_bias!)).transpose(1, 2)
-            : zeros(new[] { b, (long)_o.Heads, l }, dtype: x.dtype, device: x.device);
+            ? (-PerMemory(A_log!).exp() * nn.functional.softplus(a_proj!.forward(x) + PerMemory(dt_bias!))).transpose(1, 2)
+            : zeros(new[] { b, (long)mh, l }, dtype: x.dtype, device: x.device);
         var beta = _writeStrength
             ? sigmoid(b_proj!.forward(x)).transpose(1, 2)
-            : ones(new[] { b, (long)_o.Heads, l }, dtype: x.dtype, device: x.device);
-        return new MemoryInputs(q, k, Heads(v, _dv), logDecay, beta, Caches(cq, ck, cv));
+            : ones(new[] { b, (long)mh, l }, dtype: x.dtype, device: x.device);
+        return new MemoryInputs(q, k, HeadLayout.Split(v, mh, _dv), logDecay, beta, Caches(cq, ck, cv));
+    }
+
+    // A parameter of the H shared heads (or their channels), tiled over the M memories; M = 1 passes it through.
+    private Tensor PerMemory(Tensor shared)
+    {
+        if (_memories == 1) return shared;
+        var times = new long[shared.dim()];
+        Array.Fill(times, 1L);
+        times[0] = _memories;
+        return shared.repeat(times);
     }
 
     private static LayerState Caches(Tensor q, Tensor k, Tensor v) => new LayerState().With("q", q).With("k", k).With("v", v);
@@ -105,7 +123,9 @@ public sealed class MemoryFeatures : nn.Module
     {
         if (weight is null) return (u, cache.alias());
         var full = cat(new[] { cache, u }, 1);                                       // [B, kernel − 1 + L, C]
-        var y = nn.functional.conv1d(full.transpose(1, 2), weight, groups: weight.shape[0]).transpose(1, 2);
+        // k and v carry M memories' channels (M·C) over one shared C-channel kernel.
+        var kernel = full.shape[2] == weight.shape[0] ? weight : PerMemory(weight);
+        var y = nn.functional.conv1d(full.transpose(1, 2), kernel, groups: kernel.shape[0]).transpose(1, 2);
         return (nn.functional.silu(y), full[.., (int)(full.shape[1] - Cached)..].contiguous());
     }
 }
