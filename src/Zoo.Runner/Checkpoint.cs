@@ -73,7 +73,7 @@ public static class Checkpoint
         var model = OptionsBinder.Bind<ModelSpec>(E("model"), jsonPath, "run.model");
         var spec2 = new RunSpec(
             Text(spec, "suite", "suite"),
-            layer, registry.BindLayerOptions(layer, E("layer_options"), model.DModel, jsonPath, "run.layer_options"),
+            layer, LayerOptions(registry, layer, run, E("layer_options"), model.DModel, jsonPath),
             task, registry.BindTaskOptions(task, E("task_options"), jsonPath, "run.task_options"),
             model,
             OptionsBinder.Bind<TrainSpec>(E("train"), jsonPath, "run.train"),
@@ -96,6 +96,18 @@ public static class Checkpoint
             throw new ZooConfigException(weights, null, $"cannot be loaded into the model {Path.GetFileName(jsonPath)} describes: {why}");
         }
         return (spec2, built, taskInstance);
+    }
+
+    // A hybrid stack's options ({"stack": […]}, under the stack's name, which no layer has) or a registered layer's.
+    private static object LayerOptions(ComponentRegistry registry, string layer, JsonObject run, JsonElement options, int dModel, string jsonPath)
+    {
+        if (run["layer_options"] is JsonObject { } o && o.ContainsKey("stack") && !registry.Layers.Any(e => e.Name == layer))
+        {
+            var (name, stack) = HybridStack.FromJson(registry, o, dModel, jsonPath, "run.layer_options");
+            if (name != layer) throw new ZooConfigException(jsonPath, "run.layer", $"'{layer}' does not name the stack in run.layer_options ({name}); allowed: {name}");
+            return stack;
+        }
+        return registry.BindLayerOptions(layer, options, dModel, jsonPath, "run.layer_options");
     }
 
     // The first difference between the tensors stored in a .weights file and the model's parameters, in words.

@@ -69,6 +69,13 @@ public sealed class SuiteRunner
             var activityLayers = new HashSet<(string, string, int)>();
             foreach (var r in runs.DistinctBy(r => (r.Layer, r.LayerOptionsHash, r.Model.DModel)))
             {
+                if (r.LayerOptions is HybridStack stack)
+                {
+                    // Backbone only (the expander checked), so no activity state is needed: only the constructors are tried.
+                    foreach (var block in stack.Period.DistinctBy(b => b.ToJson().ToJsonString()))
+                        registry.CreateLayer(block.Layer, r.Model.DModel, block.Options).Dispose();
+                    continue;
+                }
                 using var layer = registry.CreateLayer(r.Layer, r.Model.DModel, r.LayerOptions);
                 if (layer is IActivityState) activityLayers.Add((r.Layer, r.LayerOptionsHash, r.Model.DModel));
             }
@@ -243,7 +250,7 @@ public sealed class SuiteRunner
             ConfigHash = run.ConfigHash,
             Layer = run.Layer,
             LayerOptionsHash = run.LayerOptionsHash,
-            LayerOptions = Zoo.Core.Options.OptionsBinder.ToJson(run.LayerOptions).ToJsonString(),
+            LayerOptions = run.LayerOptionsJson().ToJsonString(),
             Task = run.Task,
             TaskOptionsHash = run.TaskOptionsHash,
             TaskOptions = Zoo.Core.Options.OptionsBinder.ToJson(run.TaskOptions).ToJsonString(),

@@ -32,7 +32,7 @@ public sealed record RunSpec(
     public JsonObject ToJson() => new()
     {
         ["layer"] = Layer,
-        ["layer_options"] = OptionsBinder.ToJson(LayerOptions),
+        ["layer_options"] = LayerOptionsJson(),
         ["task"] = Task,
         ["task_options"] = OptionsBinder.ToJson(TaskOptions),
         ["model"] = OptionsBinder.ToJson(Model),
@@ -51,8 +51,14 @@ public sealed record RunSpec(
     /// <summary>Stable id of the configuration (16 hex digits of SHA-256 over the canonical JSON).</summary>
     public string ConfigHash => Hash(ToJson().ToJsonString());
 
+    /// <summary>
+    /// The layer options as canonical JSON: every field of the options record, or for a hybrid stack
+    /// <see cref="HybridStack.ToJson"/>'s <c>{"stack": […]}</c>.
+    /// </summary>
+    public JsonObject LayerOptionsJson() => LayerOptions is HybridStack stack ? stack.ToJson() : OptionsBinder.ToJson(LayerOptions);
+
     /// <summary>Hash of the layer options alone.</summary>
-    public string LayerOptionsHash => Hash(OptionsBinder.ToJson(LayerOptions).ToJsonString());
+    public string LayerOptionsHash => Hash(LayerOptionsJson().ToJsonString());
 
     /// <summary>Hash of the task options alone.</summary>
     public string TaskOptionsHash => Hash(OptionsBinder.ToJson(TaskOptions).ToJsonString());

@@ -28,23 +28,24 @@ public static class SuiteExpander
             var taskSettings = TaskSettings(suite, task, registry);
             foreach (var layer in suite.Layers)
             {
-                registry.Layer(layer.Name, suite.Path, layer.Path + ".name");
+                if (layer.Stack is null) registry.Layer(layer.Name, suite.Path, layer.Path + ".name");
                 var where = $"{layer.Path}×{task.Path}";
                 var model = Merge(suite.DefaultModel, task.Model, layer.Model);
                 var train = Merge(suite.DefaultTrain, task.Train, layer.Train);
                 foreach (var m in Sweep(model))
                 foreach (var t in Sweep(train))
-                foreach (var lo in Sweep(layer.Options))
-                foreach (var (setting, taskOptions) in taskSettings)
                 {
                     var modelSpec = OptionsBinder.Bind<ModelSpec>(Element(m), suite.Path, $"{where}: model");
-                    var trainSpec = OptionsBinder.Bind<TrainSpec>(Element(t), suite.Path, $"{where}: train")
-                        .WithUntilCap(t.ContainsKey("steps"), suite.Path, $"{where}: train");
-                    if (trainSpec.Until is not null && registry.CreateTask(task.Name, taskOptions) is ICurriculumTask)
-                        throw new ZooConfigException(suite.Path, $"{where}: train.until", $"task '{task.Name}' is a curriculum, which ends when its last level is passed; remove until");
-                    var layerOptions = registry.BindLayerOptions(layer.Name, Element(lo), modelSpec.DModel, suite.Path, layer.Path + ".options");
-                    foreach (var seed in suite.Seeds)
-                        runs.Add(new RunSpec(suite.Name, layer.Name, layerOptions, task.Name, taskOptions, modelSpec, trainSpec, seed, setting, layer.Label));
+                    foreach (var (layerName, layerOptions) in LayerChoices(suite, layer, modelSpec, registry, where))
+                    foreach (var (setting, taskOptions) in taskSettings)
+                    {
+                        var trainSpec = OptionsBinder.Bind<TrainSpec>(Element(t), suite.Path, $"{where}: train")
+                            .WithUntilCap(t.ContainsKey("steps"), suite.Path, $"{where}: train");
+                        if (trainSpec.Until is not null && registry.CreateTask(task.Name, taskOptions) is ICurriculumTask)
+                            throw new ZooConfigException(suite.Path, $"{where}: train.until", $"task '{task.Name}' is a curriculum, which ends when its last level is passed; remove until");
+                        foreach (var seed in suite.Seeds)
+                            runs.Add(new RunSpec(suite.Name, layerName, layerOptions, task.Name, taskOptions, modelSpec, trainSpec, seed, setting, layer.Label));
+                    }
                 }
             }
         }
@@ -53,6 +54,12 @@ public static class SuiteExpander
             throw new ZooConfigException(suite.Path, null, $"two entries describe the same run ({duplicate.First()}); remove one");
         return runs;
     }
+
+    // A layer entry's (layer, options) under one model spec: each sweep of its options, or a stack's expansion.
+    private static IEnumerable<(string Layer, object Options)> LayerChoices(SuiteFile suite, SuiteEntry layer, ModelSpec model, ComponentRegistry registry, string where) =>
+        layer.Stack is not null
+            ? StackExpander.Expand(suite, layer, model, registry, where).ToList()
+            : Sweep(layer.Options).Select(lo => (layer.Name, registry.BindLayerOptions(layer.Name, Element(lo), model.DModel, suite.Path, layer.Path + ".options"))).ToList();
 
     /// <summary>
     /// The task options of one entry: every sweep of its <c>options</c>, and for each, the difficulty settings the entry
@@ -153,5 +160,5 @@ public static class SuiteExpander
         return acc;
     }
 
-    private static JsonElement Element(JsonObject o) => JsonDocument.Parse(o.ToJsonString()).RootElement;
+    internal static JsonElement Element(JsonObject o) => JsonDocument.Parse(o.ToJsonString()).RootElement;
 }

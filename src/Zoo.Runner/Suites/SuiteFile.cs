@@ -15,8 +15,19 @@ namespace Zoo.Runner.Suites;
 /// Task entries only: which settings of the task's difficulty ladder to run (<c>all</c>, <c>baseline</c>, a field such as
 /// <c>vocab</c> for all of its changes, or a change such as <c>vocab=64</c>); null runs the options as given.
 /// </param>
+/// <param name="Stack">
+/// Layer entries only: the patterns of a hybrid stack (README "Hybrid stacks"), one run per pattern; null for a single
+/// layer. A stack entry has no <paramref name="Name"/> (empty) and its <paramref name="Options"/> are keyed by layer name.
+/// </param>
 public sealed record SuiteEntry(string Name, JsonObject Options, JsonObject Model, JsonObject Train, string Path,
-    IReadOnlyList<string>? Difficulty = null, string? Label = null);
+    IReadOnlyList<string>? Difficulty = null, string? Label = null, IReadOnlyList<IReadOnlyList<StackBlockEntry>>? Stack = null);
+
+/// <summary>One block of a stack pattern as the suite spells it: a layer name, or <c>{"layer": …, "options": {…}}</c>.</summary>
+/// <param name="Layer">Registered layer name (checked on expansion).</param>
+/// <param name="Options">The block's own options (lists are swept, per block).</param>
+/// <param name="Path">JSON path of the block, for messages.</param>
+/// <param name="LayerPath">JSON path of the layer's name: the block itself, or its <c>layer</c> key.</param>
+public sealed record StackBlockEntry(string Layer, JsonObject Options, string Path, string LayerPath);
 
 /// <summary>
 /// A suite file (docs/architecture.md, 'Suite file'), parsed strictly: unknown keys, wrong types and missing names are errors naming the file
@@ -35,7 +46,8 @@ public sealed record SuiteFile(
 {
     private static readonly string[] TopKeys = { "name", "description", "plugins", "defaults", "layers", "tasks" };
     private static readonly string[] DefaultKeys = { "model", "train", "seeds" };
-    private static readonly string[] LayerKeys = { "name", "label", "options", "model", "train" };
+    private static readonly string[] LayerKeys = { "name", "stack", "label", "options", "model", "train" };
+    private static readonly string[] BlockKeys = { "layer", "options" };
     private static readonly string[] TaskKeys = { "name", "options", "model", "train", "difficulty" };
 
     /// <summary>Reads and checks <paramref name="path"/>.</summary>
@@ -98,14 +110,50 @@ public sealed record SuiteFile(
                 ? new JsonObject { ["name"] = bare }
                 : Object(list[i], path, at);
             CheckKeys(o, key == "tasks" ? TaskKeys : LayerKeys, path, at);
-            entries.Add(new SuiteEntry(String(o["name"], path, at + ".name"),
+            var stack = o["stack"] is null ? null : Patterns(o["stack"], path, at + ".stack");
+            if (stack is not null && o["name"] is not null)
+                throw new ZooConfigException(path, at + ".stack", "an entry is one layer (name) or a stack of layers (stack), not both; remove one");
+            entries.Add(new SuiteEntry(stack is null ? String(o["name"], path, at + ".name") : "",
                 OptionalObject(o["options"], path, at + ".options"),
                 OptionalObject(o["model"], path, at + ".model"),
                 OptionalObject(o["train"], path, at + ".train"), at,
                 DifficultyNames(o["difficulty"], path, at + ".difficulty"),
-                o["label"] is null ? null : String(o["label"], path, at + ".label")));
+                o["label"] is null ? null : String(o["label"], path, at + ".label"),
+                stack));
         }
         return entries;
+    }
+
+    // One pattern (a list of blocks) or a list of patterns (lists of blocks), each block a name or {layer, options}.
+    private static List<IReadOnlyList<StackBlockEntry>> Patterns(JsonNode? n, string file, string at)
+    {
+        const string allowed = "allowed: a list of blocks (a layer name or {\"layer\": NAME, \"options\": {…}}), or a list of such lists (one run each)";
+        if (n is not JsonArray list || list.Count == 0) throw new ZooConfigException(file, at, $"expected a non-empty list, got {(n is JsonArray ? "an empty list" : Kind(n))}; {allowed}");
+        int nested = list.Count(x => x is JsonArray);
+        if (nested != 0 && nested != list.Count)
+            throw new ZooConfigException(file, at, $"mixes blocks and lists of blocks; {allowed}");
+        if (nested == 0) return new List<IReadOnlyList<StackBlockEntry>> { Blocks(list, file, at) };
+        return list.Select((p, i) => (IReadOnlyList<StackBlockEntry>)Blocks((JsonArray)p!, file, $"{at}[{i}]")).ToList();
+    }
+
+    private static List<StackBlockEntry> Blocks(JsonArray pattern, string file, string at)
+    {
+        if (pattern.Count == 0) throw new ZooConfigException(file, at, "empty pattern; give at least one layer");
+        var blocks = new List<StackBlockEntry>();
+        for (int i = 0; i < pattern.Count; i++)
+        {
+            var bat = $"{at}[{i}]";
+            if (pattern[i] is JsonValue v && v.TryGetValue<string>(out var bare))
+            {
+                blocks.Add(new StackBlockEntry(bare, new JsonObject(), bat, bat));
+                continue;
+            }
+            if (pattern[i] is not JsonObject o)
+                throw new ZooConfigException(file, bat, $"expected a layer name or {{\"layer\": NAME, \"options\": {{…}}}}, got {Kind(pattern[i])}");
+            CheckKeys(o, BlockKeys, file, bat);
+            blocks.Add(new StackBlockEntry(String(o["layer"], file, bat + ".layer"), OptionalObject(o["options"], file, bat + ".options"), bat, bat + ".layer"));
+        }
+        return blocks;
     }
 
     // "all", one name, or a list of names; the names themselves are checked against the task's ladder on expansion.
