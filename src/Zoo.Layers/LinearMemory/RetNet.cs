@@ -71,7 +71,7 @@ public sealed class RetNet : SequenceLayer
     private readonly RetNetOptions _o;
     private readonly int _dk, _dv;
     private readonly Linear q_proj, k_proj, v_proj, g_proj, o_proj;
-    private readonly GroupNorm group_norm;
+    private readonly Parameter gn_weight, gn_bias;
     private readonly double[] _logDecays;
 
     /// <summary>Builds the layer.</summary>
@@ -85,7 +85,9 @@ public sealed class RetNet : SequenceLayer
         v_proj = nn.Linear(dModel, h * _dv, hasBias: false);
         g_proj = nn.Linear(dModel, h * _dv, hasBias: false);
         o_proj = nn.Linear(h * _dv, dModel, hasBias: false);
-        group_norm = nn.GroupNorm(h, h * _dv);
+        // GroupNorm's gain and bias, per channel as nn.GroupNorm's (TorchSharp 0.107's GroupNorm module leaves them uninitialised).
+        gn_weight = nn.Parameter(ones(h, _dv));
+        gn_bias = nn.Parameter(zeros(h, _dv));
         _logDecays = Enumerable.Range(0, h).Select(i => Math.Log(1 - Math.Pow(2, -5 - i))).ToArray();
         RegisterComponents();
     }
@@ -120,9 +122,9 @@ public sealed class RetNet : SequenceLayer
         var (o, s) = step || _o.Form == MemoryForm.Reference
             ? GatedDelta.Reference(q, k, v, logDecay, beta, state["S"], erase: false)
             : GatedDelta.Chunked(q, k, v, logDecay, beta, state["S"], _o.ChunkSize, erase: false);
-        // GroupNorm with one group per head normalises each head's V values (channels grouped head-major; TorchSharp's
-        // GroupNorm wants a trailing spatial dim).
-        var y = group_norm.forward(o.transpose(1, 2).reshape(b * l, h * _dv, 1)).view(b, l, h * _dv);
+        // GroupNorm with one group per head: each head's V values normalised to zero mean and unit variance.
+        var y = nn.functional.layer_norm(o.transpose(1, 2), new long[] { _dv }, eps: 1e-5) * gn_weight + gn_bias;
+        y = y.reshape(b, l, h * _dv);
         y = nn.functional.silu(g_proj.forward(x)) * y;
         return (o_proj.forward(y).MoveToOuterDisposeScope(), new LayerState().With("S", s).MoveToOuterDisposeScope());
     }
