@@ -1,0 +1,143 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using Zoo.Core.Layers;
+using Zoo.Core.Nn;
+using Zoo.Core.Options;
+using Zoo.Core.Registry;
+using static TorchSharp.torch;
+
+namespace Zoo.Layers.LinearMemory;
+
+/// <summary>Options of <see cref="Mamba2"/>.</summary>
+/// <remarks>
+/// The paper's (and mamba_ssm's) defaults are expand 2, head dim 64, d_state 128 (64 in many of the paper's
+/// experiments), n_groups 1, conv kernel 4, for d_model ≥ 768. At Zoo's d_model 64 (d_inner 128) the defaults scale
+/// head dim and d_state down to 32: 4 heads, state 4·32·32 = 4,096 numbers (d_state 128 would give 16,384, eight times
+/// a default gated-deltanet's). Set head_dim 64 and d_state 128 for the paper's shape. n_groups is fixed at 1.
+/// </remarks>
+public sealed record Mamba2Options : IValidatableOptions
+{
+    /// <summary>d_inner = expand · d_model.</summary>
+    [Option("d_inner = expand · d_model", Min = 1, Max = 8)]
+    public int Expand { get; init; } = 2;
+
+    /// <summary>Head dim P; d_inner / P heads, each with a d_state × P state.</summary>
+    [Option("head dim P (d_inner / P heads)", Min = 1)]
+    public int HeadDim { get; init; } = 32;
+
+    /// <summary>SSM state size N per head (the width of B and C).</summary>
+    [Option("SSM state size N (width of B and C)", Min = 1)]
+    public int DState { get; init; } = 32;
+
+    /// <summary>Kernel of the causal depthwise conv on x, B, C.</summary>
+    [Option("causal depthwise conv kernel on x, B, C", Min = 1, Max = 16)]
+    public int ConvSize { get; init; } = 4;
+
+    /// <summary>Chunk size of the SSD (chunked) form.</summary>
+    [Option("chunk size of the SSD form", Min = 1, Max = 1024)]
+    public int ChunkSize { get; init; } = 64;
+
+    /// <summary>Parallel form used by Forward.</summary>
+    [Option("parallel form: chunked (SSD) or the per-token reference loop")]
+    public MemoryForm Form { get; init; } = MemoryForm.Chunked;
+
+    /// <inheritdoc />
+    public IEnumerable<(string Field, string Message)> Validate(int dModel)
+    {
+        if (dModel > 0 && Expand * dModel % HeadDim != 0)
+            yield return ("head_dim", $"d_inner = expand · d_model = {Expand * dModel} is not divisible by head_dim {HeadDim}; allowed: a divisor of {Expand * dModel}");
+    }
+}
+
+/// <summary>
+/// The Mamba-2 block (Dao and Gu 2024, "Transformers are SSMs", arXiv 2405.21060, §7 and fig. 6) with its state-space
+/// dual (SSD) layer.
+/// </summary>
+/// <remarks>
+/// [z, x, B, C, dt] = x_in W_in; (x, B, C) ← SiLU(causal depthwise conv(x, B, C)); per head h with head dim P:
+/// <list type="bullet">
+/// <item>Δ_t = softplus(dt_t + dt_bias), A = −exp(A_log) (a scalar per head), ā_t = exp(Δ_t A);</item>
+/// <item>h_t = ā_t h_(t−1) + Δ_t B_t x_tᵀ (h ∈ ℝ^(N×P)), y_t = h_tᵀ C_t + D x_t;</item>
+/// <item>out = (RMSNorm(y ⊙ SiLU(z))) W_out (the gated RMSNorm over all of d_inner, n_groups = 1).</item>
+/// </list>
+/// The SSM is scalar-gated linear attention with C ↔ q, B ↔ k, x ↔ v, log-decay Δ·A and write strength Δ, so its
+/// SSD (chunked) and recurrent forms are <see cref="GatedDelta"/>'s Chunked and Reference with erase = false.
+/// Initialisation as mamba_ssm: A ~ U(1, 16), dt log-uniform in [1e-3, 0.1] (floor 1e-4) through the inverse
+/// softplus in dt_bias, D = 1.
+/// </remarks>
+[ZooLayer("mamba2", typeof(Mamba2Options), Summary = "Mamba-2 (SSD): input-dependent scalar decay per head, short conv, D skip, gated RMSNorm (Dao & Gu 2024)")]
+[ContractCase("{\"head_dim\": 8, \"d_state\": 6}")]
+[ContractCase("{\"head_dim\": 6, \"d_state\": 4, \"chunk_size\": 4, \"conv_size\": 2}")]
+[ContractCase("{\"head_dim\": 12, \"d_state\": 5, \"form\": \"reference\", \"expand\": 1}")]
+public sealed class Mamba2 : SequenceLayer
+{
+    private readonly Mamba2Options _o;
+    private readonly int _inner, _heads, _convChannels;
+    private readonly Linear in_proj, out_proj;
+    private readonly Parameter conv_weight, conv_bias, A_log, dt_bias, D, norm_weight;
+
+    /// <summary>Builds the block.</summary>
+    public Mamba2(int dModel, Mamba2Options options) : base("Mamba2", dModel)
+    {
+        _o = options;
+        _inner = options.Expand * dModel;
+        _heads = _inner / options.HeadDim;
+        _convChannels = _inner + 2 * options.DState;
+        in_proj = nn.Linear(dModel, 2 * _inner + 2 * options.DState + _heads, hasBias: false);
+        out_proj = nn.Linear(_inner, dModel, hasBias: false);
+        using (no_grad())
+        {
+            var bound = 1.0 / Math.Sqrt(options.ConvSize);                 // Conv1d's default init for a depthwise kernel
+            conv_weight = nn.Parameter(empty(_convChannels, 1, options.ConvSize).uniform_(-bound, bound));
+            conv_bias = nn.Parameter(empty(_convChannels).uniform_(-bound, bound));
+            A_log = nn.Parameter(empty(_heads).uniform_(1, 16).log());
+            var dt = (rand(_heads) * (Math.Log(0.1) - Math.Log(1e-3)) + Math.Log(1e-3)).exp().clamp_min(1e-4);
+            dt_bias = nn.Parameter(dt + (-(-dt).expm1()).log());            // softplus(dt_bias) = dt
+            D = nn.Parameter(ones(_heads));
+            norm_weight = nn.Parameter(ones(_inner));
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>State: the SSM state "S" [B, H, N, P] and the conv's last (kernel − 1) inputs "conv" [B, kernel − 1, d_inner + 2N].</summary>
+    public override LayerState InitialState(long batch, Device device, ScalarType dtype) => new LayerState()
+        .With("S", zeros(new long[] { batch, _heads, _o.DState, _o.HeadDim }, dtype: dtype, device: device))
+        .With("conv", zeros(new long[] { batch, _o.ConvSize - 1, _convChannels }, dtype: dtype, device: device));
+
+    /// <inheritdoc />
+    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state, step: false);
+
+    /// <summary>One token through the recurrence.</summary>
+    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) => AsOneToken(x, t => Run(t, state, step: true));
+
+    /// <summary>H·N·P plus the conv cache.</summary>
+    public override long StateSize(long sequenceLength) =>
+        (long)_heads * _o.DState * _o.HeadDim + (long)(_o.ConvSize - 1) * _convChannels;
+
+    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state, bool step)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], l = x.shape[1];
+        int n = _o.DState, p = _o.HeadDim;
+        state ??= InitialState(b, x.device, x.dtype);
+        var parts = in_proj.forward(x).split(new long[] { _inner, _convChannels, _heads }, -1);
+        var (z, xbc, dt) = (parts[0], parts[1], parts[2]);
+        var full = cat(new[] { state["conv"], xbc }, 1);                          // [B, kernel − 1 + L, channels]
+        xbc = nn.functional.silu(nn.functional.conv1d(full.transpose(1, 2), conv_weight, conv_bias, groups: _convChannels).transpose(1, 2));
+        var cache = full[.., (int)(full.shape[1] - (_o.ConvSize - 1))..].contiguous();
+        var xbcParts = xbc.split(new long[] { _inner, n, n }, -1);
+        var xs = HeadLayout.Split(xbcParts[0], _heads, p);                         // x ↔ v: [B, H, L, P]
+        var bk = xbcParts[1].unsqueeze(1).expand(b, _heads, l, n);                 // B ↔ k, shared by the heads (n_groups 1)
+        var cq = xbcParts[2].unsqueeze(1).expand(b, _heads, l, n);                 // C ↔ q
+        var delta = nn.functional.softplus(dt + dt_bias).transpose(1, 2);          // Δ: [B, H, L]
+        var logDecay = delta * -A_log.exp()[TensorIndex.None, .., TensorIndex.None];
+        var (y, s) = step || _o.Form == MemoryForm.Reference
+            ? GatedDelta.Reference(cq, bk, xs, logDecay, delta, state["S"], erase: false)
+            : GatedDelta.Chunked(cq, bk, xs, logDecay, delta, state["S"], _o.ChunkSize, erase: false);
+        y = y + D[TensorIndex.None, .., TensorIndex.None, TensorIndex.None] * xs;  // D skip
+        y = y.transpose(1, 2).reshape(b, l, _inner) * nn.functional.silu(z);
+        var output = out_proj.forward(RmsNorm.Apply(y, norm_weight, 1e-5));
+        var next = new LayerState().With("S", s).With("conv", cache);
+        return (output.MoveToOuterDisposeScope(), next.MoveToOuterDisposeScope());
+    }
+}
