@@ -44,72 +44,85 @@ public sealed class Trainer
         var curriculum = task as ICurriculumTask;
         (int Level, int Step, double Metric) passed = (curriculum?.Level - 1 ?? 0, -1, double.NaN);
 
-        for (int step = 0; step < spec.Steps; step++)
+        // The step's numbers stay on the device until a logging interval ends (ReadBackEvery steps, an evaluation, the
+        // last step): one host read-back each, not one per step, so a GPU is never made to wait mid-interval. Steps are
+        // then processed in order, so a run that diverged inside an interval ends at the step it did, as before; the
+        // steps after it in the interval only train a model that is discarded.
+        var logged = new List<(int Step, Tensor Numbers)>();
+        using var batches = new BatchPrefetcher(seed, spec.Batch, spec.Steps, _device);
+        try
         {
-            trainClock.Start();
-            double loss;
-            using (var scope = NewDisposeScope())
+            for (int step = 0; step < spec.Steps; step++)
             {
-                double lr = LearningRateSchedule.At(spec, step);
-                foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-                using var batch = current.Batch(Split.Train, seed, (long)step * spec.Batch, spec.Batch).To(_device);
-                var output = model.Forward(batch);
-                var total = current.Loss(output, batch);
-                if (model.AuxiliaryLoss() is { } aux) total = total + aux;
-                loss = total.item<float>();
-                if (!double.IsFinite(loss))
+                trainClock.Start();
+                using (var scope = NewDisposeScope())
                 {
-                    (status, message) = (RunStatus.Diverged, $"loss became {loss} at step {step}");
-                }
-                else
-                {
+                    double lr = LearningRateSchedule.At(spec, step);
+                    foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+                    using var batch = batches.Take(current, step);
+                    var output = model.Forward(batch);
+                    var total = current.Loss(output, batch);
+                    if (model.AuxiliaryLoss() is { } aux) total = total + aux;
                     optimizer.zero_grad();
                     total.backward();
-                    double norm = spec.GradClip > 0
-                        ? nn.utils.clip_grad_norm_(model.parameters(), spec.GradClip)
-                        : double.NaN;
-                    if (spec.GradClip > 0 && !double.IsFinite(norm))
-                        (status, message) = (RunStatus.Diverged, $"gradient norm became {norm} at step {step}");
-                    else
-                        optimizer.step();
+                    var numbers = spec.GradClip > 0
+                        ? stack(new[] { total.detach(), GradientClipping.ClipByTotalNorm(model.parameters(), spec.GradClip).to(total.dtype) })
+                        : total.detach().reshape(1);
+                    optimizer.step();
+                    logged.Add((step, numbers.MoveToOuterDisposeScope()));
                 }
-            }
-            trainClock.Stop();
-            if (status != RunStatus.Ok) break;
-            tokens += tokensPerStep;
-            lossSum += loss;
-            lossCount++;
-            smoothed = double.IsNaN(smoothed) ? loss : 0.95 * smoothed + 0.05 * loss;
+                bool last = step == spec.Steps - 1, evaluate = (step + 1) % spec.EvalEvery == 0 || last;
+                if (!evaluate && (step + 1) % ReadBackEvery != 0)
+                {
+                    trainClock.Stop();
+                    continue;
+                }
+                foreach (var (at, loss) in ReadBack(logged))
+                {
+                    if (!double.IsFinite(loss.Loss)) (status, message) = (RunStatus.Diverged, $"loss became {loss.Loss} at step {at}");
+                    else if (spec.GradClip > 0 && !double.IsFinite(loss.GradNorm)) (status, message) = (RunStatus.Diverged, $"gradient norm became {loss.GradNorm} at step {at}");
+                    if (status != RunStatus.Ok) break;
+                    tokens += tokensPerStep;
+                    lossSum += loss.Loss;
+                    lossCount++;
+                    smoothed = double.IsNaN(smoothed) ? loss.Loss : 0.95 * smoothed + 0.05 * loss.Loss;
+                }
+                trainClock.Stop();
+                if (status != RunStatus.Ok) break;
 
-            bool last = step == spec.Steps - 1;
-            if ((step + 1) % spec.EvalEvery == 0 || last)
-            {
-                var (metrics, testLoss) = EvaluateAll(model, current, spec, seed);
-                double metric = metrics[current.PrimaryMetric];
-                curve.Add(new CurvePoint(step + 1, lossSum / lossCount, metric, testLoss, (current as ICurriculumTask)?.Level));
-                (lossSum, lossCount) = (0, 0);
-                if (!double.IsFinite(metric))
+                if (evaluate)
                 {
-                    (status, message) = (RunStatus.Diverged, $"test metric became {metric} at step {step + 1}");
-                    break;
+                    var (metrics, testLoss) = EvaluateAll(model, current, spec, seed);
+                    double metric = metrics[current.PrimaryMetric];
+                    curve.Add(new CurvePoint(step + 1, lossSum / lossCount, metric, testLoss, (current as ICurriculumTask)?.Level));
+                    (lossSum, lossCount) = (0, 0);
+                    if (!double.IsFinite(metric))
+                    {
+                        (status, message) = (RunStatus.Diverged, $"test metric became {metric} at step {step + 1}");
+                        break;
+                    }
+                    macroFinal = metrics.GetValueOrDefault(IClassAveragedAccuracy.MetricName, double.NaN);
+                    if (double.IsNaN(best) || (task.HigherIsBetter ? metric > best : metric < best)) (best, bestStep, sinceBest, macroAtBest) = (metric, step + 1, 0, macroFinal);
+                    else sinceBest++;
+                    if (current is ICurriculumTask level && level.Passed(metrics))
+                    {
+                        passed = (level.Level, step + 1, metric);
+                        if (level.Next() is not { } next) { end = RunEnd.Target; break; }   // the last level is passed: nothing left to train
+                        current = next;
+                    }
+                    else if (spec.Until is { } until && Stop(until, metric, sinceBest, task.HigherIsBetter) is { } stop)
+                    {
+                        end = stop;
+                        break;
+                    }
                 }
-                macroFinal = metrics.GetValueOrDefault(IClassAveragedAccuracy.MetricName, double.NaN);
-                if (double.IsNaN(best) || (task.HigherIsBetter ? metric > best : metric < best)) (best, bestStep, sinceBest, macroAtBest) = (metric, step + 1, 0, macroFinal);
-                else sinceBest++;
-                if (current is ICurriculumTask level && level.Passed(metrics))
-                {
-                    passed = (level.Level, step + 1, metric);
-                    if (level.Next() is not { } next) { end = RunEnd.Target; break; }   // the last level is passed: nothing left to train
-                    current = next;
-                }
-                else if (spec.Until is { } until && Stop(until, metric, sinceBest, task.HigherIsBetter) is { } stop)
-                {
-                    end = stop;
-                    break;
-                }
+                progress?.Invoke(new TrainProgress(step + 1, spec.Steps, smoothed, curve.Count > 0 ? curve[^1].TestMetric : null,
+                    tokens / Math.Max(1e-9, trainClock.Elapsed.TotalSeconds)));
             }
-            progress?.Invoke(new TrainProgress(step + 1, spec.Steps, smoothed, curve.Count > 0 ? curve[^1].TestMetric : null,
-                tokens / Math.Max(1e-9, trainClock.Elapsed.TotalSeconds)));
+        }
+        finally
+        {
+            foreach (var (_, numbers) in logged) numbers.Dispose();
         }
         if (status == RunStatus.Ok) end ??= spec.Until is null ? RunEnd.Steps : RunEnd.Cap;
         double final = curve.Count > 0 ? curve[^1].TestMetric : double.NaN;
@@ -128,6 +141,27 @@ public sealed class Trainer
         return new RunOutcome(status, best, bestStep, final, tokens, tokensPerSecond, wall.Elapsed.TotalSeconds, curve, message,
             End: end, StepsToHalf: LearningSpeed.StepsTo(task, curve, 0.5), StepsToNineTenths: LearningSpeed.StepsTo(task, curve, 0.9),
             Secondary: secondary);
+    }
+
+    /// <summary>
+    /// Steps between host read-backs of the training loss when no evaluation falls sooner: the trainer's one device →
+    /// host sync per logging interval (progress is reported at the same points).
+    /// </summary>
+    public const int ReadBackEvery = 10;
+
+    // The losses (and gradient norms) of the steps logged since the last read-back, in step order, in one transfer;
+    // empties the list.
+    private static List<(int Step, (double Loss, double GradNorm) Numbers)> ReadBack(List<(int Step, Tensor Numbers)> logged)
+    {
+        if (logged.Count == 0) return new();
+        using var scope = NewDisposeScope();
+        var all = stack(logged.Select(l => l.Numbers).ToArray()).to(CPU);
+        var values = all.to(ScalarType.Float32).data<float>().ToArray();  // the interval's one read-back
+        int width = (int)all.shape[1];
+        var read = logged.Select((l, i) => (l.Step, ((double)values[i * width], width > 1 ? (double)values[i * width + 1] : double.NaN))).ToList();
+        foreach (var (_, numbers) in logged) numbers.Dispose();
+        logged.Clear();
+        return read;
     }
 
     // Target first: a run that reaches its target on the evaluation that exhausts its patience has converged, not stalled.

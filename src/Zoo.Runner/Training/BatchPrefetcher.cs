@@ -1,0 +1,80 @@
+using Zoo.Core.Tasks;
+using static TorchSharp.torch;
+
+namespace Zoo.Runner.Training;
+
+/// <summary>
+/// Hands the trainer the training batch of each step and meanwhile builds the next step's on a background thread, so
+/// that on a GPU the host-side generator runs while the device trains. Batches stay exactly those of
+/// <see cref="Generate"/> (examples <c>[step · B, (step + 1) · B)</c> of the training split, a pure function of the
+/// task, seed and step), in the same order; a request the prefetch did not foresee (a curriculum's next level) is
+/// built on the spot.
+/// </summary>
+public sealed class BatchPrefetcher : IDisposable
+{
+    private readonly long _seed;
+    private readonly int _batch, _steps;
+    private readonly Device _device;
+    private (ISequenceTask Task, int Step, Task<TaskBatch> Batch)? _next;
+
+    /// <summary>Batches of <paramref name="batch"/> examples with data seed <paramref name="seed"/>, for steps below
+    /// <paramref name="steps"/>, moved to <paramref name="device"/>.</summary>
+    public BatchPrefetcher(long seed, int batch, int steps, Device device) => (_seed, _batch, _steps, _device) = (seed, batch, steps, device);
+
+    /// <summary>The reference form: the training batch of <paramref name="step"/>, built on the calling thread.</summary>
+    public static TaskBatch Generate(ISequenceTask task, long seed, int batch, int step) =>
+        task.Batch(Split.Train, seed, (long)step * batch, batch);
+
+    /// <summary>
+    /// The batch of <paramref name="step"/> on the device (the caller disposes it), starting the build of step + 1's.
+    /// </summary>
+    public TaskBatch Take(ISequenceTask task, int step)
+    {
+        TaskBatch? built = null;   // host tensors a background thread made: released there too (see Release)
+        TaskBatch moved;
+        if (_next is { } next && ReferenceEquals(next.Task, task) && next.Step == step)
+        {
+            _next = null;
+            built = next.Batch.GetAwaiter().GetResult();
+            moved = built.To(_device);   // always new tensors, made by (and counted on) the caller's thread
+        }
+        else
+        {
+            Discard();
+            using var host = Generate(task, _seed, _batch, step);
+            moved = host.To(_device);
+        }
+        if (step + 1 < _steps)
+            _next = (task, step + 1, Task.Run(() =>
+            {
+                built?.Dispose();
+                return Generate(task, _seed, _batch, step + 1);
+            }));
+        else if (built is not null)
+            Release(built);
+        return moved;
+    }
+
+    /// <summary>Waits for a batch still being built and disposes it.</summary>
+    public void Dispose() => Discard();
+
+    private void Discard()
+    {
+        if (_next is not { } next) return;
+        _next = null;
+        TaskBatch batch;
+        try
+        {
+            batch = next.Batch.GetAwaiter().GetResult();
+        }
+        catch (Exception)
+        {
+            return;   // a batch nobody asked for failed to build: the step that would have used it never runs
+        }
+        Release(batch);
+    }
+
+    // Host tensors are disposed on a background thread like the one that made them, so the caller's per-thread
+    // tensor statistics (DisposeScopeManager.Statistics, which the trainer's leak test reads) stay balanced.
+    private static void Release(TaskBatch batch) => Task.Run(batch.Dispose).GetAwaiter().GetResult();
+}
