@@ -75,15 +75,18 @@ public static class GatedDelta
         Tensor u, w = null!;
         if (erase)
         {
-            var strict = ones(c, c, dtype: ScalarType.Bool, device: q.device).tril(-1);
-            var m = kBeta.matmul(kc.transpose(-1, -2)) * gamma * strict;             // tril(diag(β) K Kᵀ ⊙ Γ, −1)
+            // A = tril(diag(β) K Kᵀ ⊙ Γ, −1). T = (I + A)⁻¹ is never formed: one unit-triangular solve with both
+            // right-hand sides side by side gives u = T (β ⊙ V) and w = T (β ⊙ K ⊙ e^G), with no C × C × D products
+            // (forward or backward). unitriangular reads neither the diagonal nor the upper triangle and its backward
+            // gives them no gradient, so the strict-lower mask is implied.
+            var a = kBeta.matmul(kc.transpose(-1, -2)) * gamma;
+            var rhs = cat(new[] { vc * bc, kBeta * g.exp().unsqueeze(-1) }, -1);         // [B, H, N, C, V + K]
             // solve_triangular has no bfloat16/float16 kernels (CPU or CUDA): the UT transform is solved in float32 for
             // those, as fla's kernels also keep it in float32.
             var solveType = q.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : q.dtype;
-            var eye = TorchSharp.torch.eye(c, dtype: solveType, device: q.device);
-            var t = linalg.solve_triangular(m.to(solveType) + eye, eye.expand(m.shape), upper: false, unitriangular: true).to(q.dtype);
-            u = t.matmul(vc * bc);
-            w = t.matmul(kBeta * g.exp().unsqueeze(-1));
+            var uw = linalg.solve_triangular(a.to(solveType), rhs.to(solveType), upper: false, unitriangular: true).to(q.dtype);
+            u = uw[.., .., .., .., ..(int)dv];
+            w = uw[.., .., .., .., (int)dv..];
         }
         else
         {
@@ -94,7 +97,8 @@ public static class GatedDelta
         var kToEnd = kc * (g[.., .., .., -1].unsqueeze(-1) - g).exp().unsqueeze(-1);  // k_j e^{G_C − G_j}
         var chunkDecay = g[.., .., .., -1].exp();                                      // [B, H, N]
 
-        var s = initialState ?? zeros(new[] { b, h, dk, dv }, dtype: q.dtype, device: q.device);
+        // Without an initial state the first chunk starts from S = 0: its reads and erases of S are skipped, not computed as zeros.
+        Tensor? s = initialState;
         var outputs = new Tensor[n];
         // Per-chunk views by unbind, not u[.., .., i]: indexing in this loop made the backward O(L²/C) (TimePieces).
         var (us, qds, intras, toEnds) = (u.unbind(2), qDecayed.unbind(2), intra.unbind(2), kToEnd.transpose(-1, -2).unbind(2));
@@ -102,10 +106,17 @@ public static class GatedDelta
         var decays = chunkDecay[.., .., .., TensorIndex.None, TensorIndex.None].unbind(2);
         for (long i = 0; i < n; i++)
         {
+            if (s is null)
+            {
+                outputs[i] = intras[i].matmul(us[i]);
+                s = toEnds[i].matmul(us[i]);
+                continue;
+            }
             var writes = erase ? us[i] - ws![i].matmul(s) : us[i];                     // [B, H, C, V]
             outputs[i] = qds[i].matmul(s) + intras[i].matmul(writes);
             s = decays[i] * s + toEnds[i].matmul(writes);
         }
+        s ??= zeros(new[] { b, h, dk, dv }, dtype: q.dtype, device: q.device);
         var o = cat(outputs, 2);
         if (pad > 0) o = o[.., .., ..(int)l];
         return (o.MoveToOuterDisposeScope(), s.MoveToOuterDisposeScope());

@@ -84,11 +84,18 @@ public sealed class MemoryFeatures : nn.Module
     {
         long b = x.shape[0], l = x.shape[1];
         int h = _o.Heads, mh = _memories * h;
-        var (q, cq) = ShortConv(q_proj.forward(x), q_conv, caches["q"]);
-        var (k, ck) = ShortConv(k_proj.forward(x), k_conv, caches["k"]);
-        var (v, cv) = ShortConv(v_proj.forward(x), v_conv, caches["v"]);
-        q = nn.functional.normalize(HeadLayout.Split(q, h, _dk), dim: -1) / Math.Sqrt(_dk);
-        k = nn.functional.normalize(HeadLayout.Split(k, mh, _dk), dim: -1);
+        // q, k and v as one projection and one conv over their channels side by side (the parameters stay separate, so
+        // checkpoints keep their names): a third of the kernel launches and autograd nodes of three. k and v carry the
+        // M memories' channels over one shared kernel each.
+        var qkv = nn.functional.linear(x, cat(new Tensor[] { q_proj.weight!, k_proj.weight!, v_proj.weight! }, 0));
+        var (mixed, cache) = _o.ShortConv
+            ? ShortConv(qkv, cat(new Tensor[] { q_conv!, PerMemory(k_conv!), PerMemory(v_conv!) }, 0), cat(new[] { caches["q"], caches["k"], caches["v"] }, -1))
+            : (qkv, null);
+        var sizes = new[] { (long)h * _dk, (long)mh * _dk, (long)mh * _dv };
+        var (q, k, v) = Split3(mixed, sizes);
+        var (cq, ck, cv) = cache is null ? (caches["q"].alias(), caches["k"].alias(), caches["v"].alias()) : Split3(cache.contiguous(), sizes, contiguous: true);
+        q = L2Norm(q.view(b, l, h, _dk), 1.0 / Math.Sqrt(_dk)).transpose(1, 2);
+        k = L2Norm(k.view(b, l, mh, _dk), 1.0).transpose(1, 2);
         // Head m·H + h of memory m uses the shared decay parameters of head h.
         var logDecay = _decay
             ? (-PerMemory(A_log!).exp() * nn.functional.softplus(a_proj!.forward(x) + PerMemory(dt_bias!))).transpose(1, 2)
@@ -109,6 +116,18 @@ public sealed class MemoryFeatures : nn.Module
         return shared.repeat(times);
     }
 
+    private static (Tensor, Tensor, Tensor) Split3(Tensor t, long[] sizes, bool contiguous = false)
+    {
+        var parts = t.split(sizes, -1);
+        if (contiguous) parts = Array.ConvertAll(parts, p => p.contiguous());
+        return (parts[0], parts[1], parts[2]);
+    }
+
+    // fla's l2norm, x / √(Σx² + 1e-6) (times scale), over heads [B, L, H, d]: the eps inside the root, as fla has it,
+    // so a port of fla weights gives fla's numbers (F.normalize's max(‖x‖, 1e-12) differs by ~1e-6 relative).
+    private static Tensor L2Norm(Tensor x, double scale) =>
+        x * (x.pow(2).sum(-1, keepdim: true) + 1e-6).rsqrt().mul(scale);
+
     private static LayerState Caches(Tensor q, Tensor k, Tensor v) => new LayerState().With("q", q).With("k", k).With("v", v);
 
     private Parameter Conv(long channels)
@@ -118,15 +137,17 @@ public sealed class MemoryFeatures : nn.Module
         return nn.Parameter(empty(channels, 1, _o.ConvSize).uniform_(-bound, bound));
     }
 
-    // Causal depthwise conv over time, continuing from the cached last inputs; then SiLU.
-    private (Tensor Output, Tensor Cache) ShortConv(Tensor u, Parameter? weight, Tensor cache)
+    // Causal depthwise conv over time, continuing from the cached last inputs; then SiLU. Written as a sum of kernel-size
+    // shifted products (y_t = Σ_j w_j ⊙ u_{t−kernel+1+j}): libtorch's depthwise conv1d on CPU cost more than the
+    // gated delta op itself at d_model 64 (docs/architecture.md, 'Gated DeltaNet cost').
+    private (Tensor Output, Tensor Cache) ShortConv(Tensor u, Tensor weight, Tensor cache)
     {
-        if (weight is null) return (u, cache.alias());
         var full = cat(new[] { cache, u }, 1);                                       // [B, kernel − 1 + L, C]
-        // k and v carry M memories' channels (M·C) over one shared C-channel kernel.
-        var kernel = full.shape[2] == weight.shape[0] ? weight : PerMemory(weight);
-        var y = nn.functional.conv1d(full.transpose(1, 2), kernel, groups: kernel.shape[0]).transpose(1, 2);
-        return (nn.functional.silu(y), full[.., (int)(full.shape[1] - Cached)..].contiguous());
+        long l = u.shape[1];
+        var taps = weight.squeeze(1).t().unbind(0);                                  // kernel × [C]
+        var y = full.narrow(1, 0, l) * taps[0];
+        for (int j = 1; j < taps.Length; j++) y = y + full.narrow(1, j, l) * taps[j];
+        return (nn.functional.silu(y), full.narrow(1, full.shape[1] - Cached, Cached));
     }
 }
 
