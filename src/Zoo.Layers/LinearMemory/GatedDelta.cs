@@ -44,6 +44,16 @@ public static class GatedDelta
     }
 
     /// <summary>
+    /// The form a layer's options choose: <see cref="Reference"/> for <see cref="MemoryForm.Reference"/> and for a single
+    /// token (a recurrent step, where chunking buys nothing), otherwise <see cref="Chunked"/> with <paramref name="chunkSize"/>.
+    /// </summary>
+    public static (Tensor Output, Tensor State) Apply(MemoryForm form, Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor beta,
+        Tensor initialState, int chunkSize, bool erase) =>
+        form == MemoryForm.Reference || q.shape[2] == 1
+            ? Reference(q, k, v, logDecay, beta, initialState, erase)
+            : Chunked(q, k, v, logDecay, beta, initialState, chunkSize, erase);
+
+    /// <summary>
     /// Chunkwise-parallel form with chunk size <paramref name="chunkSize"/>. Within a chunk the delta rule's
     /// product of Householder-like factors is written in WY form: T = (I + tril(diag(β) K Kᵀ ⊙ Γ, −1))⁻¹ (the UT
     /// transform, one batched triangular solve), so u = T (β ⊙ V) and w = T (β ⊙ K ⊙ e^G) give the chunk's writes as

@@ -32,6 +32,13 @@ public static class GatedLinearAttention
     }
 
     /// <summary>
+    /// The form a layer's options choose: <see cref="Reference"/> for <see cref="MemoryForm.Reference"/> and for a single
+    /// token, otherwise <see cref="Chunked"/> with <paramref name="chunkSize"/>.
+    /// </summary>
+    public static (Tensor Output, Tensor State) Apply(MemoryForm form, Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor initialState, int chunkSize) =>
+        form == MemoryForm.Reference || q.shape[2] == 1 ? Reference(q, k, v, logDecay, initialState) : Chunked(q, k, v, logDecay, initialState, chunkSize);
+
+    /// <summary>
     /// Chunkwise form with chunk size <paramref name="chunkSize"/> (the paper's §4.2 with the relative decays
     /// materialised rather than secondary-chunked). With G the within-chunk cumulative log-decay [C, K]:
     /// inter-chunk o_i = (q_i ⊙ e^{G_i}) S; intra-chunk o_i += Σ_{j≤i} (Σ_d q_id k_jd e^{G_id − G_jd}) v_j, from the

@@ -104,15 +104,15 @@ public sealed class Gla : SequenceLayer
         new LayerState().With("S", zeros(new long[] { batch, _o.Heads, _dk, _dv }, dtype: dtype, device: device));
 
     /// <inheritdoc />
-    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state, step: false);
+    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state);
 
     /// <summary>One token through the recurrence.</summary>
-    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) => AsOneToken(x, t => Run(t, state, step: true));
+    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) => AsOneToken(x, t => Run(t, state));
 
     /// <summary>H·K·V.</summary>
     public override long StateSize(long sequenceLength) => (long)_o.Heads * _dk * _dv;
 
-    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state, bool step)
+    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
@@ -122,9 +122,7 @@ public sealed class Gla : SequenceLayer
         var k = HeadLayout.Split(k_proj.forward(x), h, _dk);
         var v = HeadLayout.Split(v_proj.forward(x), h, _dv);
         var logDecay = HeadLayout.Split(nn.functional.logsigmoid(gk_up.forward(gk_down.forward(x))) / _o.GateTemperature, h, _dk);
-        var (o, s) = step || _o.Form == MemoryForm.Reference
-            ? GatedLinearAttention.Reference(q, k, v, logDecay, state["S"])
-            : GatedLinearAttention.Chunked(q, k, v, logDecay, state["S"], _o.ChunkSize);
+        var (o, s) = GatedLinearAttention.Apply(_o.Form, q, k, v, logDecay, state["S"], _o.ChunkSize);
         var y = RmsNorm.Apply(o.transpose(1, 2), o_norm) * nn.functional.silu(r_proj.forward(x)).view(b, l, h, _dv);
         return (o_proj.forward(y.reshape(b, l, h * _dv)).MoveToOuterDisposeScope(), new LayerState().With("S", s).MoveToOuterDisposeScope());
     }

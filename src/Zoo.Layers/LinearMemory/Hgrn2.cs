@@ -84,15 +84,15 @@ public sealed class Hgrn2 : SequenceLayer
         new LayerState().With("S", zeros(new long[] { batch, _heads, _dk, _dv }, dtype: dtype, device: device));
 
     /// <inheritdoc />
-    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state, step: false);
+    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state);
 
     /// <summary>One token through the recurrence.</summary>
-    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) => AsOneToken(x, t => Run(t, state, step: true));
+    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) => AsOneToken(x, t => Run(t, state));
 
     /// <summary>d_model · expand ratio.</summary>
     public override long StateSize(long sequenceLength) => (long)_heads * _dk * _dv;
 
-    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state, bool step)
+    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
@@ -104,9 +104,7 @@ public sealed class Hgrn2 : SequenceLayer
         var logF = gamma == 0 ? nn.functional.logsigmoid(fLogit) : (gamma + (1 - gamma) * sigmoid(fLogit)).log();
         var k = -logF.expm1();                                                        // 1 − f
         var v = HeadLayout.Split(i_proj.forward(x), _heads, _dv);
-        var (o, s) = step || _o.Form == MemoryForm.Reference
-            ? GatedLinearAttention.Reference(q, k, v, logF, state["S"])
-            : GatedLinearAttention.Chunked(q, k, v, logF, state["S"], _o.ChunkSize);
+        var (o, s) = GatedLinearAttention.Apply(_o.Form, q, k, v, logF, state["S"], _o.ChunkSize);
         var y = RmsNorm.Apply(o.transpose(1, 2).reshape(b, l, DModel), o_norm);
         return (o_proj.forward(y).MoveToOuterDisposeScope(), new LayerState().With("S", s).MoveToOuterDisposeScope());
     }

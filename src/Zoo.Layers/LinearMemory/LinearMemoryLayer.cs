@@ -44,18 +44,26 @@ public abstract class LinearMemoryLayer : SequenceLayer, IReadableMemory
             .With("conv", features.InitialCaches(batch, device, dtype));
 
     /// <inheritdoc />
-    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state, step: false);
+    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state);
 
     /// <summary>One token through the per-token recurrence (the reference form with L = 1).</summary>
     public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) =>
-        AsOneToken(x, t => Run(t, state, step: true));
+        AsOneToken(x, t => Run(t, state));
 
     /// <summary>Memory H·K·V plus the conv caches.</summary>
     public override long StateSize(long sequenceLength) =>
         (long)_o.Heads * _o.KeyDimFor(DModel) * _o.ValueDimFor(DModel) + features.CacheSize;
 
     /// <inheritdoc />
-    public (Tensor Reads, Tensor Queries, LayerState State) Memorize(Tensor x, LayerState? state) => Memorize(x, state, step: false);
+    public (Tensor Reads, Tensor Queries, LayerState State) Memorize(Tensor x, LayerState? state)
+    {
+        using var scope = NewDisposeScope();
+        state ??= InitialState(x.shape[0], x.device, x.dtype);
+        var m = features.Compute(x, state.Child("conv"));
+        var (o, s) = GatedDelta.Apply(_o.Form, m.Q, m.K, m.V, m.LogDecay, m.Beta, state["S"], _o.ChunkSize, _erase);
+        var next = new LayerState().With("S", s).With("conv", m.ConvCaches).MoveToOuterDisposeScope();
+        return (o.MoveToOuterDisposeScope(), m.Q.MoveToOuterDisposeScope(), next);
+    }
 
     /// <summary>S_iᵀ q per head: [B, H, L, K] × [B, H, K, V].</summary>
     public Tensor Read(LayerState memory, Tensor queries) => queries.matmul(memory["S"]);
@@ -73,22 +81,10 @@ public abstract class LinearMemoryLayer : SequenceLayer, IReadableMemory
     /// <inheritdoc />
     public Tensor Output(Tensor reads, Tensor x) => readout.Compute(reads, x);
 
-    private (Tensor Reads, Tensor Queries, LayerState State) Memorize(Tensor x, LayerState? state, bool step)
+    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state)
     {
         using var scope = NewDisposeScope();
-        state ??= InitialState(x.shape[0], x.device, x.dtype);
-        var m = features.Compute(x, state.Child("conv"));
-        var (o, s) = step || _o.Form == MemoryForm.Reference
-            ? GatedDelta.Reference(m.Q, m.K, m.V, m.LogDecay, m.Beta, state["S"], _erase)
-            : GatedDelta.Chunked(m.Q, m.K, m.V, m.LogDecay, m.Beta, state["S"], _o.ChunkSize, _erase);
-        var next = new LayerState().With("S", s).With("conv", m.ConvCaches).MoveToOuterDisposeScope();
-        return (o.MoveToOuterDisposeScope(), m.Q.MoveToOuterDisposeScope(), next);
-    }
-
-    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state, bool step)
-    {
-        using var scope = NewDisposeScope();
-        var (o, _, next) = Memorize(x, state, step);
+        var (o, _, next) = Memorize(x, state);
         return (readout.Compute(o, x).MoveToOuterDisposeScope(), next.MoveToOuterDisposeScope());
     }
 }

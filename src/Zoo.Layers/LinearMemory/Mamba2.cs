@@ -105,16 +105,16 @@ public sealed class Mamba2 : SequenceLayer
         .With("conv", zeros(new long[] { batch, _o.ConvSize - 1, _convChannels }, dtype: dtype, device: device));
 
     /// <inheritdoc />
-    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state, step: false);
+    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state);
 
     /// <summary>One token through the recurrence.</summary>
-    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) => AsOneToken(x, t => Run(t, state, step: true));
+    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) => AsOneToken(x, t => Run(t, state));
 
     /// <summary>H·N·P plus the conv cache.</summary>
     public override long StateSize(long sequenceLength) =>
         (long)_heads * _o.DState * _o.HeadDim + (long)(_o.ConvSize - 1) * _convChannels;
 
-    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state, bool step)
+    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
@@ -131,9 +131,7 @@ public sealed class Mamba2 : SequenceLayer
         var cq = xbcParts[2].unsqueeze(1).expand(b, _heads, l, n);                 // C ↔ q
         var delta = nn.functional.softplus(dt + dt_bias).transpose(1, 2);          // Δ: [B, H, L]
         var logDecay = delta * -A_log.exp()[TensorIndex.None, .., TensorIndex.None];
-        var (y, s) = step || _o.Form == MemoryForm.Reference
-            ? GatedDelta.Reference(cq, bk, xs, logDecay, delta, state["S"], erase: false)
-            : GatedDelta.Chunked(cq, bk, xs, logDecay, delta, state["S"], _o.ChunkSize, erase: false);
+        var (y, s) = GatedDelta.Apply(_o.Form, cq, bk, xs, logDecay, delta, state["S"], _o.ChunkSize, erase: false);
         y = y + D[TensorIndex.None, .., TensorIndex.None, TensorIndex.None] * xs;  // D skip
         y = y.transpose(1, 2).reshape(b, l, _inner) * nn.functional.silu(z);
         var output = out_proj.forward(RmsNorm.Apply(y, norm_weight, 1e-5));

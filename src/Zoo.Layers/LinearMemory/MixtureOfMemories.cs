@@ -173,7 +173,7 @@ public sealed class MixtureOfMemories : SequenceLayer
         var (gate, probs) = Route(x);
         var picked = gate.gt(0).to(x.dtype);                                          // [B, L, K]
         var (read, s) = step || _o.Compute == RoutedCompute.Dense
-            ? Dense(inputs, gate, picked, state["S"], step)
+            ? Dense(inputs, gate, picked, state["S"])
             : Sparse(inputs, gate, picked, state["S"]);
         var y = readout.Compute(read, x);
 
@@ -201,13 +201,12 @@ public sealed class MixtureOfMemories : SequenceLayer
     // Queries of all M memories [B, M·H, L, K] (the shared query repeated when memories share it).
     private Tensor Queries(MemoryInputs inputs) => _o.SharedQuery ? inputs.Q.repeat(1, Total, 1, 1) : inputs.Q;
 
-    private (Tensor Output, Tensor State) Op(Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor beta, Tensor s0, bool step)
+    private (Tensor Output, Tensor State) Op(Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor beta, Tensor s0)
     {
-        if (step || _o.Memory.Form == MemoryForm.Reference) return GatedDelta.Reference(q, k, v, logDecay, beta, s0, _erase);
         // As many chunks as chunk_size needs, made as even as possible: a compacted stream of n tokens then pads at most
         // one token per chunk instead of up to a whole chunk (the chunk size changes rounding only, not the result).
         long l = q.shape[2], chunks = (l + _o.Memory.ChunkSize - 1) / _o.Memory.ChunkSize;
-        return GatedDelta.Chunked(q, k, v, logDecay, beta, s0, (int)((l + chunks - 1) / chunks), _erase);
+        return GatedDelta.Apply(_o.Memory.Form, q, k, v, logDecay, beta, s0, (int)((l + chunks - 1) / chunks), _erase);
     }
 
     /// <summary>
@@ -215,7 +214,7 @@ public sealed class MixtureOfMemories : SequenceLayer
     /// β ← [m picked] β (g_m β when scaling writes by the router), so on a token not routed to it a memory is left
     /// exactly as it was; the read is weighted by g_m (1 for the shared memory).
     /// </summary>
-    private (Tensor Read, Tensor State) Dense(MemoryInputs inputs, Tensor gate, Tensor picked, Tensor s0, bool step)
+    private (Tensor Read, Tensor State) Dense(MemoryInputs inputs, Tensor gate, Tensor picked, Tensor s0)
     {
         long b = gate.shape[0], l = gate.shape[1];
         var always = ones(b, l, Total - _o.Memories, dtype: gate.dtype, device: gate.device);
@@ -225,7 +224,7 @@ public sealed class MixtureOfMemories : SequenceLayer
             perMemory.transpose(1, 2).repeat_interleave(_heads, dim: 1);
         var beta = inputs.Beta * PerHead(_o.ScaleWriteByRouter ? readWeight : routed);
         var logDecay = inputs.LogDecay * PerHead(routed);
-        var (o, s) = Op(Queries(inputs), inputs.K, inputs.V, logDecay, beta, s0, step);
+        var (o, s) = Op(Queries(inputs), inputs.K, inputs.V, logDecay, beta, s0);
         var weights = readWeight.transpose(1, 2)[.., .., TensorIndex.None, .., TensorIndex.None];  // [B, M, 1, L, 1]
         return ((o.view(b, Total, _heads, l, _dv) * weights).sum(1), s);
     }
@@ -265,7 +264,7 @@ public sealed class MixtureOfMemories : SequenceLayer
         var perStep = (_o.ScaleWriteByRouter ? g : valid).reshape(b * k, 1, n);
         var (o, sRouted) = Op(Compact(q), Compact(Routed(inputs.K)), Compact(Routed(inputs.V)),
             Compact(Routed(inputs.LogDecay)) * valid.reshape(b * k, 1, n), Compact(Routed(inputs.Beta)) * perStep,
-            s0.narrow(1, 0, kh).reshape(b * k, h, _dk, _dv), step: false);
+            s0.narrow(1, 0, kh).reshape(b * k, h, _dk, _dv));
         // Back to positions: [B·K, H, n, V] → [B, H, K·n, V], summed into [B, H, L, V] (padding adds zeros).
         var weighted = (o * g.reshape(b * k, 1, n, 1)).view(b, k, h, n, _dv).permute(0, 2, 1, 3, 4).reshape(b, h, k * n, _dv);
         var target = index.reshape(b, 1, k * n, 1).expand(b, h, k * n, _dv);
@@ -275,7 +274,7 @@ public sealed class MixtureOfMemories : SequenceLayer
         {
             Tensor Shared(Tensor perHead) => perHead.narrow(1, kh, h);
             var (os, ss) = Op(_o.SharedQuery ? inputs.Q : Shared(inputs.Q), Shared(inputs.K), Shared(inputs.V),
-                Shared(inputs.LogDecay), Shared(inputs.Beta), Shared(s0), step: false);
+                Shared(inputs.LogDecay), Shared(inputs.Beta), Shared(s0));
             read = read + os;
             s = cat(new[] { s, ss }, 1);
         }

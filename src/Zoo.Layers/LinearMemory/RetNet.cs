@@ -100,15 +100,15 @@ public sealed class RetNet : SequenceLayer
         new LayerState().With("S", zeros(new long[] { batch, _o.Heads, _dk, _dv }, dtype: dtype, device: device));
 
     /// <inheritdoc />
-    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state, step: false);
+    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state);
 
     /// <summary>One token through the recurrent form (eq. 6).</summary>
-    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) => AsOneToken(x, t => Run(t, state, step: true));
+    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) => AsOneToken(x, t => Run(t, state));
 
     /// <summary>H·K·V.</summary>
     public override long StateSize(long sequenceLength) => (long)_o.Heads * _dk * _dv;
 
-    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state, bool step)
+    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
@@ -119,9 +119,7 @@ public sealed class RetNet : SequenceLayer
         var v = HeadLayout.Split(v_proj.forward(x), h, _dv);
         var logDecay = tensor(_logDecays, dtype: x.dtype, device: x.device)[TensorIndex.None, .., TensorIndex.None].expand(b, h, l);
         var beta = ones(new[] { b, (long)h, l }, dtype: x.dtype, device: x.device);
-        var (o, s) = step || _o.Form == MemoryForm.Reference
-            ? GatedDelta.Reference(q, k, v, logDecay, beta, state["S"], erase: false)
-            : GatedDelta.Chunked(q, k, v, logDecay, beta, state["S"], _o.ChunkSize, erase: false);
+        var (o, s) = GatedDelta.Apply(_o.Form, q, k, v, logDecay, beta, state["S"], _o.ChunkSize, erase: false);
         // GroupNorm with one group per head: each head's V values normalised to zero mean and unit variance.
         var y = nn.functional.layer_norm(o.transpose(1, 2), new long[] { _dv }, eps: 1e-5) * gn_weight + gn_bias;
         y = y.reshape(b, l, h * _dv);
