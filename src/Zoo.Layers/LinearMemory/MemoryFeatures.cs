@@ -76,9 +76,9 @@ public sealed class MemoryFeatures : nn.Module
     public MemoryInputs Compute(Tensor x, LayerState caches)
     {
         long b = x.shape[0], l = x.shape[1];
-        var (q, cq) = ShortConv(q_proj.forward(x), q_conv, caches["q"]);
-        var (k, ck) = ShortConv(k_proj.forward(x), k_conv, caches["k"]);
-        var (v, cv) = ShortConv(v_proj.forward(x), v_conv, caches["v"]);
+        var (q, cq) = ShortConvolution.Apply(q_proj.forward(x), q_conv, caches["q"]);
+        var (k, ck) = ShortConvolution.Apply(k_proj.forward(x), k_conv, caches["k"]);
+        var (v, cv) = ShortConvolution.Apply(v_proj.forward(x), v_conv, caches["v"]);
         Tensor Heads(Tensor t, int d) => HeadLayout.Split(t, _o.Heads, d);
         q = nn.functional.normalize(Heads(q, _dk), dim: -1) / Math.Sqrt(_dk);
         k = nn.functional.normalize(Heads(k, _dk), dim: -1);
@@ -93,21 +93,7 @@ public sealed class MemoryFeatures : nn.Module
 
     private static LayerState Caches(Tensor q, Tensor k, Tensor v) => new LayerState().With("q", q).With("k", k).With("v", v);
 
-    private Parameter Conv(long channels)
-    {
-        var bound = 1.0 / Math.Sqrt(_o.ConvSize);
-        using var noGrad = no_grad();
-        return nn.Parameter(empty(channels, 1, _o.ConvSize).uniform_(-bound, bound));
-    }
-
-    // Causal depthwise conv over time, continuing from the cached last inputs; then SiLU.
-    private (Tensor Output, Tensor Cache) ShortConv(Tensor u, Parameter? weight, Tensor cache)
-    {
-        if (weight is null) return (u, cache.alias());
-        var full = cat(new[] { cache, u }, 1);                                       // [B, kernel − 1 + L, C]
-        var y = nn.functional.conv1d(full.transpose(1, 2), weight, groups: weight.shape[0]).transpose(1, 2);
-        return (nn.functional.silu(y), full[.., (int)(full.shape[1] - Cached)..].contiguous());
-    }
+    private Parameter Conv(long channels) => ShortConvolution.Weight(channels, _o.ConvSize);
 }
 
 /// <summary>The output side of a matrix-memory block: per-head RMSNorm → output gate SiLU(W_g x) → projection.</summary>
