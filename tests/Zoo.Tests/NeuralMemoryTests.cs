@@ -232,3 +232,41 @@ public sealed class NeuralMemoryMomentumCapTests
         Assert.True(free > 10 * capped, $"with η = 0.99 the memory grew only {free:F1}× (capped: {capped:F1}×)");
     }
 }
+
+/// <summary>
+/// Issue 18's one-pass probe: write 16 random pairs into a fresh memory (K = V = 16, the default 2-layer SiLU MLP,
+/// the gates at their initial values) and read each key back; the read counts as right when its nearest stored value
+/// is its own. The old default inner step (0.01·σ ≈ 0.005 at init) barely writes; the new one (1 / value dim, as
+/// titans-pytorch) stores most pairs.
+/// </summary>
+public sealed class NeuralMemoryWriteProbeTests
+{
+    private static double Recalled(double innerLr)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var g = new Generator(7);
+        long b = 16, h = 1, n = 16, d = 16, hidden = 32;
+        var k = nn.functional.normalize(randn(new[] { b, h, n, d }, dtype: ScalarType.Float64, generator: g), dim: -1);
+        var v = nn.functional.silu(randn(new[] { b, h, n, d }, dtype: ScalarType.Float64, generator: g));
+        var w0 = new[]
+        {
+            randn(new[] { b, h, hidden, d }, dtype: ScalarType.Float64, generator: g) / Math.Sqrt(d),
+            randn(new[] { b, h, d, hidden }, dtype: ScalarType.Float64, generator: g) / Math.Sqrt(hidden),
+        };
+        Tensor Gate(double value) => full(new[] { b, h, n }, value, dtype: ScalarType.Float64);
+        var initial = new NeuralMemoryState(w0, w0.Select(w => zeros_like(w)).ToArray(), w0, 0);
+        // Initial gates: θ = inner_lr · σ(0), η = momentum_max · σ(0), α = σ(−5).
+        var (_, st) = NeuralMemory.Chunked(k, k, v, Gate(innerLr * 0.5), Gate(0.25), Gate(1 / (1 + Math.Exp(5))), initial, 16, MemoryActivation.Silu);
+        var read = NeuralMemory.Apply(st.Weights, k, MemoryActivation.Silu);              // [B, H, n, d]
+        var nearest = cdist(read, v).argmin(-1);                                          // [B, H, n]
+        return nearest.eq(arange(n).expand_as(nearest)).to(ScalarType.Float64).mean().item<double>();
+    }
+
+    [Fact]
+    public void The_default_inner_step_stores_pairs_that_the_old_one_did_not()
+    {
+        double old = Recalled(0.01), now = Recalled(new TitansMemoryOptions { Heads = 4 }.InnerLrFor(64));   // value dim 16
+        Assert.True(now > old + 0.2, $"recalled {now:F2} of the pairs at the default step against {old:F2} at 0.01 (chance 0.06)");
+    }
+}

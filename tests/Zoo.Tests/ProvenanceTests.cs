@@ -81,9 +81,14 @@ public sealed class ProvenanceTests : IDisposable
     // while the other layers' runs failed on since-fixed errors: their hashes are no longer produced. Each configuration
     // was rerun in the same file under today's hash (except MoM's five L 128 runs, still pending); retraining them all
     // would take ≈ 2 h of CPU, so they stay as history.
-    private static readonly Dictionary<string, (string Commit, int Rows)> KnownStale = new()
+    // Titans' rows of growing-memory.csv and mad.csv predate issue 18's change of titans-lmm's defaults (short conv
+    // after q/k/v, inner_lr 1 / value dim; new options short_conv, conv_size, residual_norm), which changed the hashes of
+    // every titans-lmm / titans-mac configuration; they are to be re-run (see README, Growing memory).
+    private static readonly Dictionary<string, (string[] Commits, int Rows)> KnownStale = new()
     {
-        ["recall.csv"] = ("071d835d9e9b", 84),
+        ["recall.csv"] = (["071d835d9e9b"], 84),
+        ["growing-memory.csv"] = (["unknown", "9920e6c8910a-dirty"], 4),
+        ["mad.csv"] = (["unknown"], 6),
     };
 
     [Fact]
@@ -105,7 +110,7 @@ public sealed class ProvenanceTests : IDisposable
                 var planned = SuiteRunner.Plan(suiteFile, new RunSettings()).Runs.Select(r => r.ConfigHash).ToHashSet();
                 foreach (var r in rows.Where(r => r.Suite == suite && !planned.Contains(r.ConfigHash)))
                 {
-                    if (KnownStale.TryGetValue(name, out var k) && r.Commit == k.Commit) known++;
+                    if (KnownStale.TryGetValue(name, out var k) && k.Commits.Contains(r.Commit)) known++;
                     else problems.Add($"{name}: {r.Layer} on {r.Task} (lr {r.Lr}, seed {r.Seed}) has hash {r.ConfigHash}, which tasks/{suite}.json no longer produces");
                 }
             }
