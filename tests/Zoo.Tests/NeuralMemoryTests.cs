@@ -126,12 +126,14 @@ public sealed class NeuralMemoryTests
 public sealed class TitansStabilityTests
 {
     [Theory]
-    [InlineData("titans-lmm")]
-    [InlineData("titans-mac")]
-    public void Default_memory_stays_finite_and_bounded_over_512_tokens(string name)
+    [InlineData("titans-lmm", null)]
+    [InlineData("titans-lmm", "{\"heads\": 4}")]            // value dim 16: the default inner step is 1/16
+    [InlineData("titans-lmm", "{\"residual_norm\": true}")]
+    [InlineData("titans-mac", null)]
+    public void Default_memory_stays_finite_and_bounded_over_512_tokens(string name, string? json)
     {
         var registry = TestSupport.Registry();
-        var options = registry.BindLayerOptions(name, null, 64);
+        var options = registry.BindLayerOptions(name, json is null ? null : System.Text.Json.JsonDocument.Parse(json).RootElement, 64);
         manual_seed(11);
         using var layer = registry.CreateLayer(name, 64, options);
         using var x = TestSupport.Input(2, 512, 64, seed: 5, dtype: ScalarType.Float32);
@@ -144,5 +146,89 @@ public sealed class TitansStabilityTests
         double before = initialMemory.Child("weights")["0"].norm().item<float>(), after = memory.Child("weights")["0"].norm().item<float>();
         Assert.True(after < 10 * before, $"memory weights grew from {before:F2} to {after:F2}");
         Assert.True(y.abs().max().item<float>() < 100, $"output reached {y.abs().max().item<float>():F1}");
+    }
+}
+
+/// <summary>
+/// titans-pytorch's memory model M(x) = LayerNorm(MLP(x)) + x: the chunked closed form (LayerNorm backward written out)
+/// against the per-token autograd reference, in float64.
+/// </summary>
+public sealed class NeuralMemoryResidualNormTests
+{
+    [Theory]
+    [InlineData(9, 1, 2)]
+    [InlineData(21, 4, 2)]
+    [InlineData(13, 16, 3)]
+    public void Chunked_closed_form_equals_the_autograd_reference_with_the_residual_norm(int length, int chunk, int depth)
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator((ulong)(length * 13 + chunk));
+        Tensor Leaf(params long[] shape) => randn(shape, dtype: ScalarType.Float64, generator: g).requires_grad_(true);
+        long b = 2, h = 2, d = 4, hidden = 6;
+        var dims = new List<long> { d };
+        for (int i = 0; i < depth - 1; i++) dims.Add(hidden);
+        dims.Add(d);
+        var w0 = Enumerable.Range(0, depth).Select(i => (randn(new[] { b, h, dims[i + 1], dims[i] }, dtype: ScalarType.Float64, generator: g) / Math.Sqrt(dims[i])).requires_grad_(true)).ToArray();
+        var q = Leaf(b, h, length, d);
+        var k = nn.functional.normalize(randn(new[] { b, h, (long)length, d }, dtype: ScalarType.Float64, generator: g), dim: -1).requires_grad_(true);
+        var v = Leaf(b, h, length, d);
+        var theta = (sigmoid(randn(new[] { b, h, (long)length }, dtype: ScalarType.Float64, generator: g)) * 0.3).detach().requires_grad_(true);
+        var eta = sigmoid(randn(new[] { b, h, (long)length }, dtype: ScalarType.Float64, generator: g) + 1).detach().requires_grad_(true);
+        var alpha = sigmoid(randn(new[] { b, h, (long)length }, dtype: ScalarType.Float64, generator: g) - 3).detach().requires_grad_(true);
+        var leaves = new[] { q, k, v, theta, eta, alpha }.Concat(w0).ToArray();
+        (Tensor O, Tensor W, Tensor[] Grads) Run(bool chunked)
+        {
+            foreach (var t in leaves) t.grad?.zero_();
+            var initial = new NeuralMemoryState(w0.ToArray(), w0.Select(w => zeros_like(w)).ToArray(), w0.ToArray(), 0);
+            var (o, st) = chunked
+                ? NeuralMemory.Chunked(q, k, v, theta, eta, alpha, initial, chunk, MemoryActivation.Silu, residualNorm: true)
+                : NeuralMemory.Reference(q, k, v, theta, eta, alpha, initial, chunk, MemoryActivation.Silu, residualNorm: true);
+            var loss = (o * linspace(-1, 1, o.numel(), dtype: o.dtype).reshape(o.shape)).sum() + st.Weights.Select((w, i) => (w * (i + 1)).sum()).Aggregate((a, x) => a + x);
+            loss.backward();
+            return (o.detach(), st.Weights[0].detach(), leaves.Select(t => t.grad!.clone()).ToArray());
+        }
+        var (ro, rw, rg) = Run(chunked: false);
+        var (co, cw, cg) = Run(chunked: true);
+        Assert.True(TestSupport.MaxAbsDiff(ro, co) < 1e-10, $"outputs differ by {TestSupport.MaxAbsDiff(ro, co)}");
+        Assert.True(TestSupport.MaxAbsDiff(rw, cw) < 1e-10, $"weights differ by {TestSupport.MaxAbsDiff(rw, cw)}");
+        for (int i = 0; i < rg.Length; i++)
+            Assert.True(TestSupport.MaxAbsDiff(rg[i], cg[i]) < 1e-8, $"outer gradient {i} differs by {TestSupport.MaxAbsDiff(rg[i], cg[i])}");
+        // The wrapper is really there: the read differs from the plain MLP's.
+        using var noGrad = no_grad();
+        var plain = NeuralMemory.Apply(w0, q, MemoryActivation.Silu);
+        Assert.True(TestSupport.MaxAbsDiff(plain + q, NeuralMemory.Apply(w0, q, MemoryActivation.Silu, residualNorm: true)) > 1e-3);
+    }
+}
+
+/// <summary>
+/// Why momentum stays capped (momentum_max 0.5; the paper leaves η free): momentum multiplies the inner step by
+/// 1/(1 − η), and at the default inner step the memory written with η near 1 — where outer training pushed it — grows
+/// without bound, while η ≤ 0.5 keeps it near its initial size.
+/// </summary>
+public sealed class NeuralMemoryMomentumCapTests
+{
+    [Fact]
+    public void Momentum_near_one_blows_the_memory_up_at_the_default_inner_step_and_the_cap_keeps_it_bounded()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var g = new Generator(3);
+        long b = 1, h = 2, l = 256, d = 32, hidden = 64;        // titans-lmm's default head at d_model 64
+        var k = nn.functional.normalize(randn(new[] { b, h, l, d }, generator: g), dim: -1);
+        var q = nn.functional.normalize(randn(new[] { b, h, l, d }, generator: g), dim: -1);
+        var v = nn.functional.silu(randn(new[] { b, h, l, d }, generator: g));
+        var w0 = new[] { randn(new[] { b, h, hidden, d }, generator: g) / Math.Sqrt(d), randn(new[] { b, h, d, hidden }, generator: g) / Math.Sqrt(hidden) };
+        var theta = full(new[] { b, h, l }, new TitansMemoryOptions().InnerLrFor(64));   // the largest default step
+        var alpha = full(new[] { b, h, l }, 0.007);                                       // the default forgetting at init
+        double Growth(double eta)
+        {
+            var initial = new NeuralMemoryState(w0, w0.Select(w => zeros_like(w)).ToArray(), w0, 0);
+            var (o, st) = NeuralMemory.Chunked(q, k, v, theta, full(new[] { b, h, l }, eta), alpha, initial, 16, MemoryActivation.Silu);
+            double n = st.Weights[1].norm().item<float>() / w0[1].norm().item<float>();
+            return double.IsFinite(n) && isfinite(o).all().item<bool>() ? n : double.PositiveInfinity;
+        }
+        double capped = Growth(0.5), free = Growth(0.99);
+        Assert.True(capped < 3, $"with η = 0.5 the memory grew {capped:F1}×");
+        Assert.True(free > 10 * capped, $"with η = 0.99 the memory grew only {free:F1}× (capped: {capped:F1}×)");
     }
 }

@@ -97,6 +97,12 @@ public sealed class ProvenanceTests : IDisposable
         new("mad.csv", Layer: "mom", Rows: 5),
         new("recall.csv", Layer: "mom", Rows: 7),
         new("recall-long.csv", Layer: "mom", Rows: 1),
+        // Titans' rows predate issue 18's change of titans-lmm's defaults (short conv after q/k/v, inner_lr 1 / value
+        // dim; new options short_conv, conv_size, residual_norm), which changed the hashes of every titans-lmm /
+        // titans-mac configuration; they are to be re-run (see README, Growing memory).
+        new("growing-memory.csv", Layer: "titans-lmm", Rows: 2),
+        new("growing-memory.csv", Layer: "titans-mac", Rows: 2),
+        new("mad.csv", Layer: "titans-lmm", Rows: 5),
     };
 
     private sealed record StaleRows(string File, int Rows, string? Commit = null, string? Layer = null, string? Task = null)

@@ -31,12 +31,17 @@ public sealed record NeuralMemoryState(Tensor[] Weights, Tensor[] Momentum, Tens
 /// and the read-outs with per-token weights, W_t q = B_t W_0 q + m_t S_0 q − Σ_{s≤t} c_ts δ_s (a_sᵀ q), are batched
 /// matmuls — no per-sample autograd (TorchSharp has no vmap).
 /// </summary>
-/// <remarks>Shapes: q, k [B, H, L, K]; v [B, H, L, V]; θ (inner learning rate), η (momentum), α (forgetting) [B, H, L].</remarks>
+/// <remarks>
+/// Shapes: q, k [B, H, L, K]; v [B, H, L, V]; θ (inner learning rate), η (momentum), α (forgetting) [B, H, L].
+/// With <c>residualNorm</c> the memory is titans-pytorch's default model, M(x) = LayerNorm(MLP(x)) + x (TTT's
+/// wrapper; K = V), in both the write loss and the read; its LayerNorm has no gain (titans-pytorch's learned gain,
+/// γ + 1 with γ = 0 at init, is fixed at 1 here).
+/// </remarks>
 public static class NeuralMemory
 {
     /// <summary>Per-token loop; inner gradients by autograd w.r.t. the weights at each gradient-chunk start.</summary>
     public static (Tensor Output, NeuralMemoryState State) Reference(Tensor q, Tensor k, Tensor v, Tensor theta, Tensor eta, Tensor alpha,
-        NeuralMemoryState state, int gradientChunk, MemoryActivation activation)
+        NeuralMemoryState state, int gradientChunk, MemoryActivation activation, bool residualNorm = false)
     {
         using var scope = NewDisposeScope();
         using var gradMode = enable_grad(); // the inner gradients need a graph even when the caller evaluates without one
@@ -53,7 +58,7 @@ public static class NeuralMemory
             // Inner gradient of ‖M'(k_t) − v_t‖² w.r.t. the chunk-start weights M'. Each sequence's loss depends only on its
             // own weights, so the gradient of the batch sum is the per-sequence gradient.
             var leaves = start.Select(x => x.requires_grad ? x : x.detach().requires_grad_(true)).ToArray();
-            var err = Apply(leaves, ks[t], activation) - vs[t];
+            var err = Apply(leaves, ks[t], activation, residualNorm) - vs[t];
             var grads = torch.autograd.grad(new[] { err.pow(2).sum() }, leaves, retain_graph: true, create_graph: true);
             var th = thetas[t][.., .., TensorIndex.None, TensorIndex.None];
             var et = etas[t][.., .., TensorIndex.None, TensorIndex.None];
@@ -63,7 +68,7 @@ public static class NeuralMemory
                 s[l] = et * s[l] - th * grads[l];
                 w[l] = keep * w[l] + s[l];
             }
-            outputs.Add(Apply(w, qs[t], activation));
+            outputs.Add(Apply(w, qs[t], activation, residualNorm));
         }
         var next = new NeuralMemoryState(Keep(w), Keep(s), Keep(start), pos);
         return (stack(outputs, 2).MoveToOuterDisposeScope(), next);
@@ -74,7 +79,7 @@ public static class NeuralMemory
     /// mid-chunk finishes its chunk first, with gradients at its stored chunk-start weights).
     /// </summary>
     public static (Tensor Output, NeuralMemoryState State) Chunked(Tensor q, Tensor k, Tensor v, Tensor theta, Tensor eta, Tensor alpha,
-        NeuralMemoryState state, int chunkSize, MemoryActivation activation, bool momentum = true)
+        NeuralMemoryState state, int chunkSize, MemoryActivation activation, bool momentum = true, bool residualNorm = false)
     {
         using var scope = NewDisposeScope();
         var w = state.Weights;
@@ -88,7 +93,7 @@ public static class NeuralMemory
         for (int i = 0; i < qs.Length; i++)
         {
             if (pos % chunkSize == 0) start = w;
-            var (o, w2, s2) = Chunk(qs[i], ks[i], vs[i], thetas[i], etas[i], alphas[i], w, s, start, activation, momentum);
+            var (o, w2, s2) = Chunk(qs[i], ks[i], vs[i], thetas[i], etas[i], alphas[i], w, s, start, activation, momentum, residualNorm);
             outputs.Add(o);
             (w, s) = (w2, s2);
             pos += lengths[i];
@@ -98,7 +103,7 @@ public static class NeuralMemory
     }
 
     /// <summary>M(x) with per-sequence weights: x [B, H, (n,) in] → [B, H, (n,) out].</summary>
-    public static Tensor Apply(IReadOnlyList<Tensor> weights, Tensor x, MemoryActivation activation)
+    public static Tensor Apply(IReadOnlyList<Tensor> weights, Tensor x, MemoryActivation activation, bool residualNorm = false)
     {
         bool single = x.dim() == 3;
         var h = single ? x.unsqueeze(2) : x;
@@ -107,12 +112,26 @@ public static class NeuralMemory
             h = h.matmul(weights[l].transpose(-1, -2));
             if (l < weights.Count - 1) h = Phi(h, activation);
         }
+        if (residualNorm) h = Normalize(h) + (single ? x.unsqueeze(2) : x);
         return single ? h.squeeze(2) : h;
+    }
+
+    /// <summary>LayerNorm over the last dim without gain or bias (eps 1e-5, as torch's).</summary>
+    public static Tensor Normalize(Tensor h) => nn.functional.layer_norm(h, new[] { h.shape[^1] }, eps: LayerNormEps);
+
+    private const double LayerNormEps = 1e-5;
+
+    // Backward of Normalize: dℓ/dh = (g − mean(g) − ĥ·mean(g ⊙ ĥ)) / σ for ĥ = (h − μ)/σ.
+    private static Tensor NormalizeBackward(Tensor h, Tensor g)
+    {
+        var sigma = (h.var(-1, unbiased: false, keepdim: true) + LayerNormEps).sqrt();
+        var hat = (h - h.mean(new long[] { -1 }, keepdim: true)) / sigma;
+        return (g - g.mean(new long[] { -1 }, keepdim: true) - hat * (g * hat).mean(new long[] { -1 }, keepdim: true)) / sigma;
     }
 
     // One chunk of n tokens: gradients at `start`, scans from (w, s).
     private static (Tensor Output, Tensor[] Weights, Tensor[] Momentum) Chunk(Tensor q, Tensor k, Tensor v, Tensor theta, Tensor eta, Tensor alpha,
-        Tensor[] w, Tensor[] s, Tensor[] start, MemoryActivation activation, bool momentum)
+        Tensor[] w, Tensor[] s, Tensor[] start, MemoryActivation activation, bool momentum, bool residualNorm)
     {
         long n = q.shape[2];
         int depth = w.Length;
@@ -157,7 +176,9 @@ public static class NeuralMemory
             h = l < depth - 1 ? Phi(pre[l], activation) : pre[l];
         }
         var deltas = new Tensor[depth];
-        deltas[depth - 1] = 2 * (h - v);                                                  // dℓ/dy for ℓ = ‖y − v‖²
+        deltas[depth - 1] = residualNorm                                                  // dℓ/dy for ℓ = ‖y − v‖²
+            ? NormalizeBackward(h, 2 * (Normalize(h) + k - v))                            // y = LN(h) + k
+            : 2 * (h - v);
         for (int l = depth - 2; l >= 0; l--)
             deltas[l] = deltas[l + 1].matmul(start[l + 1]) * PhiPrime(pre[l], activation);
 
@@ -167,7 +188,7 @@ public static class NeuralMemory
         {
             var u = bt * x.matmul(w[l].transpose(-1, -2)) + mt * x.matmul(s[l].transpose(-1, -2))
                     - (c * x.matmul(acts[l].transpose(-1, -2))).matmul(deltas[l]);
-            x = l < depth - 1 ? Phi(u, activation) : u;
+            x = l < depth - 1 ? Phi(u, activation) : residualNorm ? Normalize(u) + q : u;
         }
 
         // End-of-chunk weights and momentum: the t = n row of the same sums.

@@ -32,8 +32,9 @@ public sealed record TitansMacOptions
 /// Causality: the retrieved token h_i depends on x_i, so a token may only see h_j for j ≤ i. The attention therefore runs
 /// over the interleaved sequence h_1, x_1, h_2, x_2, … with an ordinary causal mask, which gives x_i exactly
 /// {persistent, h_≤i, x_≤i}; outputs are taken at the x positions. The attention state restarts at each segment.
-/// State: the children "memory", "segment_start" (the memory at the segment start) and "attention", and the position in
-/// the segment.
+/// State: the children "memory", "segment_start" (the memory at the segment start) and "attention", the retrieval
+/// queries' short-conv cache "recall_conv" (retrieval reads x, the memory writes y: two streams, two caches), and the
+/// position in the segment.
 /// </remarks>
 [ZooLayer("titans-mac", typeof(TitansMacOptions), Summary = "Titans MAC: retrieved memory and persistent tokens as attention context per segment")]
 [ContractCase("{}")]
@@ -59,7 +60,7 @@ public sealed class TitansMac : SequenceLayer
     public override LayerState InitialState(long batch, Device device, ScalarType dtype)
     {
         var m = memory.InitialState(batch, device, dtype);
-        return State(m, m.Map(t => t.alias()), attention.InitialState(batch, device, dtype), 0);
+        return State(m, m.Map(t => t.alias()), attention.InitialState(batch, device, dtype), memory.QueryCache(batch, device, dtype), 0);
     }
 
     /// <inheritdoc />
@@ -71,12 +72,13 @@ public sealed class TitansMac : SequenceLayer
         var mem = state.Child("memory");
         var segmentStart = state.Child("segment_start");
         var att = state.Child("attention");
+        var recallCache = state["recall_conv"];
         long pos = state.Counter("position");
         var outputs = new List<Tensor>();
         foreach (var xs in TimePieces.Split(x, 1, pos, _o.Segment))
         {
             long n = xs.shape[1];
-            var h = memory.Recall(xs, segmentStart);                                   // M*_{segment start}(q)
+            var (h, nextRecall) = memory.Recall(xs, segmentStart, recallCache);        // M*_{segment start}(q)
             var interleaved = stack(new[] { h, xs }, 2).reshape(b, 2 * n, DModel);      // h_1, x_1, h_2, x_2, …
             var (a, nextAtt) = attention.Forward(interleaved, att);
             var y = a.view(b, n, 2, DModel)[.., .., 1];                                 // outputs at the x positions
@@ -84,7 +86,7 @@ public sealed class TitansMac : SequenceLayer
             // overflowed on MQAR even with bounded θ and η. The memory sees y as titans-lmm sees a pre-normed input.
             var (m, nextMem) = memory.Forward(write_norm.forward(y), mem);             // write y, read M_t(y)
             outputs.Add(y * sigmoid(m));
-            (mem, att) = (nextMem, nextAtt);
+            (mem, att, recallCache) = (nextMem, nextAtt, nextRecall);
             pos += n;
             if (pos == _o.Segment)
             {
@@ -94,7 +96,7 @@ public sealed class TitansMac : SequenceLayer
             }
         }
         // Fresh handles throughout: the memory and the segment start may be the same tensors.
-        var next = State(mem, segmentStart, att, pos).Map(t => t.alias()).MoveToOuterDisposeScope();
+        var next = State(mem, segmentStart, att, recallCache, pos).Map(t => t.alias()).MoveToOuterDisposeScope();
         return (cat(outputs, 1).MoveToOuterDisposeScope(), next);
     }
 
@@ -102,11 +104,11 @@ public sealed class TitansMac : SequenceLayer
     public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) =>
         AsOneToken(x, t => Forward(t, state));
 
-    private static LayerState State(LayerState memory, LayerState segmentStart, LayerState attention, long position) =>
+    private static LayerState State(LayerState memory, LayerState segmentStart, LayerState attention, Tensor recallCache, long position) =>
         new LayerState().With("memory", memory).With("segment_start", segmentStart).With("attention", attention)
-            .WithCounter("position", position);
+            .With("recall_conv", recallCache).WithCounter("position", position);
 
-    /// <summary>Two copies of the memory plus an attention cache of at most 2 × segment tokens.</summary>
+    /// <summary>Two copies of the memory, an attention cache of at most 2 × segment tokens and the retrieval conv cache.</summary>
     public override long StateSize(long sequenceLength) =>
-        2 * memory.StateSize(sequenceLength) + attention.StateSize(2 * Math.Min(sequenceLength, _o.Segment));
+        2 * memory.StateSize(sequenceLength) + attention.StateSize(2 * Math.Min(sequenceLength, _o.Segment)) + memory.QueryCacheSize;
 }

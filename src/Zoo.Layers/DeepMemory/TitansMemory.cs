@@ -8,14 +8,15 @@ using static TorchSharp.torch;
 namespace Zoo.Layers.DeepMemory;
 
 /// <summary>
-/// Titans' neural long-term memory as a layer (LMM; Behrouz, Zhong, Mirrokni 2024, §3.1): q, k, v = SiLU projections
-/// (q, k L2-normalised), a per-head memory MLP written by gradient descent with momentum and forgetting
+/// Titans' neural long-term memory as a layer (LMM; Behrouz, Zhong, Mirrokni 2024, §3.1, §4.4): q, k, v = projections
+/// → short causal depthwise conv → SiLU (q, k L2-normalised), a per-head memory MLP written by gradient descent with momentum and forgetting
 /// (<see cref="NeuralMemory"/>), with data-dependent θ_t = inner_lr·σ(W_θ x), η_t = σ(W_η x), α_t = σ(W_α x); read-out
 /// y_t = M_t(q_t) → per-head RMSNorm → output gate → projection. The memory's initial weights are learned.
 /// </summary>
 /// <remarks>
 /// State: the weights, their momentum, the weights at the start of the current gradient chunk (children "weights",
-/// "momentum", "chunk_start", each with one tensor per MLP layer, "0" … depth − 1) and the position in the chunk, so <see cref="Step"/> (one token of the chunked form) and segment-by-segment forwards follow the same chunk
+/// "momentum", "chunk_start", each with one tensor per MLP layer, "0" … depth − 1), the short-conv caches (child "conv":
+/// "q", "k", "v") and the position in the chunk, so <see cref="Step"/> (one token of the chunked form) and segment-by-segment forwards follow the same chunk
 /// boundaries as one forward over the whole sequence.
 /// </remarks>
 [ZooLayer("titans-lmm", typeof(TitansMemoryOptions), Summary = "Titans neural long-term memory: MLP memory written by gradient descent with momentum and forgetting")]
@@ -23,13 +24,16 @@ namespace Zoo.Layers.DeepMemory;
 [ContractCase("{\"chunk_size\": 4}")]
 [ContractCase("{\"chunk_size\": 1, \"depth\": 3, \"activation\": \"tanh\", \"heads\": 3, \"key_dim\": 5, \"value_dim\": 3}")]
 [ContractCase("{\"chunk_size\": 4, \"form\": \"reference\"}")]
-[ContractCase("{\"chunk_size\": 3, \"momentum\": false, \"forgetting\": false, \"output_gate\": false}")]
+[ContractCase("{\"chunk_size\": 3, \"momentum\": false, \"forgetting\": false, \"output_gate\": false, \"short_conv\": false}")]
+[ContractCase("{\"chunk_size\": 4, \"residual_norm\": true, \"conv_size\": 2}")]
+[ContractCase("{\"chunk_size\": 4, \"residual_norm\": true, \"form\": \"reference\"}")]
 public sealed class TitansMemory : SequenceLayer, IReadableMemory
 {
     private readonly TitansMemoryOptions _o;
     private readonly int _dk, _dv;
     private readonly Linear q_proj, k_proj, v_proj, theta_proj;
     private readonly Linear? eta_proj, alpha_proj;
+    private readonly Parameter? q_conv, k_conv, v_conv;
     private readonly ParameterList memory_init;
     private readonly MemoryReadout readout;
 
@@ -50,6 +54,12 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
             eta_proj?.bias!.fill_(0.0);     // η ≈ momentum_max / 2 at init (η ≈ 0.88 diverged)
             alpha_proj?.bias!.fill_(-5.0);  // α ≈ 0.007 at init: forget slowly
         }
+        if (options.ShortConv)
+        {
+            q_conv = ShortConvolution.Weight(h * _dk, options.ConvSize);
+            k_conv = ShortConvolution.Weight(h * _dk, options.ConvSize);
+            v_conv = ShortConvolution.Weight(h * _dv, options.ConvSize);
+        }
         int hidden = Math.Max(1, (int)Math.Round(options.HiddenMult * _dk));
         var dims = new List<int> { _dk };
         for (int i = 0; i < options.Depth - 1; i++) dims.Add(hidden);
@@ -63,12 +73,25 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
 
     private int Depth => _o.Depth;
 
-    /// <summary>State: the learned initial weights, zero momentum, chunk start = the weights, position 0.</summary>
+    // Inputs the short conv keeps from before the current token (0 without it).
+    private int Cached => _o.ShortConv ? _o.ConvSize - 1 : 0;
+
+    /// <summary>State: the learned initial weights, zero momentum, chunk start = the weights, empty conv caches, position 0.</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype)
     {
         var w = memory_init.Select(p => p.to(dtype, device).unsqueeze(0).expand(batch, -1, -1, -1)).ToArray();
-        return State(new NeuralMemoryState(w, Array.ConvertAll(w, x => zeros_like(x)), Array.ConvertAll(w, x => x.alias()), 0));
+        var conv = new LayerState().With("q", QueryCache(batch, device, dtype))
+            .With("k", zeros(new long[] { batch, Cached, _o.Heads * _dk }, dtype: dtype, device: device))
+            .With("v", zeros(new long[] { batch, Cached, _o.Heads * _dv }, dtype: dtype, device: device));
+        return State(new NeuralMemoryState(w, Array.ConvertAll(w, x => zeros_like(x)), Array.ConvertAll(w, x => x.alias()), 0), conv);
     }
+
+    /// <summary>Numbers in one sequence's query conv cache.</summary>
+    public long QueryCacheSize => (long)Cached * _o.Heads * _dk;
+
+    /// <summary>An empty short-conv cache for the queries alone [B, kernel − 1, H·K], as <see cref="Recall"/> carries it.</summary>
+    public Tensor QueryCache(long batch, Device device, ScalarType dtype) =>
+        zeros(new long[] { batch, Cached, _o.Heads * _dk }, dtype: dtype, device: device);
 
     /// <inheritdoc />
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state, step: false);
@@ -77,14 +100,14 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
     public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) =>
         AsOneToken(x, t => Run(t, state, step: true));
 
-    /// <summary>Weights, momentum and chunk-start weights of every head's MLP.</summary>
-    public override long StateSize(long sequenceLength) => 3L * memory_init.Sum(p => p.numel());
+    /// <summary>Weights, momentum and chunk-start weights of every head's MLP, and the short-conv caches.</summary>
+    public override long StateSize(long sequenceLength) => 3L * memory_init.Sum(p => p.numel()) + (long)Cached * _o.Heads * (2 * _dk + _dv);
 
     /// <inheritdoc />
     public (Tensor Reads, Tensor Queries, LayerState State) Memorize(Tensor x, LayerState? state) => Memorize(x, state, step: false);
 
     /// <summary>M(q) with the stored weights.</summary>
-    public Tensor Read(LayerState memory, Tensor queries) => NeuralMemory.Apply(Layers(memory.Child("weights")), queries, _o.Activation);
+    public Tensor Read(LayerState memory, Tensor queries) => NeuralMemory.Apply(Layers(memory.Child("weights")), queries, _o.Activation, _o.ResidualNorm);
 
     /// <summary>
     /// The soup M_t with parameters Σ_i w_ti W⁽ⁱ⁾, layer by layer: each layer is linear in its weights, so
@@ -105,6 +128,7 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
             }
             h = l < Depth - 1 ? (_o.Activation == MemoryActivation.Silu ? nn.functional.silu(mixed!) : tanh(mixed!)) : mixed!;
         }
+        if (_o.ResidualNorm) h = NeuralMemory.Normalize(h) + queries;
         return h.MoveToOuterDisposeScope();
     }
 
@@ -113,12 +137,14 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
 
     /// <summary>
     /// Retrieval without update (Titans' M*): reads <paramref name="memory"/> with the queries of x and applies the output
-    /// stage, giving one D-wide token per input token.
+    /// stage, giving one D-wide token per input token. The queries' short conv runs over x, continuing from
+    /// <paramref name="queryCache"/> (x is a different stream from the one the memory writes, so it has its own cache).
     /// </summary>
-    public Tensor Recall(Tensor x, LayerState memory)
+    public (Tensor Output, Tensor QueryCache) Recall(Tensor x, LayerState memory, Tensor queryCache)
     {
         using var scope = NewDisposeScope();
-        return readout.Compute(Read(memory, Keys(q_proj, x)), x).MoveToOuterDisposeScope();
+        var (q, cache) = Keys(q_proj, q_conv, x, queryCache);
+        return (readout.Compute(Read(memory, q), x).MoveToOuterDisposeScope(), cache.MoveToOuterDisposeScope());
     }
 
     private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state, bool step)
@@ -128,32 +154,43 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
         return (readout.Compute(o, x).MoveToOuterDisposeScope(), next.MoveToOuterDisposeScope());
     }
 
-    // Titans' query/key features: SiLU projection, split into heads, L2-normalised.
-    private Tensor Keys(Linear projection, Tensor x) =>
-        nn.functional.normalize(HeadLayout.Split(nn.functional.silu(projection.forward(x)), _o.Heads, _dk), dim: -1);
+    // Titans' features (§4.4): projection → short conv → SiLU, split into heads; queries and keys also L2-normalised.
+    private (Tensor Features, Tensor Cache) Features(Linear projection, Parameter? conv, Tensor x, Tensor cache, int dim)
+    {
+        var (u, next) = ShortConvolution.Apply(projection.forward(x), conv, cache);
+        return (HeadLayout.Split(conv is null ? nn.functional.silu(u) : u, _o.Heads, dim), next);
+    }
+
+    private (Tensor Keys, Tensor Cache) Keys(Linear projection, Parameter? conv, Tensor x, Tensor cache)
+    {
+        var (u, next) = Features(projection, conv, x, cache, _dk);
+        return (nn.functional.normalize(u, dim: -1), next);
+    }
 
     private (Tensor Reads, Tensor Queries, LayerState State) Memorize(Tensor x, LayerState? state, bool step)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
         state ??= InitialState(b, x.device, x.dtype);
-        var q = Keys(q_proj, x);
-        var k = Keys(k_proj, x);
-        var v = HeadLayout.Split(nn.functional.silu(v_proj.forward(x)), _o.Heads, _dv);
-        var theta = (_o.InnerLr * sigmoid(theta_proj.forward(x))).transpose(1, 2);
+        var caches = state.Child("conv");
+        var (q, cq) = Keys(q_proj, q_conv, x, caches["q"]);
+        var (k, ck) = Keys(k_proj, k_conv, x, caches["k"]);
+        var (v, cv) = Features(v_proj, v_conv, x, caches["v"], _dv);
+        var theta = (_o.InnerLrFor(DModel) * sigmoid(theta_proj.forward(x))).transpose(1, 2);
         var eta = eta_proj is not null ? (_o.MomentumMax * sigmoid(eta_proj.forward(x))).transpose(1, 2) : zeros(b, _o.Heads, l, dtype: x.dtype, device: x.device);
         var alpha = alpha_proj is not null ? sigmoid(alpha_proj.forward(x)).transpose(1, 2) : zeros(b, _o.Heads, l, dtype: x.dtype, device: x.device);
         var memory = new NeuralMemoryState(Layers(state.Child("weights")), Layers(state.Child("momentum")),
             Layers(state.Child("chunk_start")), state.Counter("position"));
         var (o, next) = !step && _o.Form == NeuralMemoryForm.Reference
-            ? NeuralMemory.Reference(q, k, v, theta, eta, alpha, memory, _o.ChunkSize, _o.Activation)
-            : NeuralMemory.Chunked(q, k, v, theta, eta, alpha, memory, _o.ChunkSize, _o.Activation, _o.Momentum);
-        return (o.MoveToOuterDisposeScope(), q.MoveToOuterDisposeScope(), State(next).MoveToOuterDisposeScope());
+            ? NeuralMemory.Reference(q, k, v, theta, eta, alpha, memory, _o.ChunkSize, _o.Activation, _o.ResidualNorm)
+            : NeuralMemory.Chunked(q, k, v, theta, eta, alpha, memory, _o.ChunkSize, _o.Activation, _o.Momentum, _o.ResidualNorm);
+        var conv = new LayerState().With("q", cq).With("k", ck).With("v", cv);
+        return (o.MoveToOuterDisposeScope(), q.MoveToOuterDisposeScope(), State(next, conv).MoveToOuterDisposeScope());
     }
 
-    private static LayerState State(NeuralMemoryState m) => new LayerState()
+    private static LayerState State(NeuralMemoryState m, LayerState conv) => new LayerState()
         .With("weights", Layers(m.Weights)).With("momentum", Layers(m.Momentum)).With("chunk_start", Layers(m.ChunkStart))
-        .WithCounter("position", m.Position);
+        .With("conv", conv).WithCounter("position", m.Position);
 
     // One tensor per MLP layer, named by the layer's index: a list of like tensors, read back in layer order.
     private static LayerState Layers(Tensor[] layers)

@@ -89,7 +89,7 @@ public sealed class MemoryFeatures : nn.Module
         // M memories' channels over one shared kernel each.
         var qkv = nn.functional.linear(x, cat(new Tensor[] { q_proj.weight!, k_proj.weight!, v_proj.weight! }, 0));
         var (mixed, cache) = _o.ShortConv
-            ? ShortConv(qkv, cat(new Tensor[] { q_conv!, PerMemory(k_conv!), PerMemory(v_conv!) }, 0), cat(new[] { caches["q"], caches["k"], caches["v"] }, -1))
+            ? ShortConvolution.Apply(qkv, cat(new Tensor[] { q_conv!, PerMemory(k_conv!), PerMemory(v_conv!) }, 0), cat(new[] { caches["q"], caches["k"], caches["v"] }, -1))
             : (qkv, null);
         var sizes = new[] { (long)h * _dk, (long)mh * _dk, (long)mh * _dv };
         var (q, k, v) = Split3(mixed, sizes);
@@ -130,25 +130,7 @@ public sealed class MemoryFeatures : nn.Module
 
     private static LayerState Caches(Tensor q, Tensor k, Tensor v) => new LayerState().With("q", q).With("k", k).With("v", v);
 
-    private Parameter Conv(long channels)
-    {
-        var bound = 1.0 / Math.Sqrt(_o.ConvSize);
-        using var noGrad = no_grad();
-        return nn.Parameter(empty(channels, 1, _o.ConvSize).uniform_(-bound, bound));
-    }
-
-    // Causal depthwise conv over time, continuing from the cached last inputs; then SiLU. Written as a sum of kernel-size
-    // shifted products (y_t = Σ_j w_j ⊙ u_{t−kernel+1+j}): libtorch's depthwise conv1d on CPU cost more than the
-    // gated delta op itself at d_model 64 (docs/architecture.md, 'Gated DeltaNet cost').
-    private (Tensor Output, Tensor Cache) ShortConv(Tensor u, Tensor weight, Tensor cache)
-    {
-        var full = cat(new[] { cache, u }, 1);                                       // [B, kernel − 1 + L, C]
-        long l = u.shape[1];
-        var taps = weight.squeeze(1).t().unbind(0);                                  // kernel × [C]
-        var y = full.narrow(1, 0, l) * taps[0];
-        for (int j = 1; j < taps.Length; j++) y = y + full.narrow(1, j, l) * taps[j];
-        return (nn.functional.silu(y), full.narrow(1, full.shape[1] - Cached, Cached));
-    }
+    private Parameter Conv(long channels) => ShortConvolution.Weight(channels, _o.ConvSize);
 }
 
 /// <summary>The output side of a matrix-memory block: per-head RMSNorm → output gate SiLU(W_g x) → projection.</summary>
