@@ -6,7 +6,8 @@ namespace Zoo.Cli;
 
 /// <summary>
 /// <c>zoo run SUITE</c>: trains every pending run of a suite and appends result rows to <c>OUT/SUITE.csv</c>; with
-/// <c>--dry-run</c> prints the runner's plan (each run of the shard, pending or done, and where rows go). Exit code 1
+/// <c>--dry-run</c> prints the runner's plan (each run of the shard, pending or done, and where rows go); with
+/// <c>--plots-only</c> redraws the figures from what is stored. Exit code 1
 /// when a run ended in error or oom.
 /// </summary>
 internal static class RunCommand
@@ -22,9 +23,10 @@ internal static class RunCommand
         var forceOption = new Option<bool>("--force") { Description = "re-run configurations that already have an ok/diverged row" };
         var shardOption = new Option<string?>("--shard") { Description = "run only shard i of n (i/n, 0-based), e.g. $SLURM_ARRAY_TASK_ID/8; writes SUITE.shard-i-of-n.csv" };
         var checkpointOption = new Option<string?>("--checkpoints") { Description = "save each trained model (and a PyTorch state dict) in this folder" };
+        var plotsOnlyOption = new Option<bool>("--plots-only") { Description = "redraw the suite's figures from the rows and curves stored in OUT; train nothing" };
         var run = new Command("run", "train every pending run of a suite and append result rows to OUT/SUITE.csv")
         {
-            suiteArg, outOption, deviceOption, pluginOption, dryRunOption, forceOption, shardOption, checkpointOption,
+            suiteArg, outOption, deviceOption, pluginOption, dryRunOption, forceOption, shardOption, checkpointOption, plotsOnlyOption,
         };
         run.SetAction(p => cli.Guard(p, () =>
         {
@@ -38,6 +40,11 @@ internal static class RunCommand
                 foreach (var r in plan.InShard)
                     cli.Out.WriteLine($"{r.Run.ConfigHash}  {(r.Pending ? "pending" : "done   ")}  {r.Run}");
                 cli.Out.WriteLine($"{plan.TotalRuns} runs{(plan.Shard is null ? "" : $", {plan.InShard.Count} in shard {shardText}")}, {plan.PendingCount} pending → {plan.ResultsPath}");
+                return ExitCode.Ok;
+            }
+            if (p.GetValue(plotsOnlyOption))
+            {
+                foreach (var file in new SuiteRunner().Redraw(suitePath, settings)) cli.Out.WriteLine($"wrote {file}");
                 return ExitCode.Ok;
             }
             var rows = new SuiteRunner(new ConsoleReporter(cli.Out, cli.Live)).Run(suitePath, settings);

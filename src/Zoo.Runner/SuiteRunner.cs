@@ -176,15 +176,32 @@ public sealed class SuiteRunner
             _reporter.RunFinished(record.Rows[0]);
         }
         // Plots are redrawn from everything stored, also when nothing was pending (e.g. after merging shards).
-        if (File.Exists(curves.Path))
-        {
-            var curveRows = curves.Read();
-            LearningCurvePlot.Write(curveRows, outputs.SuiteDir, suite.Name, CurveInfo(runs, registry));
-            var kept = trajectories.Read();
-            if (kept.Count > 0)
-                ReplayPlots.Write(results.Read(), kept, runs.ToDictionary(r => r.ConfigHash, r => r.DisplayName), outputs.SuiteDir, suite.Name, curveRows);
-        }
+        Redraw(suite, registry, runs, outputs);
         return rows;
+    }
+
+    /// <summary>
+    /// Redraws the suite's figures (learning curves, replay plots) from the rows and curves stored under
+    /// <paramref name="settings"/>' output folder, training nothing (<c>zoo run --plots-only</c>); returns the files written.
+    /// </summary>
+    public IReadOnlyList<string> Redraw(string suitePath, RunSettings settings)
+    {
+        var (suite, registry, runs) = Plan(suitePath, settings);
+        var outputs = SuiteOutputs.For(settings, suite.Name, _reporter.Note);
+        outputs.CheckWritable(runs.Select(r => r.Task).Distinct());
+        return Redraw(suite, registry, runs, outputs);
+    }
+
+    private static IReadOnlyList<string> Redraw(SuiteFile suite, ComponentRegistry registry, IReadOnlyList<RunSpec> runs, SuiteOutputs outputs)
+    {
+        var (results, curves, trajectories) = (outputs.Results, outputs.Curves, outputs.Trajectories);
+        if (!File.Exists(curves.Path)) return Array.Empty<string>();
+        var curveRows = curves.Read();
+        var files = LearningCurvePlot.Write(curveRows, outputs.SuiteDir, suite.Name, CurveInfo(runs, registry)).ToList();
+        var kept = trajectories.Read();
+        if (kept.Count > 0)
+            files.AddRange(ReplayPlots.Write(results.Read(), kept, runs.ToDictionary(r => r.ConfigHash, r => r.DisplayName), outputs.SuiteDir, suite.Name, curveRows));
+        return files;
     }
 
     // What the learning-curve figure needs per run: its panel (task options), its line (configuration without the

@@ -43,6 +43,26 @@ public sealed class ReliabilityTests : IDisposable
     }
 
     [Fact]
+    public void Plots_only_redraws_the_figures_from_stored_curves_and_trains_nothing()
+    {
+        var suite = Suite(seeds: 1);
+        new SuiteRunner().Run(suite, new RunSettings(Out));
+        var png = LearningCurvePlot.PathFor(Path.Combine(Out, "tiny"), "mqar");
+        File.Delete(png);
+        var csv = Path.Combine(Out, "tiny.csv");
+        var before = File.ReadAllText(csv);
+        var (code, output, err) = BadInputTests.Zoo("run", suite, "--out", Out, "--plots-only");
+        Assert.True(code == 0, err);
+        Assert.Contains($"wrote {png}", output);
+        Assert.True(File.Exists(png));
+        Assert.Equal(before, File.ReadAllText(csv));
+        // With a run pending (another seed), it still trains nothing.
+        var more = Suite(seeds: 2);
+        Assert.Equal(0, BadInputTests.Zoo("run", more, "--out", Out, "--plots-only").Code);
+        Assert.Equal(before, File.ReadAllText(csv));
+    }
+
+    [Fact]
     public void Failed_runs_are_retried_on_resume()
     {
         var suite = Suite(seeds: 1);
