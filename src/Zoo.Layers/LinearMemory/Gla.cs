@@ -75,7 +75,7 @@ public sealed record GlaOptions : IValidatableOptions
 [ContractCase("{\"heads\": 2}")]
 [ContractCase("{\"heads\": 3, \"key_dim\": 5, \"value_dim\": 3, \"chunk_size\": 4, \"gate_rank\": 2}")]
 [ContractCase("{\"heads\": 1, \"form\": \"reference\"}")]
-public sealed class Gla : SequenceLayer
+public sealed class Gla : MatrixMemoryLayer
 {
     private readonly GlaOptions _o;
     private readonly int _dk, _dv;
@@ -99,20 +99,11 @@ public sealed class Gla : SequenceLayer
         RegisterComponents();
     }
 
-    /// <summary>State: the memory "S" [B, H, K, V].</summary>
-    public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
-        new LayerState().With("S", zeros(new long[] { batch, _o.Heads, _dk, _dv }, dtype: dtype, device: device));
+    /// <inheritdoc />
+    protected override (int Heads, int KeyDim, int ValueDim) MemoryShape => (_o.Heads, _dk, _dv);
 
     /// <inheritdoc />
-    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state);
-
-    /// <summary>One token through the recurrence.</summary>
-    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) => AsOneToken(x, t => Run(t, state));
-
-    /// <summary>H·K·V.</summary>
-    public override long StateSize(long sequenceLength) => (long)_o.Heads * _dk * _dv;
-
-    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state)
+    protected override (Tensor Output, LayerState State) Run(Tensor x, LayerState? state)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];

@@ -57,7 +57,7 @@ public sealed record Hgrn2Options : IValidatableOptions
 [ContractCase("{\"expand_ratio\": 4}")]
 [ContractCase("{\"expand_ratio\": 3, \"chunk_size\": 4, \"lower_bound\": 0.5}")]
 [ContractCase("{\"expand_ratio\": 6, \"form\": \"reference\"}")]
-public sealed class Hgrn2 : SequenceLayer
+public sealed class Hgrn2 : MatrixMemoryLayer
 {
     private readonly Hgrn2Options _o;
     private readonly int _heads, _dk, _dv;
@@ -79,20 +79,11 @@ public sealed class Hgrn2 : SequenceLayer
         RegisterComponents();
     }
 
-    /// <summary>State: "S" [B, H, n, d_model / H].</summary>
-    public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
-        new LayerState().With("S", zeros(new long[] { batch, _heads, _dk, _dv }, dtype: dtype, device: device));
+    /// <inheritdoc />
+    protected override (int Heads, int KeyDim, int ValueDim) MemoryShape => (_heads, _dk, _dv);
 
     /// <inheritdoc />
-    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state);
-
-    /// <summary>One token through the recurrence.</summary>
-    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) => AsOneToken(x, t => Run(t, state));
-
-    /// <summary>d_model · expand ratio.</summary>
-    public override long StateSize(long sequenceLength) => (long)_heads * _dk * _dv;
-
-    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state)
+    protected override (Tensor Output, LayerState State) Run(Tensor x, LayerState? state)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];

@@ -66,7 +66,7 @@ public sealed record RetNetOptions : IValidatableOptions
 [ContractCase("{}")]
 [ContractCase("{\"chunk_size\": 4, \"heads\": 3}")]
 [ContractCase("{\"form\": \"reference\", \"heads\": 2, \"key_dim\": 5, \"value_dim\": 3}")]
-public sealed class RetNet : SequenceLayer
+public sealed class RetNet : MatrixMemoryLayer
 {
     private readonly RetNetOptions _o;
     private readonly int _dk, _dv;
@@ -95,20 +95,11 @@ public sealed class RetNet : SequenceLayer
     /// <summary>The decays γ_h = 1 − 2^(−5−h) of the heads.</summary>
     public IReadOnlyList<double> Decays => _logDecays.Select(Math.Exp).ToArray();
 
-    /// <summary>State: the retention memory "S" [B, H, K, V].</summary>
-    public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
-        new LayerState().With("S", zeros(new long[] { batch, _o.Heads, _dk, _dv }, dtype: dtype, device: device));
+    /// <inheritdoc />
+    protected override (int Heads, int KeyDim, int ValueDim) MemoryShape => (_o.Heads, _dk, _dv);
 
     /// <inheritdoc />
-    public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state);
-
-    /// <summary>One token through the recurrent form (eq. 6).</summary>
-    public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) => AsOneToken(x, t => Run(t, state));
-
-    /// <summary>H·K·V.</summary>
-    public override long StateSize(long sequenceLength) => (long)_o.Heads * _dk * _dv;
-
-    private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state)
+    protected override (Tensor Output, LayerState State) Run(Tensor x, LayerState? state)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];

@@ -4,6 +4,23 @@ using System.Text;
 namespace Zoo.Runner.Results;
 
 /// <summary>One leaderboard line: a layer's best configuration on one task setting, summarised over seeds.</summary>
+/// <param name="Suite">Suite name.</param>
+/// <param name="Task">Task name.</param>
+/// <param name="TaskOptions">The task setting's options (JSON).</param>
+/// <param name="Layer">Layer name (or label).</param>
+/// <param name="Metric">The metric summarised.</param>
+/// <param name="HigherIsBetter">Direction of <paramref name="Metric"/>.</param>
+/// <param name="Mean">Mean over seeds of each run's best value.</param>
+/// <param name="Spread">Standard deviation over seeds.</param>
+/// <param name="Seeds">Seeds (finished runs) averaged.</param>
+/// <param name="Diverged">How many of them diverged.</param>
+/// <param name="Lr">The configuration's learning rate.</param>
+/// <param name="DModel">Its width.</param>
+/// <param name="Params">Trainable parameters.</param>
+/// <param name="StateSize">Recurrent state per sequence at the task's length.</param>
+/// <param name="TokensPerSecond">Mean training tokens/s over the seeds.</param>
+/// <param name="LayerOptions">The configuration's layer options (JSON).</param>
+/// <param name="Primary">Whether <paramref name="Metric"/> is the runs' primary metric (figures draw only those).</param>
 /// <param name="Ends">How the seeds' runs ended (the result rows' <c>end</c> column), e.g. <c>target 2, cap 1</c>; empty for older files.</param>
 /// <param name="StillImproving">Seeds whose run stopped while still improving: <c>end</c> = <c>cap</c> (an <c>until</c> run
 /// that met neither target nor patience), or a fixed budget whose best evaluation was its last one. Their value is a lower
