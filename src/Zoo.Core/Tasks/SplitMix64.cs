@@ -34,17 +34,24 @@ public sealed class SplitMix64
     public int NextInt(int lo, int hi) => lo + NextInt(hi - lo);
 
     /// <summary><paramref name="k"/> distinct integers from [lo, hi), in random order (partial Fisher–Yates).</summary>
+    /// <remarks>
+    /// The pool [lo, hi) is virtual: only positions a swap has moved are stored, so a draw costs O(k) rather than O(n)
+    /// (MQAR at V 8,192 draws 64 keys from a pool of 4,096, twice per example). The values and their order are exactly
+    /// those of swapping in a full array, which a test keeps as the reference.
+    /// </remarks>
     public int[] Distinct(int lo, int hi, int k)
     {
         int n = hi - lo;
         if (k > n) throw new ArgumentException($"cannot draw {k} distinct values from {n}");
-        var pool = Enumerable.Range(lo, n).ToArray();
+        var moved = new Dictionary<int, int>(2 * k);
+        var drawn = new int[k];
         for (int i = 0; i < k; i++)
         {
             int j = i + NextInt(n - i);
-            (pool[i], pool[j]) = (pool[j], pool[i]);
+            drawn[i] = moved.TryGetValue(j, out var atJ) ? atJ : lo + j;
+            moved[j] = moved.TryGetValue(i, out var atI) ? atI : lo + i;   // position i is never drawn from again
         }
-        return pool[..k];
+        return drawn;
     }
 
     /// <summary>
