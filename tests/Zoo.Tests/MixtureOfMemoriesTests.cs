@@ -92,6 +92,8 @@ public sealed class MixtureOfMemoriesTests
     [InlineData(EarlierForm + ", ")]
     [InlineData("\"shared_memory\": false, \"rule\": \"simple_gla\", ")]
     [InlineData("\"top_k\": 1, \"memory\": {\"form\": \"reference\"}, ")]
+    [InlineData("\"capacity_factor\": 0.5, ")]
+    [InlineData(EarlierForm + ", \"capacity_factor\": 0.75, ")]
     public void Sparse_form_equals_dense_form_in_outputs_state_and_gradients(string options)
     {
         using var scope = NewDisposeScope();
@@ -120,6 +122,34 @@ public sealed class MixtureOfMemoriesTests
             var diff = TestSupport.MaxAbsDiff(p.grad!, denseParams[name].grad!);
             Assert.True(diff < 1e-12, $"gradient of {name} differs by {diff}");
         }
+    }
+
+    [Fact]
+    public void A_capacity_drops_a_memorys_overflow_tokens_and_nothing_else()
+    {
+        using var scope = NewDisposeScope();
+        // K 3, top-2, L 13: a capacity factor of 0.5 lets each memory take ⌈0.5 · 13 · 2 / 3⌉ = 5 tokens per call.
+        MixtureOfMemories Build(string extra) => Mom("{\"memories\": 3, \"compute\": \"sparse\", \"memory\": {\"chunk_size\": 4}" + extra + "}");
+        var (full, capped) = (Build(""), Build(", \"capacity_factor\": 0.5"));
+        Assert.Equal(13, full.Capacity(13));
+        Assert.Equal(5, capped.Capacity(13));
+        Assert.Equal(1, capped.Capacity(1));
+        var x = TestSupport.Input(3, 13, D, seed: 11);
+        var (gate, _) = full.Route(x);
+        // The first position at which any (sequence, memory) receives its 6th routed token: everything before it is
+        // kept by both layers, so outputs agree up to it and differ from it on.
+        var counts = gate.gt(0).to(ScalarType.Int64).cumsum(1);                     // [B, L, K]
+        var overflow = counts.gt(5).any(-1).any(0);                                   // [L]
+        Assert.True(overflow.any().item<bool>(), "test input should overflow a memory's capacity");
+        long first = overflow.to(ScalarType.Int64).argmax().item<long>();
+        var (yf, _) = full.Forward(x);
+        var (yc, _) = capped.Forward(x);
+        Assert.True(TestSupport.MaxAbsDiff(yf[.., ..(int)first], yc[.., ..(int)first]) < 1e-12, "tokens before the first overflow must be untouched");
+        Assert.True(TestSupport.MaxAbsDiff(yf[.., (int)first..], yc[.., (int)first..]) > 1e-6, "a dropped token should change the output");
+        // With a capacity of L nothing is dropped: the layer equals the one without a capacity.
+        var roomy = Build(", \"capacity_factor\": 1.5");
+        Assert.Equal(13, roomy.Capacity(13));
+        Assert.True(TestSupport.MaxAbsDiff(yf, roomy.Forward(x).Output) < 1e-12);
     }
 
     [Fact]

@@ -92,7 +92,7 @@ public sealed class ProvenanceTests : IDisposable
         new("mad.csv", Task: "selective-copying", Rows: 9),
         // Rows of a layer whose options changed after they were written. MoM's defaults became the reference's form
         // (issue 18 part 6: β unscaled by the router, shared q / conv / decay parameters, balance loss top_k at
-        // balance) and it gained the compute option, so every committed MoM row's hash changed; the rows stay as
+        // balance), it gained the compute option and then capacity_factor (with dense as the default form), so every committed MoM row's hash changed; the rows stay as
         // history of the earlier form until the suites re-run them.
         new("mad.csv", Layer: "mom", Rows: 5),
         new("recall.csv", Layer: "mom", Rows: 7),

@@ -10,7 +10,10 @@ namespace Zoo.Layers.LinearMemory;
 /// <summary>How <see cref="MixtureOfMemories"/> computes its routed memories (both give the same result).</summary>
 public enum RoutedCompute
 {
-    /// <summary>Each routed memory runs only over the tokens routed to it, gathered into a compacted stream (fast).</summary>
+    /// <summary>
+    /// Each routed memory runs only over the tokens routed to it, gathered into a compacted stream of the host-known
+    /// capacity (fast when <see cref="MixtureOfMemoriesOptions.CapacityFactor"/> is below K / top_k).
+    /// </summary>
     Sparse,
     /// <summary>Every memory runs over every token, an unrouted token being a step that neither decays nor writes (the readable reference form).</summary>
     Dense,
@@ -61,8 +64,20 @@ public sealed record MixtureOfMemoriesOptions : IValidatableOptions
     public bool AuxLossPerSlot { get; init; }
 
     /// <summary>Sparse (each memory over its routed tokens) or dense (every memory over every token); same result.</summary>
-    [Option("routed memories over their routed tokens only (sparse) or over every token with no-op steps (dense)")]
-    public RoutedCompute Compute { get; init; } = RoutedCompute.Sparse;
+    [Option("routed memories over their routed tokens only (sparse; fast with a capacity_factor) or over every token with no-op steps (dense)")]
+    public RoutedCompute Compute { get; init; } = RoutedCompute.Dense;
+
+    /// <summary>
+    /// Token capacity of each routed memory per forward call, as a multiple of its balanced load: a memory takes at most
+    /// C = ⌈capacity_factor · L · top_k / K⌉ of the tokens routed to it (the first C, in order) and drops the rest, which
+    /// neither write to it nor read from it (Switch Transformer's token dropping, Fedus et al. 2021). 0 (the default): no
+    /// capacity, C = L, nothing is dropped (the paper's layer). A capacity is what lets the sparse form run without a
+    /// device-to-host read: its compacted streams have the host-known length C instead of the longest routed stream.
+    /// Both forms apply it, so they stay equal; <see cref="MixtureOfMemories.Step"/> (L = 1) never drops, so it equals
+    /// a forward call only when that call dropped nothing.
+    /// </summary>
+    [Option("routed tokens each memory takes per forward call, as a multiple of its balanced load L·top_k/K (overflow dropped, Switch-style); 0: no limit", Min = 0)]
+    public double CapacityFactor { get; init; }
 
     /// <summary>Heads, dims, chunking and conv of each memory.</summary>
     [Option("each memory's options (as for gated-deltanet)")]
@@ -99,14 +114,18 @@ public sealed record MixtureOfMemoriesOptions : IValidatableOptions
 /// is head h of memory m; the shared memory is m = K). The sparse form gathers each (sequence, memory)'s routed
 /// tokens into a compacted stream and runs the <see cref="GatedDelta"/> op over those alone, as the reference does; the
 /// dense form runs every memory over every token with the unrouted steps turned into no-ops (α = 1, β = 0), which leaves
-/// the state exactly as skipping them, so both forms give the same outputs, states and gradients.</para>
+/// the state exactly as skipping them, so both forms give the same outputs, states and gradients. The dense form is
+/// the default because it is exact without a device-to-host read: the reference sizes its compacted streams by the
+/// longest one (a data-dependent shape, read back from the device on every forward). Zoo's sparse form sizes them by a
+/// host-known capacity instead (<c>capacity_factor</c>, Switch-style dropping of overflow tokens); with no capacity
+/// its streams are L long and it costs what the dense form costs.</para>
 /// </remarks>
 [ZooLayer("mom", typeof(MixtureOfMemoriesOptions), Summary = "Mixture-of-Memories: routed top-k gated-delta memories + shared memory (Du et al. 2025)")]
 [ContractCase("{}")]
-[ContractCase("{\"compute\": \"dense\"}")]
+[ContractCase("{\"compute\": \"sparse\"}")]
 [ContractCase("{\"memories\": 3, \"top_k\": 2, \"memory\": {\"chunk_size\": 4}}")]
 [ContractCase("{\"memories\": 3, \"top_k\": 2, \"shared_query\": false, \"scale_write_by_router\": true, \"aux_loss_per_slot\": true, \"memory\": {\"chunk_size\": 4}}")]
-[ContractCase("{\"memories\": 4, \"top_k\": 1, \"shared_memory\": false, \"rule\": \"delta\", \"memory\": {\"heads\": 3, \"key_dim\": 5, \"value_dim\": 4, \"chunk_size\": 8}}")]
+[ContractCase("{\"memories\": 4, \"top_k\": 1, \"shared_memory\": false, \"rule\": \"delta\", \"compute\": \"sparse\", \"memory\": {\"heads\": 3, \"key_dim\": 5, \"value_dim\": 4, \"chunk_size\": 8}}")]
 public sealed class MixtureOfMemories : SequenceLayer
 {
     private readonly MixtureOfMemoriesOptions _o;
@@ -172,9 +191,11 @@ public sealed class MixtureOfMemories : SequenceLayer
         var inputs = memories.Compute(x, state.Child("conv"));               // k, v, α, β: [B, M·H, L, ·]
         var (gate, probs) = Route(x);
         var picked = gate.gt(0).to(x.dtype);                                          // [B, L, K]
+        long capacity = Capacity(x.shape[1]);
+        var (kept, keptGate) = capacity < x.shape[1] ? Keep(gate, picked, capacity) : (picked, gate);
         var (read, s) = step || _o.Compute == RoutedCompute.Dense
-            ? Dense(inputs, gate, picked, state["S"])
-            : Sparse(inputs, gate, picked, state["S"]);
+            ? Dense(inputs, keptGate, kept, state["S"])
+            : Sparse(inputs, keptGate, kept, state["S"], capacity);
         var y = readout.Compute(read, x);
 
         if (training && !step && _o.AuxLossWeight > 0)
@@ -196,6 +217,18 @@ public sealed class MixtureOfMemories : SequenceLayer
         }
         var next = new LayerState().With("S", s).With("conv", inputs.ConvCaches).MoveToOuterDisposeScope();
         return (y.MoveToOuterDisposeScope(), next);
+    }
+
+    /// <summary>Tokens each routed memory takes in a call over <paramref name="length"/> positions (see <see cref="MixtureOfMemoriesOptions.CapacityFactor"/>).</summary>
+    public long Capacity(long length) => _o.CapacityFactor <= 0
+        ? length
+        : Math.Min(length, (long)Math.Ceiling(_o.CapacityFactor * length * _o.TopK / _o.Memories));
+
+    // A memory's first `capacity` routed tokens (in order) stay routed; the rest are dropped from it: no write, no read.
+    private static (Tensor Kept, Tensor Gate) Keep(Tensor gate, Tensor picked, long capacity)
+    {
+        var kept = picked * picked.cumsum(1).le(capacity).to(picked.dtype);
+        return (kept, gate * kept);
     }
 
     // Queries of all M memories [B, M·H, L, K] (the shared query repeated when memories share it).
@@ -231,20 +264,19 @@ public sealed class MixtureOfMemories : SequenceLayer
 
     /// <summary>
     /// The fast form: routed memory m runs only over the tokens routed to it. Their positions, in order, are gathered
-    /// into a compacted stream as long as the most tokens any (sequence, memory) received, the shorter ones padded
-    /// with steps that neither decay nor write; outputs are weighted by g_m and scattered back to their positions. It
-    /// equals <see cref="Dense"/>, whose unrouted steps are no-ops; the shared memory runs over every token.
+    /// into a compacted stream of the capacity's length n (host-known, so nothing is read back from the device), the
+    /// shorter streams padded with steps that neither decay nor write; outputs are weighted by g_m and scattered back to
+    /// their positions. It equals <see cref="Dense"/>, whose unrouted steps are no-ops, given the same kept tokens
+    /// (<paramref name="picked"/> holds at most n per stream); the shared memory runs over every token.
     /// </summary>
-    private (Tensor Read, Tensor State) Sparse(MemoryInputs inputs, Tensor gate, Tensor picked, Tensor s0)
+    private (Tensor Read, Tensor State) Sparse(MemoryInputs inputs, Tensor gate, Tensor picked, Tensor s0, long n)
     {
         long b = gate.shape[0], l = gate.shape[1], k = _o.Memories, h = _heads, kh = k * h;
         var device = gate.device;
         // Sort key t for a token routed to the memory, L + t otherwise: each (sequence, memory)'s routed positions first, in order.
         var routedLong = picked.to(ScalarType.Int64);
         var key = arange(l, dtype: ScalarType.Int64, device: device)[TensorIndex.None, .., TensorIndex.None] + l * (1 - routedLong);
-        var counts = routedLong.sum(1);                                               // [B, K]
-        // The compacted length is a data-dependent shape: one read-back per forward (the reference takes the same max).
-        long n = counts.max().item<long>();
+        var counts = routedLong.sum(1);                                               // [B, K], each ≤ n
         var index = key.argsort(1)[.., ..(int)n].transpose(1, 2).contiguous();    // [B, K, n] positions
         var valid = (arange(n, device: device)[TensorIndex.None, TensorIndex.None] < counts.unsqueeze(-1)).to(gate.dtype);
 
