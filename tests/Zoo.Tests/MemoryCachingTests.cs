@@ -1,5 +1,6 @@
 using Zoo.Core.Layers;
 using Zoo.Core.Registry;
+using Zoo.Layers.Caching;
 using Zoo.Runner;
 using static TorchSharp.torch;
 
@@ -52,6 +53,55 @@ public sealed class MemoryCachingTests
         var sparse = Build($"{{\"segment\": 3, \"rule\": \"sparse_selective\", \"top_k\": 1, \"base\": \"{baseName}\", \"base_options\": {{\"chunk_size\": 2}}}}", 5);
         CopyParameters(grm, sparse);
         Assert.True(TestSupport.MaxAbsDiff(grm.Forward(x).Output, sparse.Forward(x).Output) > 1e-8, "top-1 of 4 caches should differ");
+    }
+
+    [Theory]
+    [InlineData("residual", 2)]
+    [InlineData("gated_residual", 2)]
+    [InlineData("soup", 2)]
+    [InlineData("sparse_selective", 1)]
+    [InlineData("sparse_selective", 2)]
+    [InlineData("sparse_selective", 9)]
+    public void Batched_cache_reads_equal_reading_each_cache_in_outputs_state_and_gradients(string rule, int topK)
+    {
+        using var scope = NewDisposeScope();
+        // Segment 3 over 6 + 14 tokens: the second call starts mid-segment with two caches carried in, ends with six.
+        var json = $"{{\"segment\": 3, \"rule\": \"{rule}\", \"top_k\": {topK}, \"base_options\": {{\"chunk_size\": 2}}}}";
+        var batched = (MemoryCaching)Build(json, 4);
+        var each = (MemoryCaching)Build(json, 4);
+        CopyParameters(batched, each);
+        each.Reads = CacheReads.Each;
+        LayerState s0;
+        using (no_grad()) (_, s0) = batched.Forward(TestSupport.Input(2, 7, D, seed: 5));
+        Assert.Equal(2, s0.Child("caches").Children.Count());
+        var x = TestSupport.Input(2, 14, D, seed: 6).requires_grad_(true);
+        var xe = x.detach().clone().requires_grad_(true);
+        var (yb, sb) = batched.Forward(x, s0);
+        var (ye, se) = each.Forward(xe, s0);
+        Assert.True(TestSupport.MaxAbsDiff(yb, ye) < 1e-12, $"outputs differ by {TestSupport.MaxAbsDiff(yb, ye)}");
+        Assert.True(TestSupport.MaxStateDiff(sb, se) < 1e-12, $"states differ by {TestSupport.MaxStateDiff(sb, se)}");
+        var probe = TestSupport.Input(2, 14, D, seed: 7);
+        (yb * probe).sum().backward();
+        (ye * probe).sum().backward();
+        Assert.True(TestSupport.MaxAbsDiff(x.grad!, xe.grad!) < 1e-12, $"input gradients differ by {TestSupport.MaxAbsDiff(x.grad!, xe.grad!)}");
+        var eachParams = each.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in batched.named_parameters())
+        {
+            if (p.grad is null) { Assert.Null(eachParams[name].grad); continue; }
+            var diff = TestSupport.MaxAbsDiff(p.grad, eachParams[name].grad!);
+            Assert.True(diff < 1e-12, $"gradient of {name} differs by {diff}");
+        }
+    }
+
+    [Fact]
+    public void The_residual_rule_carries_the_sum_of_its_cached_memories()
+    {
+        using var scope = NewDisposeScope();
+        var layer = Build("{\"segment\": 3, \"rule\": \"residual\", \"base_options\": {\"chunk_size\": 2}}", 4);
+        var (_, state) = layer.Forward(TestSupport.Input(2, 10, D, seed: 5));
+        var caches = state.Child("caches").Children.Select(c => c.State.Child("memory")["S"]).ToList();
+        Assert.Equal(3, caches.Count);
+        Assert.True(TestSupport.MaxAbsDiff(state["cache_sum"], caches[0] + caches[1] + caches[2]) < 1e-12);
     }
 
     [Fact]

@@ -90,9 +90,28 @@ public sealed class MemoryCaching : SequenceLayer
 
     private IReadableMemory Memory => (IReadableMemory)inner;
 
-    /// <summary>State: position 0, a zero segment sum, the wrapped layer's initial state, no caches.</summary>
-    public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
-        State(0, zeros(batch, DModel, dtype: dtype, device: device), inner.InitialState(batch, device, dtype), new(), new());
+    // Non-null when the wrapped memory is a matrix per head, read linearly: the fast reads below need it.
+    private IMatrixMemory? MatrixMemory => inner as IMatrixMemory;
+
+    // The residual rule over a matrix memory reads Σ_i q S⁽ⁱ⁾ = q Σ_i S⁽ⁱ⁾, so the state carries that sum.
+    private bool CarriesSum => _o.Rule == CachingRule.Residual && MatrixMemory is not null;
+
+    /// <summary>
+    /// How the cached memories are read: <see cref="CacheReads.Batched"/> (default) when the wrapped memory is an
+    /// <see cref="IMatrixMemory"/>, else each through <see cref="IReadableMemory.Read"/>; both give the same result.
+    /// Not an option (it changes no number), so tests can compare the forms.
+    /// </summary>
+    public CacheReads Reads { get; set; } = CacheReads.Batched;
+
+    private bool Batched => Reads == CacheReads.Batched && MatrixMemory is not null;
+
+    /// <summary>State: position 0, a zero segment sum, the wrapped layer's initial state, no caches (and a zero cache sum).</summary>
+    public override LayerState InitialState(long batch, Device device, ScalarType dtype)
+    {
+        var online = inner.InitialState(batch, device, dtype);
+        var sum = CarriesSum ? zeros_like(MatrixMemory!.Matrix(online)) : null;
+        return State(0, zeros(batch, DModel, dtype: dtype, device: device), online, new(), new(), sum);
+    }
 
     /// <inheritdoc />
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null)
@@ -106,6 +125,7 @@ public sealed class MemoryCaching : SequenceLayer
         var caches = state.Child("caches").Children.Select(c => c.State).ToList();
         var pooled = caches.Select(c => c["pooled"]).ToList();
         var memories = caches.Select(c => c.Child("memory")).ToList();
+        var sum = CarriesSum ? state["cache_sum"] : null;
 
         var outputs = new List<Tensor>();
         foreach (var xs in TimePieces.Split(x, 1, pos, _o.Segment))
@@ -117,7 +137,7 @@ public sealed class MemoryCaching : SequenceLayer
                 // Causal mean pool of the current segment up to each token.
                 var counts = arange(pos + 1, pos + n + 1, dtype: x.dtype, device: x.device).unsqueeze(-1);
                 var onlinePool = (segSum.unsqueeze(1) + xs.cumsum(1)) / counts;               // [B, n, D]
-                reads = Combine(reads, queries, xs, onlinePool, pooled, memories);
+                reads = Combine(reads, queries, xs, onlinePool, pooled, memories, sum);
             }
             outputs.Add(Memory.Output(reads, xs));
             segSum = segSum + xs.sum(1);
@@ -126,6 +146,7 @@ public sealed class MemoryCaching : SequenceLayer
             {
                 pooled.Add(segSum / _o.Segment);
                 memories.Add(next);
+                if (sum is not null) sum = sum + MatrixMemory!.Matrix(next);
                 online = _o.ResetPerSegment ? inner.InitialState(b, x.device, x.dtype) : next;
                 segSum = zeros_like(segSum);
                 pos = 0;
@@ -136,16 +157,17 @@ public sealed class MemoryCaching : SequenceLayer
             }
         }
         // Fresh handles throughout: the online memory and the last cache may be the same tensors.
-        var nextState = State(pos, segSum, online, pooled, memories).Map(t => t.alias()).MoveToOuterDisposeScope();
+        var nextState = State(pos, segSum, online, pooled, memories, sum).Map(t => t.alias()).MoveToOuterDisposeScope();
         return (cat(outputs, 1).MoveToOuterDisposeScope(), nextState);
     }
 
-    private static LayerState State(long position, Tensor segmentSum, LayerState online, List<Tensor> pooled, List<LayerState> memories)
+    private static LayerState State(long position, Tensor segmentSum, LayerState online, List<Tensor> pooled, List<LayerState> memories, Tensor? sum)
     {
         var caches = new LayerState();
         for (int i = 0; i < memories.Count; i++)
             caches.With(i.ToString(System.Globalization.CultureInfo.InvariantCulture), new LayerState().With("pooled", pooled[i]).With("memory", memories[i]));
-        return new LayerState().WithCounter("position", position).With("segment_sum", segmentSum).With("online", online).With("caches", caches);
+        var state = new LayerState().WithCounter("position", position).With("segment_sum", segmentSum).With("online", online).With("caches", caches);
+        return sum is null ? state : state.With("cache_sum", sum);
     }
 
     /// <summary>One token: the same segment bookkeeping as Forward.</summary>
@@ -157,28 +179,81 @@ public sealed class MemoryCaching : SequenceLayer
         inner.StateSize(sequenceLength) + DModel + sequenceLength / _o.Segment * (inner.StateSize(_o.Segment) + DModel);
 
     // Online reads [B, H, n, V] combined with the cached memories' reads by the chosen rule.
-    private Tensor Combine(Tensor reads, Tensor queries, Tensor xs, Tensor onlinePool, List<Tensor> pooled, List<LayerState> memories)
+    private Tensor Combine(Tensor reads, Tensor queries, Tensor xs, Tensor onlinePool, List<Tensor> pooled, List<LayerState> memories, Tensor? sum)
     {
         if (_o.Rule == CachingRule.Residual)
-            return memories.Aggregate(reads, (acc, m) => acc + Memory.Read(m, queries));
+            return Batched ? reads + queries.matmul(sum!) : memories.Aggregate(reads, (acc, m) => acc + Memory.Read(m, queries));
 
         var u = gate_proj!.forward(xs);                                                          // [B, n, D]
-        var scale = 1.0 / Math.Sqrt(DModel);
-        var cacheScores = stack(pooled.Select(p => (u * p.unsqueeze(1)).sum(-1) * scale).ToArray(), -1);  // [B, n, N]
-        var onlineScore = ((u * onlinePool).sum(-1) * scale).unsqueeze(-1);                    // [B, n, 1]
-        if (_o.Rule == CachingRule.SparseSelective && _o.TopK < memories.Count)
+        var cacheScores = u.matmul(stack(pooled, 1).transpose(1, 2)) / Math.Sqrt(DModel);       // [B, n, N]
+        var onlineScore = ((u * onlinePool).sum(-1) / Math.Sqrt(DModel)).unsqueeze(-1);        // [B, n, 1]
+        bool selective = _o.Rule == CachingRule.SparseSelective && _o.TopK < memories.Count;
+        if (Batched)
+        {
+            // One stack of the cached matrices [B, H, N, K, V] per segment: its copy costs 1/n of the reads it serves.
+            var matrices = stack(memories.Select(m => MatrixMemory!.Matrix(m)).ToArray(), 2);
+            if (selective)
+            {
+                var (top, index) = cacheScores.topk(_o.TopK, dim: -1);                         // [B, n, k]
+                var g = softmax(cat(new[] { top, onlineScore }, -1), -1);
+                return Gate(g, _o.TopK) * reads + ReadSelected(matrices, index, g[.., .., .._o.TopK], queries);
+            }
+            var gates = softmax(cat(new[] { cacheScores, onlineScore }, -1), -1);              // [B, n, N + 1]
+            // Soup and gated residual are one rule for a matrix memory (the read is linear in S).
+            return Gate(gates, memories.Count) * reads + ReadWeighted(matrices, gates[.., .., ..memories.Count], queries);
+        }
+        if (selective)
         {
             var (_, top) = cacheScores.topk(_o.TopK, dim: -1);
             var keep = zeros_like(cacheScores, dtype: ScalarType.Bool).scatter(-1, top, ones_like(top, dtype: ScalarType.Bool));
             cacheScores = cacheScores.masked_fill(keep.logical_not(), double.NegativeInfinity);
         }
-        var gates = softmax(cat(new[] { cacheScores, onlineScore }, -1), -1);                   // [B, n, N + 1]
-        Tensor Gate(int i) => gates[.., .., i][.., TensorIndex.None, .., TensorIndex.None];     // → [B, 1, n, 1]
-        var combined = Gate(memories.Count) * reads;
+        var all = softmax(cat(new[] { cacheScores, onlineScore }, -1), -1);                     // [B, n, N + 1]
+        var combined = Gate(all, memories.Count) * reads;
         if (_o.Rule == CachingRule.Soup)
-            return combined + Memory.ReadMixture(memories, gates[.., .., ..memories.Count], queries);
+            return combined + Memory.ReadMixture(memories, all[.., .., ..memories.Count], queries);
         for (int i = 0; i < memories.Count; i++)
-            combined = combined + Gate(i) * Memory.Read(memories[i], queries);
+            combined = combined + Gate(all, i) * Memory.Read(memories[i], queries);
         return combined;
     }
+
+    // Gate i of [B, n, ·] as [B, 1, n, 1], to weight per-head reads [B, H, n, V].
+    private static Tensor Gate(Tensor gates, int i) => gates[.., .., i][.., TensorIndex.None, .., TensorIndex.None];
+
+    /// <summary>
+    /// Σ_i w_ti q_t S⁽ⁱ⁾ for every cache at once: the weighted queries [B, H, n, N·K] times the stacked matrices
+    /// [B, H, N·K, V], one product instead of N reads.
+    /// </summary>
+    private static Tensor ReadWeighted(Tensor matrices, Tensor weights, Tensor queries)
+    {
+        long b = matrices.shape[0], h = matrices.shape[1], caches = matrices.shape[2], k = matrices.shape[3], v = matrices.shape[4], n = queries.shape[2];
+        var weighted = weights[.., TensorIndex.None, .., .., TensorIndex.None] * queries.unsqueeze(3);   // [B, H, n, N, K]
+        return weighted.reshape(b, h, n, caches * k).matmul(matrices.reshape(b, h, caches * k, v));
+    }
+
+    /// <summary>
+    /// Σ_j w_tj q_t S⁽ⁱ⁽ᵗ'ʲ⁾⁾ over each token's selected caches only: the top-k matrices are gathered per token, so the
+    /// cost per token is k reads, however many caches there are.
+    /// </summary>
+    private static Tensor ReadSelected(Tensor matrices, Tensor index, Tensor weights, Tensor queries)
+    {
+        long b = matrices.shape[0], h = matrices.shape[1], k = matrices.shape[3], v = matrices.shape[4], n = index.shape[1], top = index.shape[2];
+        var at = index.reshape(b, 1, n * top, 1, 1).expand(b, h, n * top, k, v);
+        var selected = matrices.gather(2, at).view(b, h, n, top, k, v);                          // [B, H, n, k, K, V]
+        var read = queries[.., .., .., TensorIndex.None, TensorIndex.None, ..].matmul(selected).squeeze(4);   // [B, H, n, k, V]
+        return (weights[.., TensorIndex.None, .., .., TensorIndex.None] * read).sum(3);
+    }
+}
+
+/// <summary>How <see cref="MemoryCaching"/> reads its cached memories; both give the same result.</summary>
+public enum CacheReads
+{
+    /// <summary>
+    /// For a matrix memory (<see cref="IMatrixMemory"/>): the residual rule reads a running sum of the cached
+    /// matrices once, the gated rules read all caches in one product, sparse selective gathers only each token's top-k.
+    /// Other memories are read each.
+    /// </summary>
+    Batched,
+    /// <summary>The readable reference: every cache read through <see cref="IReadableMemory.Read"/>, unselected ones weighted by zero.</summary>
+    Each,
 }

@@ -13,7 +13,7 @@ namespace Zoo.Layers.LinearMemory;
 /// be processed in segments or token by token. <see cref="Step"/> runs the per-token recurrence; Forward runs the
 /// chunked form (or the reference loop, by option).
 /// </remarks>
-public abstract class LinearMemoryLayer : SequenceLayer, IReadableMemory
+public abstract class LinearMemoryLayer : SequenceLayer, IMatrixMemory
 {
     private readonly LinearMemoryOptions _o;
     private readonly bool _erase;
@@ -66,7 +66,10 @@ public abstract class LinearMemoryLayer : SequenceLayer, IReadableMemory
     }
 
     /// <summary>S_iᵀ q per head: [B, H, L, K] × [B, H, K, V].</summary>
-    public Tensor Read(LayerState memory, Tensor queries) => queries.matmul(memory["S"]);
+    public Tensor Read(LayerState memory, Tensor queries) => queries.matmul(Matrix(memory));
+
+    /// <inheritdoc />
+    public Tensor Matrix(LayerState memory) => memory["S"];
 
     /// <summary>Linear in S, so the soup's read is the weighted sum of reads.</summary>
     public Tensor ReadMixture(IReadOnlyList<LayerState> memories, Tensor weights, Tensor queries)
