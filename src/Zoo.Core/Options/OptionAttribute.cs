@@ -13,6 +13,13 @@ public sealed class OptionAttribute : Attribute
     /// <summary>What the field means.</summary>
     public string Description { get; }
 
+    /// <summary>
+    /// The field was added after results with its options type were published: the canonical JSON (and so the config
+    /// hash) leaves it out while it holds its default, so adding it leaves every committed hash as it was. A field
+    /// marked so must default to the behaviour the layer had before it existed.
+    /// </summary>
+    public bool AddedLater { get; init; }
+
     /// <summary>Smallest allowed value (numbers only); NaN for none.</summary>
     public double Min { get; init; } = double.NaN;
 

@@ -86,15 +86,18 @@ public static class OptionsBinder
         (T)Bind(typeof(T), json, file, path, dModel);
 
     /// <summary>
-    /// The options as a canonical JSON object (every field, snake_case, declaration order): what a result row
-    /// hashes, so two spellings of the same configuration get the same hash.
+    /// The options as a canonical JSON object (every field, snake_case, declaration order; a field marked
+    /// <see cref="OptionAttribute.AddedLater"/> only when it differs from its default): what a result row hashes, so
+    /// two spellings of the same configuration get the same hash.
     /// </summary>
     public static JsonObject ToJson(object options)
     {
         var o = new JsonObject();
-        foreach (var f in Fields(options.GetType()))
+        var type = options.GetType();
+        foreach (var f in Fields(type))
         {
             var v = f.Property.GetValue(options);
+            if (f.Doc?.AddedLater == true && Equals(v, f.Property.GetValue(DefaultsOf(type)))) continue;
             o[f.JsonName] = v switch
             {
                 null => null,
@@ -105,6 +108,11 @@ public static class OptionsBinder
         }
         return o;
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, object> Defaults = new();
+
+    // A fresh instance of an options record: its field initialisers are its defaults.
+    private static object DefaultsOf(Type optionsType) => Defaults.GetOrAdd(optionsType, t => Activator.CreateInstance(t)!);
 
     /// <summary>A default value as text, the way JSON would spell it.</summary>
     public static string DefaultText(Field f, object defaults)

@@ -11,7 +11,21 @@ public enum MemoryForm
     Reference,
 }
 
-/// <summary>Options shared by the matrix-memory layers (Gated DeltaNet, DeltaNet, linear attention, Simple GLA).</summary>
+/// <summary>How a matrix-memory layer's projection and conv weights are initialised.</summary>
+public enum WeightInit
+{
+    /// <summary>TorchSharp's defaults (Kaiming-uniform linear weights), Zoo's choice before fla parity was offered.</summary>
+    Library,
+    /// <summary>N(0, 0.02) for every linear and conv weight, as fla's models initialise them (initializer_range 0.02).</summary>
+    Normal,
+}
+
+/// <summary>
+/// Options shared by the matrix-memory layers (Gated DeltaNet, DeltaNet, linear attention, Simple GLA, each memory of
+/// Mixture-of-Memories). The last five are fla's <c>GatedDeltaNet</c> choices where Zoo's defaults differ; Zoo keeps its
+/// own defaults so committed results stay comparable, and a port from fla sets <c>a_init_min: 0, weight_init: normal,
+/// silu_without_conv: true</c> (and <c>value_dim</c> = 2 × key dim for fla's <c>expand_v</c> 2).
+/// </summary>
 public sealed record LinearMemoryOptions : IValidatableOptions
 {
     /// <summary>Number of heads, each with its own K×V state.</summary>
@@ -45,6 +59,31 @@ public sealed record LinearMemoryOptions : IValidatableOptions
     /// <summary>Parallel form used by Forward.</summary>
     [Option("parallel form of the op")]
     public MemoryForm Form { get; init; } = MemoryForm.Chunked;
+
+    /// <summary>
+    /// Lower end of the decay rate's initialisation, A ~ U(a_init_min, 16) (A_log = log A). Zoo keeps Mamba-2's 1;
+    /// fla's GatedDeltaNet draws from U(0, 16), so some heads start with almost no decay.
+    /// </summary>
+    [Option("decay rate A ~ U(a_init_min, 16) at initialisation (Zoo, Mamba-2: 1; fla: 0)", Min = 0, Max = 16, MaxExclusive = true, AddedLater = true)]
+    public double AInitMin { get; init; } = 1;
+
+    /// <summary>Initialisation of the projection and conv weights.</summary>
+    [Option("projection and conv weight initialisation (library: TorchSharp's defaults; normal: N(0, 0.02) as fla)", AddedLater = true)]
+    public WeightInit WeightInit { get; init; } = WeightInit.Library;
+
+    /// <summary>
+    /// With <see cref="ShortConv"/> off, still apply SiLU to q, k, v (fla does; Zoo's default applies nothing, so
+    /// short_conv: false removes the conv and its activation together).
+    /// </summary>
+    [Option("apply SiLU to q, k, v when short_conv is off (fla: true)", AddedLater = true)]
+    public bool SiluWithoutConv { get; init; }
+
+    /// <summary>
+    /// β = 2σ(W_β x) ∈ (0, 2) instead of σ(·) ∈ (0, 1): the transition I − β k kᵀ then has eigenvalues in (−1, 1],
+    /// which lets a delta-rule memory track parity-like state (Grazzi et al. 2025; fla's <c>allow_neg_eigval</c>).
+    /// </summary>
+    [Option("write strength β = 2σ(·) ∈ (0, 2): negative eigenvalues of I − β k kᵀ (fla: allow_neg_eigval)", AddedLater = true)]
+    public bool AllowNegEigval { get; init; }
 
     /// <summary>Key dim for width <paramref name="dModel"/>.</summary>
     public int KeyDimFor(int dModel) => HeadDims.Resolve(KeyDim, dModel, Heads);

@@ -52,9 +52,9 @@ public sealed class MemoryFeatures : nn.Module
         if (decay)
         {
             a_proj = nn.Linear(dModel, mh, hasBias: false);
-            // Mamba-2 / fla initialisation: A ~ U(1, 16); softplus(dt_bias) = dt log-uniform in [1e-3, 0.1].
+            // Mamba-2 initialisation: A ~ U(a_init_min, 16) (1 by default; fla: 0); softplus(dt_bias) = dt log-uniform in [1e-3, 0.1].
             using var noGrad = no_grad();
-            A_log = nn.Parameter(empty(h).uniform_(1, 16).log());
+            A_log = nn.Parameter(empty(h).uniform_(options.AInitMin, 16).log());
             var dt = (rand(h) * (Math.Log(0.1) - Math.Log(1e-3)) + Math.Log(1e-3)).exp();
             dt_bias = nn.Parameter(dt + (-(-dt).expm1()).log());
         }
@@ -64,6 +64,8 @@ public sealed class MemoryFeatures : nn.Module
             k_conv = Conv(h * _dk);
             v_conv = Conv(h * _dv);
         }
+        if (options.WeightInit == WeightInit.Normal)
+            FlaInit.Normal(new[] { q_proj.weight!, k_proj.weight!, v_proj.weight!, b_proj?.weight, a_proj?.weight, q_conv, k_conv, v_conv });
         RegisterComponents();
     }
 
@@ -90,7 +92,7 @@ public sealed class MemoryFeatures : nn.Module
         var qkv = nn.functional.linear(x, cat(new Tensor[] { q_proj.weight!, k_proj.weight!, v_proj.weight! }, 0));
         var (mixed, cache) = _o.ShortConv
             ? ShortConvolution.Apply(qkv, cat(new Tensor[] { q_conv!, PerMemory(k_conv!), PerMemory(v_conv!) }, 0), cat(new[] { caches["q"], caches["k"], caches["v"] }, -1))
-            : (qkv, null);
+            : (_o.SiluWithoutConv ? nn.functional.silu(qkv) : qkv, null);
         var sizes = new[] { (long)h * _dk, (long)mh * _dk, (long)mh * _dv };
         var (q, k, v) = Split3(mixed, sizes);
         var (cq, ck, cv) = cache is null ? (caches["q"].alias(), caches["k"].alias(), caches["v"].alias()) : Split3(cache.contiguous(), sizes, contiguous: true);
@@ -101,7 +103,7 @@ public sealed class MemoryFeatures : nn.Module
             ? (-PerMemory(A_log!).exp() * nn.functional.softplus(a_proj!.forward(x) + PerMemory(dt_bias!))).transpose(1, 2)
             : zeros(new[] { b, (long)mh, l }, dtype: x.dtype, device: x.device);
         var beta = _writeStrength
-            ? sigmoid(b_proj!.forward(x)).transpose(1, 2)
+            ? (_o.AllowNegEigval ? 2 * sigmoid(b_proj!.forward(x)) : sigmoid(b_proj!.forward(x))).transpose(1, 2)
             : ones(new[] { b, (long)mh, l }, dtype: x.dtype, device: x.device);
         return new MemoryInputs(q, k, HeadLayout.Split(v, mh, _dv), logDecay, beta, Caches(cq, ck, cv));
     }
@@ -148,6 +150,7 @@ public sealed class MemoryReadout : nn.Module
         o_proj = nn.Linear(_heads * _dv, dModel, hasBias: false);
         if (options.OutputGate) g_proj = nn.Linear(dModel, _heads * _dv, hasBias: false);
         o_norm = nn.Parameter(ones(_dv));
+        if (options.WeightInit == WeightInit.Normal) FlaInit.Normal(new[] { o_proj.weight!, g_proj?.weight });
         RegisterComponents();
     }
 
@@ -159,5 +162,16 @@ public sealed class MemoryReadout : nn.Module
         o = RmsNorm.Apply(o, o_norm);                                                 // per-head RMSNorm
         if (g_proj is not null) o = o * nn.functional.silu(g_proj.forward(x).view(b, l, _heads, _dv));
         return o_proj.forward(o.reshape(b, l, _heads * _dv));
+    }
+}
+
+/// <summary>fla's weight initialisation for the matrix-memory blocks (<see cref="WeightInit.Normal"/>).</summary>
+internal static class FlaInit
+{
+    /// <summary>N(0, 0.02) in place for every given weight (nulls, for parts a block lacks, are skipped).</summary>
+    public static void Normal(IEnumerable<Tensor?> weights)
+    {
+        using var noGrad = no_grad();
+        foreach (var w in weights) w?.normal_(0, 0.02);
     }
 }

@@ -76,7 +76,7 @@ public sealed record MixtureOfMemoriesOptions : IValidatableOptions
     /// Both forms apply it, so they stay equal; <see cref="MixtureOfMemories.Step"/> (L = 1) never drops, so it equals
     /// a forward call only when that call dropped nothing.
     /// </summary>
-    [Option("routed tokens each memory takes per forward call, as a multiple of its balanced load L·top_k/K (overflow dropped, Switch-style); 0: no limit", Min = 0)]
+    [Option("routed tokens each memory takes per forward call, as a multiple of its balanced load L·top_k/K (overflow dropped, Switch-style); 0: no limit", Min = 0, AddedLater = true)]
     public double CapacityFactor { get; init; }
 
     /// <summary>Heads, dims, chunking and conv of each memory.</summary>
@@ -106,7 +106,7 @@ public sealed record MixtureOfMemoriesOptions : IValidatableOptions
 /// <para>Differences from the reference that remain: the short conv runs causally over positions, before routing (in
 /// training the reference packs every memory's routed tokens into one stream before its conv, so a token sees later
 /// tokens and other samples; at inference it convolves each memory's compacted stream); the balance loss is one per
-/// layer (the reference pools router logits over layers); A_log is drawn from U(1, 16) (the reference: U(0, 16)); and the
+/// layer (the reference pools router logits over layers); A_log is drawn from U(1, 16) (the reference: U(0, 16); <c>memory: {a_init_min: 0}</c> gives it); and the
 /// defaults are Zoo's small ones (4 memories, top-2, shared memory, 2 heads of d_model / heads, expand_v 1) where the
 /// reference's model config has 4 heads × head dim 256, 4 memories, top-2, a shared memory, and its layer's own defaults
 /// are 8 memories, expand_v 2, no shared memory.</para>

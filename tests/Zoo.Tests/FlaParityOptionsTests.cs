@@ -1,0 +1,78 @@
+using TorchSharp;
+using System.Text.Json;
+using Zoo.Core.Layers;
+using Zoo.Core.Options;
+using Zoo.Layers.LinearMemory;
+using static TorchSharp.torch;
+
+namespace Zoo.Tests;
+
+/// <summary>
+/// The options that give the matrix-memory layers fla's GatedDeltaNet choices, and the rule that let them be added
+/// without changing any committed config hash (<see cref="OptionAttribute.AddedLater"/>).
+/// </summary>
+public sealed class FlaParityOptionsTests
+{
+    private const int D = 16;
+
+    private static JsonElement Json(string s) => JsonDocument.Parse(s).RootElement;
+
+    [Fact]
+    public void A_field_added_later_stays_out_of_the_canonical_json_until_it_leaves_its_default()
+    {
+        var plain = OptionsBinder.ToJson(OptionsBinder.Bind<LinearMemoryOptions>(Json("{\"heads\": 4}")));
+        foreach (var name in new[] { "a_init_min", "weight_init", "silu_without_conv", "allow_neg_eigval" })
+            Assert.False(plain.ContainsKey(name), $"{name} at its default must not enter the hash");
+        Assert.True(plain.ContainsKey("heads") && plain.ContainsKey("form"), "fields that predate the rule are always written");
+        var set = OptionsBinder.ToJson(OptionsBinder.Bind<LinearMemoryOptions>(Json("{\"allow_neg_eigval\": true, \"a_init_min\": 0}")));
+        Assert.True(set["allow_neg_eigval"]!.GetValue<bool>());
+        Assert.Equal(0.0, set["a_init_min"]!.GetValue<double>());
+        // Spelling the default explicitly hashes as leaving it out.
+        var explicitDefault = OptionsBinder.ToJson(OptionsBinder.Bind<LinearMemoryOptions>(Json("{\"heads\": 4, \"weight_init\": \"library\"}")));
+        Assert.Equal(plain.ToJsonString(), explicitDefault.ToJsonString());
+    }
+
+    private static MemoryFeatures Features(string json, long seed)
+    {
+        manual_seed(seed);
+        var f = new MemoryFeatures(D, OptionsBinder.Bind<LinearMemoryOptions>(Json(json)), MemoryRule.GatedDelta);
+        f.to(ScalarType.Float64);
+        return f;
+    }
+
+    private static LayerState NoCaches(MemoryFeatures f) => f.InitialCaches(2, CPU, ScalarType.Float64);
+
+    [Fact]
+    public void Negative_eigenvalues_double_the_write_strength()
+    {
+        using var scope = NewDisposeScope();
+        var x = TestSupport.Input(2, 5, D, seed: 1);
+        var (plain, wide) = (Features("{}", 3), Features("{\"allow_neg_eigval\": true}", 3));
+        var (b1, b2) = (plain.Compute(x, NoCaches(plain)).Beta, wide.Compute(x, NoCaches(wide)).Beta);
+        Assert.True(TestSupport.MaxAbsDiff(2 * b1, b2) < 1e-14);
+        Assert.True(b2.max().item<double>() > 1.0, "β should reach above 1 somewhere");
+    }
+
+    [Fact]
+    public void Silu_without_conv_activates_the_projections_as_fla_does()
+    {
+        using var scope = NewDisposeScope();
+        var x = TestSupport.Input(2, 5, D, seed: 2);
+        var (bare, silu) = (Features("{\"short_conv\": false}", 4), Features("{\"short_conv\": false, \"silu_without_conv\": true}", 4));
+        var v = silu.Compute(x, NoCaches(silu)).V;                                   // [B, H, L, V]
+        var vBare = bare.Compute(x, NoCaches(bare)).V;
+        Assert.True(TestSupport.MaxAbsDiff(v, nn.functional.silu(vBare)) < 1e-14);
+        Assert.True(TestSupport.MaxAbsDiff(v, vBare) > 1e-3);
+    }
+
+    [Fact]
+    public void Initialisation_follows_the_chosen_ranges()
+    {
+        using var scope = NewDisposeScope();
+        var narrow = Features("{\"a_init_min\": 15}", 5).named_parameters().Single(p => p.name == "A_log").parameter.exp();
+        Assert.True(narrow.min().item<double>() >= 15 && narrow.max().item<double>() <= 16);
+        double Std(string json) => Features(json, 6).named_parameters().Single(p => p.name == "q_proj.weight").parameter.std().item<double>();
+        Assert.InRange(Std("{\"weight_init\": \"normal\", \"heads\": 1}"), 0.017, 0.023);
+        Assert.True(Std("{\"heads\": 1}") > 0.1, "the library default (Kaiming-uniform, 1/√(3·16)) is far wider than 0.02");
+    }
+}
