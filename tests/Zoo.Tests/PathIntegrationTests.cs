@@ -145,7 +145,9 @@ public sealed class PathIntegrationTests : IDisposable
         Assert.Equal(0, layer.ReplayNoise);
         Assert.Null(layer.NoiseGenerator);
         Assert.Equal(a.Metrics, b.Metrics);
-        var expected = new[] { "replay_speed", "replay_exploration", "replay_coverage", "replay_path_length", "replay_sliced_w1", "replay_kde_kl", "replay_diffusion_exponent", "replay_reach_fraction", "replay_reach_time" };
+        var expected = new[] { "replay_speed", "replay_exploration", "replay_coverage", "replay_path_length", "replay_sliced_w1", "replay_kde_kl",
+            "replay_kde_kl_frozen", "replay_kde_kl_training", "replay_kde_kl_active", "replay_kde_kl_active_frozen", "replay_kde_kl_active_training",
+            "replay_diffusion_exponent", "replay_reach_fraction", "replay_reach_time" };
         Assert.Equal(expected.Order(), a.Metrics.Keys.Order());
         Assert.All(a.Metrics.Values, v => Assert.True(double.IsFinite(v)));
         Assert.Equal(4 + 4, a.Trajectories.Count);
@@ -167,11 +169,11 @@ public sealed class PathIntegrationTests : IDisposable
             """);
         var outDir = Path.Combine(_dir, "out");
         var rows = new SuiteRunner().Run(suite, new RunSettings(outDir));
-        Assert.Equal(4 * 10, rows.Count);
+        Assert.Equal(4 * 15, rows.Count);
         var stored = new CsvTable<ResultRow>(Path.Combine(outDir, "minireplay.csv")).Read();
         Assert.Equal(4, stored.Count(r => r.Metric == "position_error"));
         Assert.Equal(4, stored.Count(r => r.Metric == "replay_sliced_w1"));
-        Assert.All(stored.GroupBy(r => r.ConfigHash), g => Assert.Equal(10, g.Count()));
+        Assert.All(stored.GroupBy(r => r.ConfigHash), g => Assert.Equal(15, g.Count()));
         var kept = new CsvTable<TrajectoryRow>(Path.Combine(outDir, "minireplay", "trajectories.csv")).Read();
         Assert.Equal(new[] { "leaky+momentum", "vanilla" }, kept.Select(k => k.Label).Distinct().Order());
         foreach (var png in new[] { "replay-t_maze.png", "replay-metrics-t_maze.png", "pi-error-t_maze.png" })
@@ -187,7 +189,7 @@ public sealed class PathIntegrationTests : IDisposable
         Assert.Contains("replay_reach_time", Leaderboard.Markdown(board));
         // The merge keeps one row per (run, metric).
         var merged = Path.Combine(_dir, "merged.csv");
-        Assert.Equal(40, ShardMerger.Merge(new[] { Path.Combine(outDir, "minireplay.csv") }, merged).RowsWritten);
+        Assert.Equal(60, ShardMerger.Merge(new[] { Path.Combine(outDir, "minireplay.csv") }, merged).RowsWritten);
     }
 
     [Theory]

@@ -74,6 +74,54 @@ public sealed class ReplayTaskTests
         Assert.Equal(1.0, ReplayMetrics.DiffusionExponent(walks, 20), 0.05);
     }
 
+    // n points of N(mean, I) drawn with a fixed generator.
+    private static List<double[]> Gaussian(int n, double mx, double my, ulong seed)
+    {
+        var rng = new Zoo.Core.Tasks.SplitMix64(seed);
+        return Enumerable.Range(0, n).Select(_ => new[] { mx + rng.NextGaussian(), my + rng.NextGaussian() }).ToList();
+    }
+
+    [Fact]
+    public void Scott_kde_has_scipys_bandwidth_and_a_normalised_density()
+    {
+        // Four corners of a square: covariance diag(4/3, 4/3) (unbiased), Scott's factor² = 4^(−1/3).
+        var square = new List<double[]> { new[] { -1.0, -1.0 }, new[] { 1.0, -1.0 }, new[] { -1.0, 1.0 }, new[] { 1.0, 1.0 } };
+        var kde = new ScottKde(square);
+        var (xx, xy, yy) = kde.Covariance;
+        double expected = 4.0 / 3 * Math.Pow(4, -1.0 / 3) + ScottKde.VarianceFloor;
+        Assert.Equal(expected, xx, 12);
+        Assert.Equal(0, xy, 12);
+        Assert.Equal(expected, yy, 12);
+        // At the centre every kernel is at squared distance 2: p(0) = exp(−2 / (2σ²)) / (2πσ²).
+        Assert.Equal(Math.Exp(-1 / expected) / (2 * Math.PI * expected), Math.Exp(kde.LogDensity(new[] { 0.0, 0.0 })), 12);
+        // The density integrates to 1 (midpoint rule over ±8).
+        double h = 0.05, total = 0;
+        for (double x = -8; x < 8; x += h)
+        for (double y = -8; y < 8; y += h)
+            total += Math.Exp(kde.LogDensity(new[] { x + h / 2, y + h / 2 })) * h * h;
+        Assert.Equal(1.0, total, 3);
+    }
+
+    [Fact]
+    public void Monte_carlo_kde_kl_matches_the_gaussian_closed_form()
+    {
+        // Two large samples of N(0, I) and N((1, 0), I): each KDE is close to N(μ, (1 + n^(−1/3)) I), so
+        // KL ≈ ‖Δμ‖² / (2 (1 + n^(−1/3))) ≈ 0.463 for n = 2,000; the same set against itself gives 0.
+        var p = Gaussian(2000, 0, 0, 1);
+        var q = Gaussian(2000, 1, 0, 2);
+        double closedForm = 1 / (2 * (1 + Math.Pow(2000, -1.0 / 3)));
+        // Two finite samples of one distribution already differ a little (the KDEs' bumps): that is the estimate's floor.
+        double floor = ReplayMetrics.KdeKlMonteCarlo(p, Gaussian(2000, 0, 0, 5), samples: 4000, seed: 3);
+        double kl = ReplayMetrics.KdeKlMonteCarlo(p, q, samples: 4000, seed: 3);
+        Assert.InRange(floor, 0, 0.15);
+        Assert.InRange(kl - floor, closedForm - 0.06, closedForm + 0.06);
+        Assert.Equal(0, ReplayMetrics.KdeKlMonteCarlo(p, p, samples: 500, seed: 3), 12);
+        Assert.True(ReplayMetrics.KdeKlMonteCarlo(p, Gaussian(2000, 2, 0, 4), samples: 4000, seed: 3) > 3 * kl, "KL grows with the squared shift");
+        // A collapsed set (every point equal) still has a finite, large KL against a spread one.
+        var collapsed = Enumerable.Repeat(new[] { 0.5, 0.5 }, 100).ToList();
+        Assert.True(double.IsFinite(ReplayMetrics.KdeKlMonteCarlo(collapsed, p, samples: 200)) && ReplayMetrics.KdeKlMonteCarlo(collapsed, p, samples: 200) > 0.5);
+    }
+
     [Fact]
     public void Sliced_wasserstein_is_zero_for_identical_sets_and_measures_a_shift()
     {

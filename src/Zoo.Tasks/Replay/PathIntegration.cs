@@ -229,7 +229,9 @@ public sealed class PathIntegration : ISequenceTask, IPostTrainingEvaluation
     /// Replay: zero velocity input and noise σ = <see cref="PathIntegrationOptions.ReplayNoise"/>, from start positions
     /// drawn like training starts (distribution metrics) and from the environment's fixed start (reach time); decoded
     /// positions are compared with the positions of <see cref="PathIntegrationOptions.ReferenceTrajectories"/> training
-    /// trajectories. Deterministic from <paramref name="seed"/>.
+    /// trajectories (Zoo's measures) and with the network's own decoded outputs while driven by test trajectories at
+    /// the training noise σ/√2 (the predecessor's KDE-KL). Two baselines place each KL value: a replay frozen at its
+    /// starts, and held-out training paths in the replay's place. Deterministic from <paramref name="seed"/>.
     /// </summary>
     public PostTrainingResult EvaluateAfterTraining(IDrivableModel model, long seed)
     {
@@ -241,6 +243,12 @@ public sealed class PathIntegration : ISequenceTask, IPostTrainingEvaluation
 
         var pooled = free.SelectMany(p => p).Where((_, i) => i % 4 == 0).ToList();      // thinned: successive points are near-duplicates
         var reach = fixedStart.Select(p => ReplayMetrics.TimeToReach(p, _arena.InTarget)).ToList();
+        var active = Active(model, seed);
+        // Baselines of as many points as the pooled replay: every replay frozen at its start, and held-out training paths.
+        var frozen = starts.SelectMany(p => Enumerable.Repeat(p, Math.Max(1, pooled.Count / starts.Count))).ToList();
+        var trainingPath = Enumerable.Range(_o.ReferenceTrajectories, (pooled.Count + _o.Steps) / (_o.Steps + 1))
+            .SelectMany(i => Example(seed, Split.Train, i).Positions).ToList();
+        ulong klSeed = (ulong)seed * 4 + 3;
         var metrics = new Dictionary<string, double>
         {
             ["replay_speed"] = free.Average(ReplayMetrics.MeanStepLength),
@@ -249,6 +257,11 @@ public sealed class PathIntegration : ISequenceTask, IPostTrainingEvaluation
             ["replay_path_length"] = free.Average(ReplayMetrics.PathLength),
             ["replay_sliced_w1"] = ReplayMetrics.SlicedWasserstein(pooled, reference),
             ["replay_kde_kl"] = ReplayMetrics.KdeKl(reference, pooled, _arena.Bounds),
+            ["replay_kde_kl_frozen"] = ReplayMetrics.KdeKl(reference, frozen, _arena.Bounds),
+            ["replay_kde_kl_training"] = ReplayMetrics.KdeKl(reference, trainingPath, _arena.Bounds),
+            ["replay_kde_kl_active"] = ReplayMetrics.KdeKlMonteCarlo(pooled, active, seed: klSeed),
+            ["replay_kde_kl_active_frozen"] = ReplayMetrics.KdeKlMonteCarlo(frozen, active, seed: klSeed),
+            ["replay_kde_kl_active_training"] = ReplayMetrics.KdeKlMonteCarlo(trainingPath, active, seed: klSeed),
             ["replay_diffusion_exponent"] = ReplayMetrics.DiffusionExponent(free, Math.Max(2, _o.ReplaySteps / 10)),
             ["replay_reach_fraction"] = reach.Count(r => r is not null) / (double)reach.Count,
             ["replay_reach_time"] = reach.Average(r => (double)(r ?? _o.ReplaySteps)),
@@ -257,6 +270,20 @@ public sealed class PathIntegration : ISequenceTask, IPostTrainingEvaluation
             .Concat(Enumerable.Range(0, 4).Select(i => new TrajectorySample("training", i, Example(seed, Split.Train, i).Positions)))
             .ToList();
         return new PostTrainingResult(metrics, samples);
+    }
+
+    /// <summary>
+    /// Decoded outputs [R·T][2] of the network driven by the velocities of <see cref="PathIntegrationOptions.Replays"/>
+    /// test trajectories at the training noise (the predecessor's "active" distribution).
+    /// </summary>
+    public List<double[]> Active(IDrivableModel model, long seed)
+    {
+        using var scope = NewDisposeScope();
+        var batch = Batch(Split.Test, seed, 0, _o.Replays);
+        using var generator = new Generator((ulong)seed * 2 + 3);
+        var output = model.Drive(batch.Inputs, batch.Context, _o.ReplayNoise / Math.Sqrt(2), generator);
+        var decoded = Decode(output.cpu().to(ScalarType.Float64)).data<double>().ToArray();
+        return Enumerable.Range(0, decoded.Length / 2).Select(i => new[] { decoded[2 * i], decoded[2 * i + 1] }).ToList();
     }
 
     /// <summary>Decoded replay trajectories [R][T][2] from <paramref name="starts"/>.</summary>

@@ -1,4 +1,5 @@
 using Zoo.Core.Numerics;
+using Zoo.Core.Tasks;
 
 namespace Zoo.Tasks.Replay;
 
@@ -56,8 +57,10 @@ public static class ReplayMetrics
     }
 
     /// <summary>
-    /// KL(P ‖ Q) between Gaussian kernel density estimates of two point sets (bandwidth <paramref name="bandwidth"/> m)
-    /// on a grid over the box, the predecessor's replay measure.
+    /// Zoo's grid KL(P ‖ Q) between Gaussian kernel density estimates of two point sets (fixed bandwidth
+    /// <paramref name="bandwidth"/> m, normalised on a <paramref name="grid"/>² grid over the box). Not the
+    /// predecessor's measure (that is <see cref="KdeKlMonteCarlo"/>): direction, bandwidth and support differ, and its
+    /// values run 3–5× larger.
     /// </summary>
     public static double KdeKl(IReadOnlyList<double[]> p, IReadOnlyList<double[]> q, Bounds box, double bandwidth = 0.1, int grid = 40)
     {
@@ -66,6 +69,25 @@ public static class ReplayMetrics
         double kl = 0;
         for (int i = 0; i < dp.Length; i++) kl += dp[i] * Math.Log((dp[i] + 1e-12) / (dq[i] + 1e-12));
         return kl;
+    }
+
+    /// <summary>
+    /// The predecessor's replay measure (Krishna et al. 2024, RNNReactivation): KL(P ‖ Q) between scipy-style Gaussian
+    /// KDEs (<see cref="ScottKde"/>), estimated by Monte Carlo as the mean of log p̂(x) − log q̂(x) over
+    /// <paramref name="samples"/> draws x ~ p̂. There P is the decoded replay and Q the decoded outputs of the network
+    /// driven by real inputs. Deterministic from <paramref name="seed"/>.
+    /// </summary>
+    public static double KdeKlMonteCarlo(IReadOnlyList<double[]> p, IReadOnlyList<double[]> q, int samples = 2000, ulong seed = 1)
+    {
+        var (kp, kq) = (new ScottKde(p), new ScottKde(q));
+        var rng = new SplitMix64(seed);
+        double sum = 0;
+        for (int i = 0; i < samples; i++)
+        {
+            var x = kp.Sample(rng);
+            sum += kp.LogDensity(x) - kq.LogDensity(x);
+        }
+        return sum / samples;
     }
 
     /// <summary>First step at which the trajectory enters <paramref name="region"/>, or null if it never does.</summary>
@@ -113,5 +135,74 @@ public static class ReplayMetrics
         }
         double total = d.Sum();
         return d.Select(v => v / total).ToArray();
+    }
+}
+
+/// <summary>
+/// A 2-D Gaussian kernel density estimate as scipy's <c>gaussian_kde</c> builds it: the kernel covariance is the data's
+/// covariance (unbiased) times Scott's factor squared, n^(−2/(d+4)) = n^(−1/3) for d = 2, plus a floor of
+/// <see cref="VarianceFloor"/> per direction.
+/// </summary>
+public sealed class ScottKde
+{
+    private readonly IReadOnlyList<double[]> _points;
+    private readonly double _a, _b, _c;             // Cholesky factor L = [[a, 0], [b, c]] of the kernel covariance
+    private readonly double _logNorm;
+
+    /// <summary>Kernel variance added in each direction (m²), so that a collapsed set still has a density.</summary>
+    public const double VarianceFloor = 1e-4;
+
+    /// <summary>The estimate over <paramref name="points"/> [n][2] (n ≥ 2).</summary>
+    public ScottKde(IReadOnlyList<double[]> points)
+    {
+        if (points.Count < 2) throw new ArgumentException("a KDE needs at least two points", nameof(points));
+        _points = points;
+        int n = points.Count;
+        double mx = points.Average(p => p[0]), my = points.Average(p => p[1]);
+        double sxx = 0, sxy = 0, syy = 0;
+        foreach (var p in points)
+        {
+            sxx += (p[0] - mx) * (p[0] - mx);
+            sxy += (p[0] - mx) * (p[1] - my);
+            syy += (p[1] - my) * (p[1] - my);
+        }
+        double f2 = Math.Pow(n, -1.0 / 3);
+        // A replay that collapses onto one decoded position (or a line) has no spread to estimate: scipy raises there;
+        // a floor of (1 cm)² on the kernel variance keeps the measure finite and large instead.
+        (sxx, sxy, syy) = (sxx / (n - 1) * f2 + VarianceFloor, sxy / (n - 1) * f2, syy / (n - 1) * f2 + VarianceFloor);
+        _a = Math.Sqrt(sxx);
+        _b = sxy / _a;
+        double c2 = syy - _b * _b;
+        _c = Math.Sqrt(c2);
+        _logNorm = -Math.Log(2 * Math.PI * _a * _c) - Math.Log(n);
+    }
+
+    /// <summary>Kernel covariance (xx, xy, yy).</summary>
+    public (double Xx, double Xy, double Yy) Covariance => (_a * _a, _a * _b, _b * _b + _c * _c);
+
+    /// <summary>log p̂(x), summed over kernels with log-sum-exp so far-away points do not underflow to −∞.</summary>
+    public double LogDensity(double[] x)
+    {
+        var exponents = new double[_points.Count];
+        double max = double.NegativeInfinity;
+        for (int i = 0; i < _points.Count; i++)
+        {
+            // Whitened offset z = L⁻¹ (x − x_i); the kernel is exp(−‖z‖²/2) / (2π |L|).
+            double dx = x[0] - _points[i][0], dy = x[1] - _points[i][1];
+            double z1 = dx / _a, z2 = (dy - _b * z1) / _c;
+            exponents[i] = -0.5 * (z1 * z1 + z2 * z2);
+            if (exponents[i] > max) max = exponents[i];
+        }
+        double sum = 0;
+        foreach (var e in exponents) sum += Math.Exp(e - max);
+        return _logNorm + max + Math.Log(sum);
+    }
+
+    /// <summary>One draw: a data point plus kernel noise.</summary>
+    public double[] Sample(SplitMix64 rng)
+    {
+        var p = _points[rng.NextInt(_points.Count)];
+        double g1 = rng.NextGaussian(), g2 = rng.NextGaussian();
+        return new[] { p[0] + _a * g1, p[1] + _b * g1 + _c * g2 };
     }
 }
