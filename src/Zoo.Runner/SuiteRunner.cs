@@ -221,18 +221,6 @@ public sealed class SuiteRunner
     }
 
     /// <summary>
-    /// True for an allocation failure: .NET's <see cref="OutOfMemoryException"/>, CUDA's "out of memory" and libtorch's
-    /// CPU allocator ("DefaultCPUAllocator: can't allocate memory").
-    /// </summary>
-    public static bool IsOutOfMemory(Exception e) =>
-        e is OutOfMemoryException
-        || e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
-        || e.Message.Contains("can't allocate memory", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>Fails with a config error naming <paramref name="dir"/> unless a file can be created in it.</summary>
-    public static void EnsureWritable(string dir) => Writable.Folder(dir, "--out");
-
-    /// <summary>
     /// Trains one run (and, for tasks that have one, runs the post-training evaluation) and turns the outcome into rows;
     /// failures become rows with a status, not exceptions.
     /// </summary>
@@ -257,7 +245,7 @@ public sealed class SuiteRunner
         }
         catch (Exception e) when (e is not Zoo.Core.Options.ZooConfigException)
         {
-            bool oom = IsOutOfMemory(e);
+            bool oom = AllocationFailure.Is(e);
             outcome = new RunOutcome(oom ? RunStatus.Oom : RunStatus.Error, double.NaN, -1, double.NaN, 0, 0, 0,
                 Array.Empty<CurvePoint>(), $"{e.GetType().Name}: {e.Message.Split('\n')[0]}");
         }
