@@ -294,9 +294,12 @@ public sealed class SuiteRunner
             TrainLoss = Math.Round(p.TrainLoss, 6), TestLoss = Math.Round(p.TestLoss, 6), Metric = task.PrimaryMetric, Value = Math.Round(p.TestMetric, 6),
             Level = p.Level,
         }).ToList();
+        // A post-training evaluation measures the model as training left it: at the last evaluation, which for an
+        // until run can come before the step cap.
+        int endStep = outcome.Curve.Count > 0 ? outcome.Curve[^1].Step : run.Train.Steps;
         var extra = (outcome.Extra ?? new Dictionary<string, double>()).Select(m => (m.Key, m.Value, Final: m.Value, Step: outcome.BestStep))
             .Concat((outcome.Secondary ?? Array.Empty<SecondaryMetric>()).Select(m => (Key: m.Name, Value: m.AtBest, m.Final, Step: outcome.BestStep)))
-            .Concat((post?.Metrics ?? new Dictionary<string, double>()).Select(m => (m.Key, m.Value, Final: m.Value, Step: run.Train.Steps)))
+            .Concat((post?.Metrics ?? new Dictionary<string, double>()).Select(m => (m.Key, m.Value, Final: m.Value, Step: endStep)))
             .Select(m => row with { Metric = m.Key, Value = Math.Round(m.Value, 6), FinalValue = Math.Round(m.Final, 6), BestStep = m.Step, StepsToHalf = null, StepsToNineTenths = null });
         var kept = (post?.Trajectories ?? Array.Empty<TrajectorySample>()).SelectMany(s => s.Points.Select((p, t) => new TrajectoryRow
         {
