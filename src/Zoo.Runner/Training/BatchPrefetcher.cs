@@ -35,8 +35,16 @@ public sealed class BatchPrefetcher : IDisposable
         if (_next is { } next && ReferenceEquals(next.Task, task) && next.Step == step)
         {
             _next = null;
-            built = next.Batch.GetAwaiter().GetResult();
-            moved = built.To(_device);   // always new tensors, made by (and counted on) the caller's thread
+            built = next.Batch.GetAwaiter().GetResult();   // a failed build rethrows the task's own exception, trace kept
+            try
+            {
+                moved = built.To(_device);   // always new tensors, made by (and counted on) the caller's thread
+            }
+            catch (Exception)
+            {
+                Release(built);   // a device that cannot take the batch (out of memory) must not leak the host copy
+                throw;
+            }
         }
         else
         {
