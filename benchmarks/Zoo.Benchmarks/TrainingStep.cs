@@ -1,8 +1,9 @@
 using BenchmarkDotNet.Attributes;
-using System.Text.Json;
 using Zoo.Core.Tasks;
 using Zoo.Runner;
+using Zoo.Runner.Bench;
 using Zoo.Runner.Models;
+using Zoo.Runner.Training;
 using static TorchSharp.torch;
 
 namespace Zoo.Benchmarks;
@@ -33,9 +34,7 @@ public class TrainingStep
     {
         manual_seed(0);
         var registry = ZooComponents.Create();
-        var colon = Layer.IndexOf(':');
-        var name = colon < 0 ? Layer : Layer[..colon];
-        JsonElement? json = colon < 0 ? null : JsonDocument.Parse(Layer[(colon + 1)..]).RootElement;
+        var (name, json) = BenchSubject.ParseSpec(Layer);
         var options = registry.BindLayerOptions(name, json, DModel, null, "layer");
         var spec = new ModelSpec { DModel = DModel, NLayers = 2, MlpRatio = 2 };
         _model = ModelFactory.Build(registry, name, options, new TaskSignature(Vocab, 0, Vocab, Length), spec);
@@ -52,7 +51,7 @@ public class TrainingStep
         var loss = nn.functional.cross_entropy(_model!.forward(_x!).reshape(Batch * Length, Vocab), _y!);
         _optimizer!.zero_grad();
         loss.backward();
-        nn.utils.clip_grad_norm_(_model.parameters(), 1.0);
+        GradientClipping.ClipByTotalNorm(_model.parameters(), 1.0);   // the trainer's clipping (on the device, no read-back)
         _optimizer.step();
         return loss.item<float>();
     }

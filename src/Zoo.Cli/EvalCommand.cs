@@ -28,13 +28,12 @@ internal static class EvalCommand
         {
             if (p.GetValue(taskOptionsOption) is not null && p.GetValue(taskOption) is null)
                 throw new ZooConfigException(null, "--task-options", "given without --task; allowed: --task NAME --task-options JSON (the checkpoint's own task keeps its saved options)");
+            var json = p.GetValue(taskOptionsOption) is { } text ? TaskOptions(text) : (JsonElement?)null;   // before any loading
             var registry = ZooComponents.Create(p.GetValue(pluginOption));
             var (spec, model, task) = Checkpoint.Load(registry, p.GetValue(checkpointArg)!, p.GetValue(pytorchOption));
             using var m = model;
             if (p.GetValue(taskOption) is { } name)
             {
-                var json = p.GetValue(taskOptionsOption) is { } text ? JsonDocument.Parse(text).RootElement : (JsonElement?)null;
-                if (json is { } options) DuplicateKeys.Check(options, null, "--task-options");
                 var other = registry.CreateTask(name, registry.BindTaskOptions(name, json, null, "--task-options"));
                 if (other.Signature.InputVocab != task.Signature.InputVocab || other.Signature.InputDim != task.Signature.InputDim
                     || other.Signature.OutputDim != task.Signature.OutputDim)
@@ -48,5 +47,20 @@ internal static class EvalCommand
             return ExitCode.Ok;
         }));
         return eval;
+    }
+
+    // The --task-options JSON; malformed JSON or a key given twice is a config error naming the option.
+    private static JsonElement TaskOptions(string text)
+    {
+        try
+        {
+            var options = JsonDocument.Parse(text).RootElement;
+            DuplicateKeys.Check(options, null, "--task-options");
+            return options;
+        }
+        catch (JsonException e)
+        {
+            throw new ZooConfigException(null, "--task-options", $"not valid JSON: {e.Message}");
+        }
     }
 }

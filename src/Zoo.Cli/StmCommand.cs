@@ -36,7 +36,7 @@ internal static class StmCommand
             var study = new StmStudy(cli.Out.WriteLine);
             if (p.GetValue(stmDryRun))
             {
-                var done = File.Exists(csv) && !p.GetValue(stmForce) ? new CsvTable<StmRow>(csv).Read().Select(r => r.ConfigHash) : Array.Empty<string>();
+                var done = File.Exists(csv) && !p.GetValue(stmForce) ? new CsvTable<StmRow>(csv, cli.Note).Read().Select(r => r.ConfigHash) : Array.Empty<string>();
                 var plan = StmStudy.Plan(config, done);
                 foreach (var e in plan)
                     cli.Out.WriteLine($"delay {e.Delay,2}: {e.Networks.Count,3} networks, lr {e.Networks.Min(n => n.Lr):G3}–{e.Networks.Max(n => n.Lr):G3}, {e.Epochs} epochs");

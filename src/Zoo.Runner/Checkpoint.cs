@@ -73,7 +73,7 @@ public static class Checkpoint
         var model = OptionsBinder.Bind<ModelSpec>(E("model"), jsonPath, "run.model");
         var spec2 = new RunSpec(
             Text(spec, "suite", "suite"),
-            layer, LayerOptions(registry, layer, run, E("layer_options"), model.DModel, jsonPath),
+            layer, LayerOptions(registry, layer, run, E("layer_options"), model, jsonPath),
             task, registry.BindTaskOptions(task, E("task_options"), jsonPath, "run.task_options"),
             model,
             OptionsBinder.Bind<TrainSpec>(E("train"), jsonPath, "run.train"),
@@ -99,15 +99,24 @@ public static class Checkpoint
     }
 
     // A hybrid stack's options ({"stack": […]}, under the stack's name, which no layer has) or a registered layer's.
-    private static object LayerOptions(ComponentRegistry registry, string layer, JsonObject run, JsonElement options, int dModel, string jsonPath)
+    // A stack is checked against the model here, where the file is known: an edited checkpoint is the user's to fix.
+    private static object LayerOptions(ComponentRegistry registry, string layer, JsonObject run, JsonElement options, ModelSpec model, string jsonPath)
     {
         if (run["layer_options"] is JsonObject { } o && o.ContainsKey("stack") && !registry.Layers.Any(e => e.Name == layer))
         {
-            var (name, stack) = HybridStack.FromJson(registry, o, dModel, jsonPath, "run.layer_options");
+            var (name, stack) = HybridStack.FromJson(registry, o, model.DModel, jsonPath, "run.layer_options");
             if (name != layer) throw new ZooConfigException(jsonPath, "run.layer", $"'{layer}' does not name the stack in run.layer_options ({name}); allowed: {name}");
+            if (stack is HybridStack hybrid)
+            {
+                if (model.Kind != ModelKind.Backbone)
+                    throw new ZooConfigException(jsonPath, "run.model.kind", $"stack {name} needs the backbone, got '{model.Kind.ToString().ToLowerInvariant()}'; allowed: backbone");
+                int period = hybrid.Period.Count;
+                if (model.NLayers % period != 0)
+                    throw new ZooConfigException(jsonPath, "run.model.n_layers", $"{model.NLayers} is not a multiple of the {period} blocks of stack {name}; allowed: {period}, {2 * period}, {3 * period}, …");
+            }
             return stack;
         }
-        return registry.BindLayerOptions(layer, options, dModel, jsonPath, "run.layer_options");
+        return registry.BindLayerOptions(layer, options, model.DModel, jsonPath, "run.layer_options");
     }
 
     // The first difference between the tensors stored in a .weights file and the model's parameters, in words.

@@ -221,18 +221,6 @@ public sealed class SuiteRunner
     }
 
     /// <summary>
-    /// True for an allocation failure: .NET's <see cref="OutOfMemoryException"/>, CUDA's "out of memory" and libtorch's
-    /// CPU allocator ("DefaultCPUAllocator: can't allocate memory").
-    /// </summary>
-    public static bool IsOutOfMemory(Exception e) =>
-        e is OutOfMemoryException
-        || e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
-        || e.Message.Contains("can't allocate memory", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>Fails with a config error naming <paramref name="dir"/> unless a file can be created in it.</summary>
-    public static void EnsureWritable(string dir) => Writable.Folder(dir, "--out");
-
-    /// <summary>
     /// Trains one run (and, for tasks that have one, runs the post-training evaluation) and turns the outcome into rows;
     /// failures become rows with a status, not exceptions.
     /// </summary>
@@ -257,7 +245,7 @@ public sealed class SuiteRunner
         }
         catch (Exception e) when (e is not Zoo.Core.Options.ZooConfigException)
         {
-            bool oom = IsOutOfMemory(e);
+            bool oom = AllocationFailure.Is(e);
             outcome = new RunOutcome(oom ? RunStatus.Oom : RunStatus.Error, double.NaN, -1, double.NaN, 0, 0, 0,
                 Array.Empty<CurvePoint>(), $"{e.GetType().Name}: {e.Message.Split('\n')[0]}");
         }
@@ -306,9 +294,12 @@ public sealed class SuiteRunner
             TrainLoss = Math.Round(p.TrainLoss, 6), TestLoss = Math.Round(p.TestLoss, 6), Metric = task.PrimaryMetric, Value = Math.Round(p.TestMetric, 6),
             Level = p.Level,
         }).ToList();
+        // A post-training evaluation measures the model as training left it: at the last evaluation, which for an
+        // until run can come before the step cap.
+        int endStep = outcome.Curve.Count > 0 ? outcome.Curve[^1].Step : run.Train.Steps;
         var extra = (outcome.Extra ?? new Dictionary<string, double>()).Select(m => (m.Key, m.Value, Final: m.Value, Step: outcome.BestStep))
             .Concat((outcome.Secondary ?? Array.Empty<SecondaryMetric>()).Select(m => (Key: m.Name, Value: m.AtBest, m.Final, Step: outcome.BestStep)))
-            .Concat((post?.Metrics ?? new Dictionary<string, double>()).Select(m => (m.Key, m.Value, Final: m.Value, Step: run.Train.Steps)))
+            .Concat((post?.Metrics ?? new Dictionary<string, double>()).Select(m => (m.Key, m.Value, Final: m.Value, Step: endStep)))
             .Select(m => row with { Metric = m.Key, Value = Math.Round(m.Value, 6), FinalValue = Math.Round(m.Final, 6), BestStep = m.Step, StepsToHalf = null, StepsToNineTenths = null });
         var kept = (post?.Trajectories ?? Array.Empty<TrajectorySample>()).SelectMany(s => s.Points.Select((p, t) => new TrajectoryRow
         {

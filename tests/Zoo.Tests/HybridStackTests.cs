@@ -139,6 +139,20 @@ public sealed class HybridStackTests : IDisposable
     }
 
     [Fact]
+    public void A_checkpoint_edited_to_a_depth_its_stack_does_not_divide_is_a_config_error_naming_the_field()
+    {
+        var suite = Suite("""[ { "stack": ["lstm", "attention"] } ]""", nLayers: 2);
+        var ckpt = Path.Combine(_dir, "ckpt");
+        var row = new SuiteRunner().Run(suite, new RunSettings(Path.Combine(_dir, "out"), CheckpointDir: ckpt)).Single();
+        var json = Path.Combine(ckpt, $"hyb-{row.ConfigHash}.json");
+        var text = File.ReadAllText(json);
+        Assert.Contains("\"n_layers\": 2", text);
+        File.WriteAllText(json, text.Replace("\"n_layers\": 2", "\"n_layers\": 3"));
+        var e = Assert.Throws<ZooConfigException>(() => Checkpoint.Load(TestSupport.Registry(), json));
+        Assert.Contains($"{json}: run.model.n_layers: 3 is not a multiple of the 2 blocks", e.Message);
+    }
+
+    [Fact]
     public void Bad_stacks_are_config_errors_naming_the_field_and_what_is_allowed()
     {
         var unknown = Refused("""[ { "stack": [ ["gated-deltanet", "atention"] ] } ]""");

@@ -152,6 +152,15 @@ public sealed class PlanningRefusalTests : IDisposable
         Assert.Contains("--task-options: given without --task", err);
     }
 
+    [Fact]
+    public void Malformed_task_options_are_refused_naming_the_option_before_anything_is_loaded()
+    {
+        var (code, _, err) = BadInputTests.Zoo("eval", PathOf("no-such-checkpoint.json"), "--task", "mqar", "--task-options", "{\"length\": ");
+        Assert.True(code == 2, err);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.Contains("--task-options: not valid JSON", err);
+    }
+
     // Runs the CLI and checks the refusal: exit code 2, one line, nothing in the output folder; returns the line.
     private string Refused(params string[] args)
     {

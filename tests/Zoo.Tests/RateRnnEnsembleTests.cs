@@ -106,6 +106,19 @@ public sealed class RateRnnEnsembleTests
     }
 
     [Fact]
+    public void An_ensemble_whose_networks_all_diverged_stops_instead_of_running_out_its_budget()
+    {
+        // Equal budgets give the loop no budget end to shrink at; the diverged networks must leave all the same, or an
+        // ensemble of large learning rates computes its frozen networks for the whole budget.
+        var members = new[] { new EnsembleMember(double.PositiveInfinity, 71, 1000), new EnsembleMember(double.PositiveInfinity, 72, 1000) };
+        using var net = new RateRnnEnsemble(members.Select(m => m.Seed).ToList(), Small, ScalarType.Float64, CPU);
+        int last = 0;
+        var history = EnsembleTraining.Train(net, members, Layout, Trials, 0.9, 1e-3, (epoch, _) => last = epoch);
+        Assert.All(history, h => Assert.Equal(1, h.DivergedAt));
+        Assert.True(last < 100, $"trained {last} epochs though every network diverged at epoch 1");
+    }
+
+    [Fact]
     public void Hand_written_backpropagation_matches_autograd()
     {
         // Two ensembles with the same seeds draw the same initial rates and noise.

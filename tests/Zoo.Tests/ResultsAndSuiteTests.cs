@@ -32,6 +32,22 @@ public sealed class ResultsAndSuiteTests : IDisposable
     }
 
     [Fact]
+    public void Atomic_writes_go_through_a_temporary_file_of_this_process_own()
+    {
+        // Two zoo processes on one --out redraw the same plots: with one shared temporary name, one renamed the other's
+        // half-written file into place and then failed on its own vanished one. A two-process race cannot be replayed
+        // deterministically, so this checks what prevents it: the name is this process's, beside the file, same extension.
+        var path = Path.Combine(_dir, "curves-mqar.png");
+        var tmp = AtomicFile.TemporaryPath(path);
+        Assert.Equal(_dir, Path.GetDirectoryName(tmp));
+        Assert.EndsWith(".png", tmp);
+        Assert.Contains($".{Environment.ProcessId}.", Path.GetFileName(tmp));
+        AtomicFile.WriteAllText(path, "x");
+        Assert.Equal("x", File.ReadAllText(path));
+        Assert.False(File.Exists(tmp));
+    }
+
+    [Fact]
     public void Csv_of_another_schema_is_refused_not_appended_to()
     {
         var path = Write("old.csv", "suite,layer,value\nsmoke,lstm,0.5\n");

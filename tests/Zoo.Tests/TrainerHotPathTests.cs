@@ -97,6 +97,61 @@ public sealed class TrainerHotPathTests
         Assert.Equal(new[] { 7, 14, 21, 23 }, a.Curve.Select(p => p.Step));
     }
 
+    [Fact]
+    public void Batches_are_built_off_the_trainers_thread_even_when_the_thread_pool_is_busy()
+    {
+        // Waiting on a task that has not started runs it on the waiting thread: with the pool busy, the prefetcher built
+        // the next batch on the trainer's thread (inside its step's dispose scope) instead of in the background.
+        var task = new ThreadRecordingTask(new Mqar(Tiny));
+        using var gate = new ManualResetEventSlim(false);
+        using (var prefetcher = new BatchPrefetcher(seed: 1, batch: 4, steps: 3, CPU))
+        {
+            using (prefetcher.Take(task, 0)) { }
+            Assert.True(task.Built(1).Wait(TimeSpan.FromSeconds(60)), "step 1's batch was never built");
+            // Every pool thread busy (and more work queued than threads), so step 2's build, queued next, cannot start.
+            for (int i = 0; i < ThreadPool.ThreadCount + 4; i++) ThreadPool.UnsafeQueueUserWorkItem(_ => gate.Wait(), null);
+            using (prefetcher.Take(task, 1)) { }
+            var opener = new Thread(() => { Thread.Sleep(300); gate.Set(); });
+            opener.Start();
+            using (var got = prefetcher.Take(task, 2))
+            using (var want = BatchPrefetcher.Generate(task.Inner, 1, 4, 2))
+                AssertSame(want, got, "step 2");
+            opener.Join();
+        }
+        Assert.DoesNotContain(Environment.CurrentManagedThreadId, task.ThreadsOf(1).Concat(task.ThreadsOf(2)));
+    }
+
+    // A task that records which threads built each training step's batch (of 4 examples).
+    private sealed class ThreadRecordingTask(ISequenceTask inner) : ISequenceTask
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<long, (List<int> Threads, TaskCompletionSource Done)> _steps = new();
+
+        public ISequenceTask Inner => inner;
+        public TaskSignature Signature => inner.Signature;
+        public string PrimaryMetric => inner.PrimaryMetric;
+        public bool HigherIsBetter => inner.HigherIsBetter;
+        public int TestExamples => inner.TestExamples;
+
+        public Task Built(long step) => Step(step).Done.Task;
+
+        public IReadOnlyList<int> ThreadsOf(long step) { lock (Step(step).Threads) return Step(step).Threads.ToList(); }
+
+        public TaskBatch Batch(Split split, long seed, long firstExample, int count)
+        {
+            var batch = inner.Batch(split, seed, firstExample, count);
+            var entry = Step(firstExample / 4);
+            lock (entry.Threads) entry.Threads.Add(Environment.CurrentManagedThreadId);
+            entry.Done.TrySetResult();
+            return batch;
+        }
+
+        public Tensor Loss(Tensor output, TaskBatch batch) => inner.Loss(output, batch);
+        public IReadOnlyDictionary<string, MetricTally> Metrics(Tensor output, TaskBatch batch) => inner.Metrics(output, batch);
+
+        private (List<int> Threads, TaskCompletionSource Done) Step(long step) =>
+            _steps.GetOrAdd(step, _ => (new List<int>(), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)));
+    }
+
     private static void AssertSame(TaskBatch want, TaskBatch got, string what)
     {
         Assert.True(want.Inputs.eq(got.Inputs).all().item<bool>(), what + ": inputs differ");

@@ -63,6 +63,22 @@ public sealed class UntilTests : IDisposable
         Assert.Equal(new[] { ("cap", 6L, 6), ("steps", 4L, 4) }, rows.Select(r => (r.End, StepsRun(r), r.Steps)));
     }
 
+    [Fact]
+    public void Post_training_metrics_record_the_step_an_until_run_ended_at()
+    {
+        // Any finite position error meets this target, so the run ends at its first evaluation, long before the cap.
+        var rows = Run(Write("replay-until.json", """
+            { "name": "replay-until", "defaults": { "model": { "kind": "bare", "d_model": 8 },
+                "train": { "batch": 4, "warmup": 0, "eval_every": 3, "eval_examples": 8, "until": { "target": 1e9, "max_steps": 30 } }, "seeds": [0] },
+              "layers": [ { "name": "leaky-rnn", "options": { "noise": 0.01 } } ],
+              "tasks": [ { "name": "path-integration", "options": { "environment": "t_maze", "place_cells": 16, "steps": 10, "test_examples": 8,
+                "replays": 3, "reach_replays": 2, "replay_steps": 30, "reference_trajectories": 4 } } ] }
+            """));
+        Assert.Equal(("ok", "target", 3, 30), (rows[0].Status, rows[0].End, rows[0].BestStep, rows[0].Steps));
+        Assert.True(rows.Count > 1, "the post-training evaluation wrote no rows");
+        Assert.All(rows.Skip(1), r => Assert.Equal(3, r.BestStep));   // measured on the model of step 3, not of the cap
+    }
+
     [Theory]
     [InlineData("\"until\": { \"max_steps\": 10 }", "train.until.target", "needs target, patience or both")]
     [InlineData("\"steps\": 100, \"until\": { \"target\": 0.9, \"max_steps\": 200 }", "train.until.max_steps", "200 contradicts steps 100")]

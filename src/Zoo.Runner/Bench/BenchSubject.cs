@@ -37,24 +37,31 @@ public sealed class BenchSubject : IDisposable
     /// <summary>The module whose forward is timed.</summary>
     public nn.Module<Tensor, Tensor> Module => _module;
 
-    /// <summary>Parses <c>name</c> or <c>name:{json options}</c> and builds the subject at width <paramref name="dModel"/>.</summary>
-    public static BenchSubject Create(ComponentRegistry registry, string spec, int dModel)
+    /// <summary>
+    /// Splits <c>name</c> or <c>name:{json options}</c> into the name and the parsed options (null when none); malformed
+    /// JSON or a key given twice is a config error naming <c>--layers</c>.
+    /// </summary>
+    public static (string Name, JsonElement? Options) ParseSpec(string spec)
     {
         var colon = spec.IndexOf(':');
         var name = colon < 0 ? spec : spec[..colon];
-        JsonElement? json = null;
-        if (colon >= 0)
+        if (colon < 0) return (name, null);
+        try
         {
-            try
-            {
-                json = JsonDocument.Parse(spec[(colon + 1)..]).RootElement;
-                DuplicateKeys.Check(json.Value, null, $"--layers {name}");
-            }
-            catch (JsonException e)
-            {
-                throw new ZooConfigException(null, "--layers", $"options of '{name}' are not valid JSON: {e.Message}");
-            }
+            var json = JsonDocument.Parse(spec[(colon + 1)..]).RootElement;
+            DuplicateKeys.Check(json, null, $"--layers {name}");
+            return (name, json);
         }
+        catch (JsonException e)
+        {
+            throw new ZooConfigException(null, "--layers", $"options of '{name}' are not valid JSON: {e.Message}");
+        }
+    }
+
+    /// <summary>Parses <c>name</c> or <c>name:{json options}</c> (<see cref="ParseSpec"/>) and builds the subject at width <paramref name="dModel"/>.</summary>
+    public static BenchSubject Create(ComponentRegistry registry, string spec, int dModel)
+    {
+        var (name, json) = ParseSpec(spec);
         if (name == GatedDeltaOpModule.SubjectName)
         {
             var opOptions = OptionsBinder.Bind<GatedDeltaOpOptions>(json, null, $"--layers {name}", dModel);

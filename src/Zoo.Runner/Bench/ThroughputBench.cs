@@ -6,6 +6,7 @@ using Zoo.Core.Numerics;
 using Zoo.Core.Options;
 using Zoo.Core.Registry;
 using Zoo.Runner.Results;
+using Zoo.Runner.Suites;
 using static TorchSharp.torch;
 
 namespace Zoo.Runner.Bench;
@@ -76,8 +77,8 @@ public sealed class ThroughputBench
         }).ToList();
         try
         {
-            SuiteRunner.EnsureWritable(Path.GetDirectoryName(Path.GetFullPath(settings.OutPath))!);
             var table = new CsvTable<ThroughputRow>(settings.OutPath);
+            Writable.File(table.Path, table.TemporaryPath, "--out");
             table.Read();
             var provenance = Provenance.Capture();
             return subjects.SelectMany(s => MeasureSubject(s, settings, device, table, provenance)).ToList();
@@ -176,8 +177,7 @@ public sealed class ThroughputBench
         }
         catch (Exception e) when (e is System.Runtime.InteropServices.ExternalException or OutOfMemoryException)
         {
-            bool oom = e is OutOfMemoryException || e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
-                || e.Message.Contains("can't allocate memory", StringComparison.OrdinalIgnoreCase);
+            bool oom = AllocationFailure.Is(e);
             return row with { Status = oom ? "oom" : "error", Message = e.Message.Split('\n')[0], MedianMs = double.NaN, TokensPerSecond = double.NaN };
         }
     }
@@ -191,9 +191,9 @@ public sealed class ThroughputBench
     {
         if (device.type != DeviceType.CPU) return null;
         double needed = 4.0 * b.Batch * length * b.DModel * (mode == "forward_backward" ? 4 : 2);
-        double available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        double available = MemoryEstimate.AvailableBytes;
         return needed <= available ? null
-            : $"not run: needs at least {needed / (1L << 30):N1} GiB (batch {b.Batch} × L {length} × d_model {b.DModel} float32 activations), the machine has {available / (1L << 30):N1} GiB";
+            : $"not run: needs at least {MemoryEstimate.Size(needed)} (batch {b.Batch} × L {length} × d_model {b.DModel} float32 activations), the machine has {MemoryEstimate.Size(available)}";
     }
 
     /// <summary>Linear interpolation between order statistics of sorted <paramref name="sorted"/>.</summary>

@@ -15,7 +15,7 @@ public static class ModelFactory
     {
         if (layerOptions is HybridStack stack)
         {
-            // The suite expander refuses both; a hand-edited checkpoint could still ask for them.
+            // The suite expander and the checkpoint loader refuse both as config errors naming their file; this guards other callers.
             if (spec.Kind != ModelKind.Backbone || spec.NLayers % stack.Period.Count != 0)
                 throw new ArgumentException($"stack {stack.Name} needs the backbone with n_layers a multiple of {stack.Period.Count}; got {spec.Kind}, n_layers {spec.NLayers}");
             return new Backbone(signature, spec, i => registry.CreateLayer(stack.BlockAt(i).Layer, spec.DModel, stack.BlockAt(i).Options));

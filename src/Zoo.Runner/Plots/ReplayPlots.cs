@@ -33,7 +33,7 @@ public static class ReplayPlots
                     Path.Combine(folder, $"pi-error-{name}.png"), $"{suite}: path-integration error, {name}"));
         }
         var summary = Path.Combine(folder, "summary.md");
-        AtomicFile.Write(summary, tmp => File.WriteAllText(tmp, Summary(ok, Label, suite)));
+        AtomicFile.WriteAllText(summary, Summary(ok, Label, suite));
         files.Add(summary);
         return files;
     }
@@ -77,11 +77,11 @@ public static class ReplayPlots
 
     private static string Trajectories(IReadOnlyList<TrajectoryRow> rows, IReadOnlyList<string> order, Func<string, string> label, string file, string title)
     {
-        var (multiplot, cols, rowsCount) = Grid(order.Count, 3);
+        var panels = NewPanels(order.Count);
         var palette = new ScottPlot.Palettes.Category10();
         for (int v = 0; v < order.Count; v++)
         {
-            var plt = multiplot.GetPlot(v);
+            var plt = panels[v];
             // The lowest seed of the variant: one network per panel, as in the paper's figures.
             var mine = rows.Where(r => label(r.ConfigHash) == order[v]).ToList();
             if (mine.Count == 0) continue;
@@ -96,19 +96,19 @@ public static class ReplayPlots
             plt.Title(order[v], size: 13);
             plt.Axes.SquareUnits();
         }
-        multiplot.GetPlot(0).Title($"{title}\n{order[0]}", size: 13);
-        AtomicFile.Write(file, tmp => multiplot.SavePng(tmp, 420 * cols, 420 * rowsCount));
+        panels[0].Title($"{title}\n{order[0]}", size: 13);
+        SmallMultiples.Save(panels, file, 420, 420, maxColumns: 3);
         return file;
     }
 
     private static string MetricBars(IReadOnlyList<ResultRow> rows, IReadOnlyList<string> order, Func<string, string> label, string file, string title)
     {
         var metrics = rows.Select(r => r.Metric).Distinct().ToList();
-        var (multiplot, cols, rowsCount) = Grid(metrics.Count, 4);
+        var panels = NewPanels(metrics.Count);
         var palette = new ScottPlot.Palettes.Category10();
         for (int m = 0; m < metrics.Count; m++)
         {
-            var plt = multiplot.GetPlot(m);
+            var plt = panels[m];
             var ticks = new List<ScottPlot.Tick>();
             for (int v = 0; v < order.Count; v++)
             {
@@ -124,20 +124,13 @@ public static class ReplayPlots
             plt.Axes.Margins(bottom: 0);
             plt.Title(metrics[m], size: 12);
         }
-        multiplot.GetPlot(0).Title($"{title}\n{metrics[0]}", size: 12);
-        AtomicFile.Write(file, tmp => multiplot.SavePng(tmp, 330 * cols, 330 * rowsCount));
+        panels[0].Title($"{title}\n{metrics[0]}", size: 12);
+        SmallMultiples.Save(panels, file, 330, 330, maxColumns: 4);
         return file;
     }
 
-    // A multiplot of `count` panels in rows of at most `maxCols`.
-    private static (Multiplot Plot, int Cols, int Rows) Grid(int count, int maxCols)
-    {
-        var multiplot = new Multiplot();
-        multiplot.AddPlots(count);
-        int cols = Math.Min(count, maxCols), rows = (count + cols - 1) / cols;
-        multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows, cols);
-        return (multiplot, cols, rows);
-    }
+    // Empty panels, laid out and saved by SmallMultiples.Save, the grid every Zoo figure uses.
+    private static List<ScottPlot.Plot> NewPanels(int count) => Enumerable.Range(0, count).Select(_ => new ScottPlot.Plot()).ToList();
 
     private static string Curves(IReadOnlyList<CurveRow> curves, IReadOnlyList<string> order, Func<string, string> label, string file, string title)
     {

@@ -3,24 +3,34 @@ namespace Zoo.Runner.Results;
 /// <summary>Writes a file so that readers see the old or the new content, never a half-written one.</summary>
 public static class AtomicFile
 {
-    /// <summary>The temporary file <see cref="Write"/> writes beside <paramref name="path"/> (same extension, so writers that go by it still do).</summary>
-    public static string TemporaryPath(string path) => path + ".tmp" + Path.GetExtension(path);
+    /// <summary>
+    /// The temporary file <see cref="Write(string, Action{string})"/> writes beside <paramref name="path"/>: named after
+    /// this process, because several <c>zoo</c> processes may replace the same file (plots of a shared <c>--out</c>) and
+    /// must never write into, rename or delete each other's; it keeps <paramref name="path"/>'s extension last, so
+    /// writers that go by it still do.
+    /// </summary>
+    public static string TemporaryPath(string path) => $"{path}.{Environment.ProcessId}.tmp{Path.GetExtension(path)}";
 
     /// <summary>
     /// Lets <paramref name="write"/> produce <see cref="TemporaryPath"/>, then renames it over <paramref name="path"/>;
     /// a failure leaves no temporary file behind.
     /// </summary>
-    public static void Write(string path, Action<string> write)
+    public static void Write(string path, Action<string> write) => Write(path, TemporaryPath(path), write);
+
+    /// <summary>
+    /// Lets <paramref name="write"/> produce <paramref name="temporary"/> (a name of this process's own, in the folder of
+    /// <paramref name="path"/>), then renames it over <paramref name="path"/>; a failure leaves no temporary file behind.
+    /// </summary>
+    public static void Write(string path, string temporary, Action<string> write)
     {
-        var tmp = TemporaryPath(path);
         try
         {
-            write(tmp);
-            File.Move(tmp, path, overwrite: true);
+            write(temporary);
+            File.Move(temporary, path, overwrite: true);
         }
         finally
         {
-            if (File.Exists(tmp)) File.Delete(tmp);
+            if (File.Exists(temporary)) File.Delete(temporary);
         }
     }
 

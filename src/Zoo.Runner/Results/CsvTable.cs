@@ -120,32 +120,25 @@ public sealed class CsvTable<T>
             }
             if (!existing.EndsWith('\n')) existing += newLine;
         }
-        var tmp = TemporaryPath;
-        try
+        AtomicFile.Write(Path, TemporaryPath, tmp =>
         {
-            using (var writer = new StreamWriter(tmp))
+            using var writer = new StreamWriter(tmp);
+            writer.Write(existing.Length == 0 ? Header().TrimEnd('\n') + newLine : existing);
+            using var csv = new CsvWriter(writer, WriteConfig(newLine));
+            // Rows join a file in its own layout, so appending never changes a file's columns (a committed
+            // results file stays readable by the Zoo that wrote it).
+            var map = csv.Context.AutoMap<T>();
+            foreach (var member in map.MemberMaps.Where(m => !columns.Contains(m.Data.Names[0])).ToList()) map.MemberMaps.Remove(member);
+            csv.Context.RegisterClassMap(map);
+            foreach (var row in rows)
             {
-                writer.Write(existing.Length == 0 ? Header().TrimEnd('\n') + newLine : existing);
-                using var csv = new CsvWriter(writer, WriteConfig(newLine));
-                // Rows join a file in its own layout, so appending never changes a file's columns (a committed
-                // results file stays readable by the Zoo that wrote it).
-                var map = csv.Context.AutoMap<T>();
-                foreach (var member in map.MemberMaps.Where(m => !columns.Contains(m.Data.Names[0])).ToList()) map.MemberMaps.Remove(member);
-                csv.Context.RegisterClassMap(map);
-                foreach (var row in rows)
-                {
-                    csv.WriteRecord(row);
-                    csv.NextRecord();
-                }
-                writer.Flush();
-                ((FileStream)writer.BaseStream).Flush(flushToDisk: true);
+                csv.WriteRecord(row);
+                csv.NextRecord();
             }
-            File.Move(tmp, Path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp); // gone after the rename; after a failure, none is left behind
-        }
+            csv.Flush();
+            writer.Flush();
+            ((FileStream)writer.BaseStream).Flush(flushToDisk: true);   // on disk before the rename makes it the table
+        });
     }
 
     private static string[] AllColumns => Header().TrimEnd('\n').Split(',');

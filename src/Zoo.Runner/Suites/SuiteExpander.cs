@@ -41,7 +41,8 @@ public static class SuiteExpander
                     {
                         var trainSpec = OptionsBinder.Bind<TrainSpec>(Element(t), suite.Path, $"{where}: train")
                             .WithUntilCap(t.ContainsKey("steps"), suite.Path, $"{where}: train");
-                        if (trainSpec.Until is not null && registry.CreateTask(task.Name, taskOptions) is ICurriculumTask)
+                        // The task's type says it (no instance built per run: a file task would load its data each time).
+                        if (trainSpec.Until is not null && typeof(ICurriculumTask).IsAssignableFrom(registry.Task(task.Name).Type))
                             throw new ZooConfigException(suite.Path, $"{where}: train.until", $"task '{task.Name}' is a curriculum, which ends when its last level is passed; remove until");
                         foreach (var seed in suite.Seeds)
                             runs.Add(new RunSpec(suite.Name, layerName, layerOptions, task.Name, taskOptions, modelSpec, trainSpec, seed, setting, layer.Label));

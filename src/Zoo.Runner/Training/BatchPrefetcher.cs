@@ -35,8 +35,16 @@ public sealed class BatchPrefetcher : IDisposable
         if (_next is { } next && ReferenceEquals(next.Task, task) && next.Step == step)
         {
             _next = null;
-            built = next.Batch.GetAwaiter().GetResult();
-            moved = built.To(_device);   // always new tensors, made by (and counted on) the caller's thread
+            built = Wait(next.Batch);   // a failed build rethrows the task's own exception, trace kept
+            try
+            {
+                moved = built.To(_device);   // always new tensors, made by (and counted on) the caller's thread
+            }
+            catch (Exception)
+            {
+                Release(built);   // a device that cannot take the batch (out of memory) must not leak the host copy
+                throw;
+            }
         }
         else
         {
@@ -65,7 +73,7 @@ public sealed class BatchPrefetcher : IDisposable
         TaskBatch batch;
         try
         {
-            batch = next.Batch.GetAwaiter().GetResult();
+            batch = Wait(next.Batch);
         }
         catch (Exception)
         {
@@ -76,5 +84,14 @@ public sealed class BatchPrefetcher : IDisposable
 
     // Host tensors are disposed on a background thread like the one that made them, so the caller's per-thread
     // tensor statistics (DisposeScopeManager.Statistics, which the trainer's leak test reads) stay balanced.
-    private static void Release(TaskBatch batch) => Task.Run(batch.Dispose).GetAwaiter().GetResult();
+    private static void Release(TaskBatch batch) => Wait(Task.Run(() => { batch.Dispose(); return batch; }));
+
+    // Waits for background work without doing it here: Task.Wait and GetResult run a task that has not started yet on
+    // the waiting thread (inlining, the usual case when the thread pool is busy), which built or released batches on
+    // the trainer's thread, inside its step's dispose scope, and unbalanced its tensor statistics.
+    private static T Wait<T>(Task<T> task)
+    {
+        ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
+        return task.GetAwaiter().GetResult();   // completed by now; a failure rethrows its own exception
+    }
 }

@@ -31,7 +31,8 @@ public sealed class Trainer
         var trainClock = new Stopwatch();
         model.to(_device);
         model.train();
-        using var optimizer = optim.AdamW(model.parameters(), lr: spec.Lr, weight_decay: spec.WeightDecay);
+        var parameters = model.parameters().ToList();   // walked once, not by every step's clipping
+        using var optimizer = optim.AdamW(parameters, lr: spec.Lr, weight_decay: spec.WeightDecay);
         var curve = new List<CurvePoint>();
         double best = double.NaN, lossSum = 0, smoothed = double.NaN;
         int bestStep = -1, lossCount = 0, sinceBest = 0;
@@ -66,7 +67,7 @@ public sealed class Trainer
                     optimizer.zero_grad();
                     total.backward();
                     var numbers = spec.GradClip > 0
-                        ? stack(new[] { total.detach(), GradientClipping.ClipByTotalNorm(model.parameters(), spec.GradClip).to(total.dtype) })
+                        ? stack(new[] { total.detach(), GradientClipping.ClipByTotalNorm(parameters, spec.GradClip).to(total.dtype) })
                         : total.detach().reshape(1);
                     optimizer.step();
                     logged.Add((step, numbers.MoveToOuterDisposeScope()));

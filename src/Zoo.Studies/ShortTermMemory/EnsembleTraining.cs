@@ -50,6 +50,12 @@ public static class EnsembleTraining
     /// <summary>How much longer than a trial the mechanism run lasts (the authors' 9×).</summary>
     public const int ExtendFactor = 9;
 
+    /// <summary>
+    /// Epochs between reads of which networks diverged (one device → host copy of <c>[E]</c> flags), so that diverged
+    /// networks leave the computation even when no budget ends.
+    /// </summary>
+    public const int LeaveCheckEvery = 50;
+
     // Noise stream of the mechanism run (any fixed number other than the training stream's).
     private const ulong AnalysisStream = 0xA11A_1_5E5UL;
 
@@ -69,10 +75,12 @@ public static class EnsembleTraining
         using var divergedAt = full(e, -1L, dtype: ScalarType.Int64, device: device);
         using var history = zeros(new long[] { maxEpochs, 3, e }, dtype: ScalarType.Float64, device: device);
 
-        // Networks leave the computation when their budget ends (or, checked at the same moments, once they have
-        // diverged): the loop trains a subset holding the rest, so an ensemble mixing budgets of 1,000 and 30,000
-        // epochs costs what its networks need, not E × 30,000. The ends are known in advance; the subset's weights
-        // go back into the full ensemble when it shrinks and at the end.
+        // Networks leave the computation when their budget ends or once they have diverged: the loop trains a subset
+        // holding the rest, so an ensemble mixing budgets of 1,000 and 30,000 epochs costs what its networks need, not
+        // E × 30,000. The ends are known in advance; divergence is read back at those moments and every
+        // LeaveCheckEvery epochs (budgets that all end together give no other moment, and an ensemble of large
+        // learning rates would otherwise compute its frozen networks to the end). The subset's weights go back into
+        // the full ensemble when it shrinks and at the end.
         var work = net;
         long[] active = Enumerable.Range(0, e).Select(i => (long)i).ToArray();
         var index = tensor(active, device: device);
@@ -81,7 +89,7 @@ public static class EnsembleTraining
         {
             for (int epoch = 0; epoch < maxEpochs; epoch++)
             {
-                if (ends.Contains(epoch))
+                if (ends.Contains(epoch) || (epoch > 0 && epoch % LeaveCheckEvery == 0))
                 {
                     var stillAlive = alive.cpu().data<bool>().ToArray();
                     long[] keep = Enumerable.Range(0, active.Length).Where(p => members[(int)active[p]].Epochs > epoch && stillAlive[active[p]])

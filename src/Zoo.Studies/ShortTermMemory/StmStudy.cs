@@ -58,8 +58,8 @@ public sealed class StmStudy
     public IReadOnlyList<StmRow> Run(StmConfig config, string csvPath, string deviceName, bool force = false)
     {
         var device = NativeEnvironment.Device(deviceName);
-        Writable.Folder(Path.GetDirectoryName(Path.GetFullPath(csvPath))!, "--out");
-        var table = new CsvTable<StmRow>(csvPath);
+        var table = new CsvTable<StmRow>(csvPath, _log);
+        Writable.File(table.Path, table.TemporaryPath, "--out");   // before hours of training, as zoo run checks
         var existing = table.Read();  // also refuses a file of another schema
         var plan = Plan(config, force ? Array.Empty<string>() : existing.Select(r => r.ConfigHash));
         int total = config.Networks().Count, pending = plan.Sum(p => p.Networks.Count);
@@ -102,13 +102,14 @@ public sealed class StmStudy
     /// <summary>
     /// Reads the rows of <paramref name="config"/>'s networks from <paramref name="csvPath"/> (the latest row per
     /// network), computes the critical learning rates and their log-log fits, and writes <c>critical.csv</c>,
-    /// <c>fits.csv</c> and <c>critical-lr.png</c> into the folder beside the CSV named after it
-    /// (<c>results/stm.csv</c> → <c>results/stm/</c>).
+    /// <c>fits.csv</c>, <c>critical-lr.png</c> and <c>phase-diagram.png</c> (and, with
+    /// <see cref="StmConfig.ReferencePoints"/>, <c>authors-comparison.csv</c>) into the folder beside the CSV named after
+    /// it (<c>results/stm.csv</c> → <c>results/stm/</c>).
     /// </summary>
     public StmAnalysis Analyse(StmConfig config, string csvPath)
     {
         var hashes = config.Networks().Select(n => n.Hash).ToHashSet();
-        var rows = new CsvTable<StmRow>(csvPath).Read().Where(r => hashes.Contains(r.ConfigHash))
+        var rows = new CsvTable<StmRow>(csvPath, _log).Read().Where(r => hashes.Contains(r.ConfigHash))
             .GroupBy(r => r.ConfigHash).Select(g => g.Last()).ToList();
         var points = CriticalLearningRate.PerDelay(rows).Concat(CriticalLearningRate.PerLearningRate(rows)).ToList();
         var fits = CriticalLearningRate.Fits(points, config.SpFitMinLr);
