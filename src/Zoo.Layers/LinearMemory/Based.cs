@@ -171,7 +171,7 @@ public sealed class Based : SequenceLayer
         var v = HeadLayout.Split(v_proj.forward(x), h, _dv);
         var (o, s, z) = form == MemoryForm.Reference || l == 1
             ? Reference(phiQ, phiK, v, state["S"], state["z"])
-            : Chunked(phiQ, phiK, v, state["S"], state["z"], _o.ChunkSize);
+            : Chunked(phiQ, phiK, v, state["S"], state["z"], (int)Math.Min(_o.ChunkSize, l));   // a segment shorter than a chunk is one chunk, unpadded
         var y = o_proj.forward(o.transpose(1, 2).reshape(b, l, h * _dv));
         return (y.MoveToOuterDisposeScope(), new LayerState().With("S", s).With("z", z).MoveToOuterDisposeScope());
     }
