@@ -105,9 +105,7 @@ public sealed class RetNet : MatrixMemoryLayer
         long b = x.shape[0], l = x.shape[1];
         int h = _o.Heads;
         state ??= InitialState(b, x.device, x.dtype);
-        var q = HeadLayout.Split(q_proj.forward(x), h, _dk) / Math.Sqrt(_dk);
-        var k = HeadLayout.Split(k_proj.forward(x), h, _dk);
-        var v = HeadLayout.Split(v_proj.forward(x), h, _dv);
+        var (q, k, v) = HeadLayout.ScaledQkv(x, q_proj, k_proj, v_proj, h, _dk, _dv);
         var logDecay = tensor(_logDecays, dtype: x.dtype, device: x.device)[TensorIndex.None, .., TensorIndex.None].expand(b, h, l);
         var beta = ones(new[] { b, (long)h, l }, dtype: x.dtype, device: x.device);
         var (o, s) = GatedDelta.Apply(_o.Form, q, k, v, logDecay, beta, state["S"], _o.ChunkSize, erase: false);

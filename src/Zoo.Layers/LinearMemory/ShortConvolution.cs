@@ -21,15 +21,15 @@ public static class ShortConvolution
     }
 
     /// <summary>
-    /// SiLU(causal depthwise conv(u)) for u [B, L, C], continuing from <paramref name="cache"/> [B, size − 1, C] (the
-    /// inputs before u); returns the output and the new cache. Without a kernel, u and the cache pass through unchanged.
+    /// SiLU(causal depthwise conv(u) + bias) for u [B, L, C], continuing from <paramref name="cache"/> [B, size − 1, C]
+    /// (the inputs before u); returns the output and the new cache. Without a kernel, u and the cache pass through unchanged.
     /// </summary>
     /// <remarks>
     /// Written as a sum of kernel-size shifted products (y_t = Σ_j w_j ⊙ u_{t−size+1+j}): libtorch's depthwise conv1d on
     /// CPU cost more than the gated delta op itself at d_model 64 (docs/architecture.md, 'Gated DeltaNet cost').
     /// <paramref name="weight"/> may be several kernels concatenated over channels (q, k and v in one call).
     /// </remarks>
-    public static (Tensor Output, Tensor Cache) Apply(Tensor u, Tensor? weight, Tensor cache)
+    public static (Tensor Output, Tensor Cache) Apply(Tensor u, Tensor? weight, Tensor cache, Tensor? bias = null)
     {
         if (weight is null) return (u, cache.alias());
         var full = cat(new[] { cache, u }, 1);                                       // [B, kernel − 1 + L, C]
@@ -37,6 +37,7 @@ public static class ShortConvolution
         var taps = weight.squeeze(1).t().unbind(0);                                  // kernel × [C]
         var y = full.narrow(1, 0, l) * taps[0];
         for (int j = 1; j < taps.Length; j++) y = y + full.narrow(1, j, l) * taps[j];
+        if (bias is not null) y = y + bias;
         return (nn.functional.silu(y), full.narrow(1, full.shape[1] - cached, cached));
     }
 }
