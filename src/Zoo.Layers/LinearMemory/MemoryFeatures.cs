@@ -93,7 +93,7 @@ public sealed class MemoryFeatures : nn.Module
             : (qkv, null);
         var sizes = new[] { (long)h * _dk, (long)mh * _dk, (long)mh * _dv };
         var (q, k, v) = Split3(mixed, sizes);
-        var (cq, ck, cv) = cache is null ? (caches["q"].alias(), caches["k"].alias(), caches["v"].alias()) : Split3(cache.contiguous(), sizes, contiguous: true);
+        var (cq, ck, cv) = cache is null ? (caches["q"].alias(), caches["k"].alias(), caches["v"].alias()) : Split3(cache, sizes);
         q = L2Norm(q.view(b, l, h, _dk), 1.0 / Math.Sqrt(_dk)).transpose(1, 2);
         k = L2Norm(k.view(b, l, mh, _dk), 1.0).transpose(1, 2);
         // Head m·H + h of memory m uses the shared decay parameters of head h.
@@ -116,10 +116,9 @@ public sealed class MemoryFeatures : nn.Module
         return shared.repeat(times);
     }
 
-    private static (Tensor, Tensor, Tensor) Split3(Tensor t, long[] sizes, bool contiguous = false)
+    private static (Tensor, Tensor, Tensor) Split3(Tensor t, long[] sizes)
     {
         var parts = t.split(sizes, -1);
-        if (contiguous) parts = Array.ConvertAll(parts, p => p.contiguous());
         return (parts[0], parts[1], parts[2]);
     }
 

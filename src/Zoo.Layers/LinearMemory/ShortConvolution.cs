@@ -38,6 +38,8 @@ public static class ShortConvolution
         var y = full.narrow(1, 0, l) * taps[0];
         for (int j = 1; j < taps.Length; j++) y = y + full.narrow(1, j, l) * taps[j];
         if (bias is not null) y = y + bias;
-        return (nn.functional.silu(y), full.narrow(1, full.shape[1] - cached, cached));
+        // The cache is copied out of `full`: a view would keep the whole [B, kernel − 1 + L, C] input alive in the state
+        // (Memory Caching and Titans MAC hold one state per segment).
+        return (nn.functional.silu(y), full.narrow(1, full.shape[1] - cached, cached).contiguous());
     }
 }
