@@ -119,6 +119,7 @@ public sealed class Mamba2 : SequenceLayer
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
         int n = _o.DState, p = _o.HeadDim;
+        var s0 = state?["S"];        // null for a fresh sequence: the chunked op then skips its first chunk's reads
         state ??= InitialState(b, x.device, x.dtype);
         var parts = in_proj.forward(x).split(new long[] { _inner, _convChannels, _heads }, -1);
         var (z, xbc, dt) = (parts[0], parts[1], parts[2]);
@@ -129,7 +130,7 @@ public sealed class Mamba2 : SequenceLayer
         var cq = xbcParts[2].unsqueeze(1).expand(b, _heads, l, n);                 // C ↔ q
         var delta = nn.functional.softplus(dt + dt_bias).transpose(1, 2);          // Δ: [B, H, L]
         var logDecay = delta * -A_log.exp()[TensorIndex.None, .., TensorIndex.None];
-        var (y, s) = GatedDelta.Apply(_o.Form, cq, bk, xs, logDecay, delta, state["S"], _o.ChunkSize, erase: false);
+        var (y, s) = GatedDelta.Apply(_o.Form, cq, bk, xs, logDecay, delta, s0, _o.ChunkSize, erase: false);
         y = y + D[TensorIndex.None, .., TensorIndex.None, TensorIndex.None] * xs;  // D skip
         y = y.transpose(1, 2).reshape(b, l, _inner) * nn.functional.silu(z);
         var output = out_proj.forward(RmsNorm.Apply(y, norm_weight, 1e-5));
