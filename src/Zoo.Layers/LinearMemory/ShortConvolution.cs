@@ -21,6 +21,21 @@ public static class ShortConvolution
     }
 
     /// <summary>
+    /// Several projections of x [B, L, D], each followed by its own short conv, as one matmul over the weights side by
+    /// side and one conv over the kernels side by side: a third of the kernel launches and autograd nodes of three (the
+    /// parameters stay separate, so checkpoints keep their names). Returns each projection's output and new cache, in
+    /// the order given; without <paramref name="kernels"/> the projections and the caches pass through unconvolved.
+    /// </summary>
+    public static (Tensor[] Outputs, Tensor[] Caches) Project(Tensor x, Tensor[] weights, Tensor[]? kernels, Tensor[] caches)
+    {
+        var sizes = Array.ConvertAll(weights, w => w.shape[0]);
+        var projected = nn.functional.linear(x, cat(weights, 0));
+        if (kernels is null) return (projected.split(sizes, -1), Array.ConvertAll(caches, c => c.alias()));
+        var (y, cache) = Apply(projected, cat(kernels, 0), cat(caches, -1));
+        return (y.split(sizes, -1), cache.split(sizes, -1));
+    }
+
+    /// <summary>
     /// SiLU(causal depthwise conv(u) + bias) for u [B, L, C], continuing from <paramref name="cache"/> [B, size − 1, C]
     /// (the inputs before u); returns the output and the new cache. Without a kernel, u and the cache pass through unchanged.
     /// </summary>
