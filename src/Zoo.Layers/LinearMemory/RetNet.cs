@@ -90,9 +90,6 @@ public sealed class RetNet : MatrixMemoryLayer
         RegisterComponents();
     }
 
-    /// <summary>The decays γ_h = 1 − 2^(−5−h) of the heads.</summary>
-    public IReadOnlyList<double> Decays => Enumerable.Range(0, _o.Heads).Select(i => 1 - Math.Pow(2, -5 - i)).ToArray();
-
     /// <inheritdoc />
     protected override (int Heads, int KeyDim, int ValueDim) MemoryShape => (_o.Heads, _dk, _dv);
 
