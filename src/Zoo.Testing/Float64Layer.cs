@@ -28,7 +28,7 @@ public static class Float64Layer
     public static void Initialise(SequenceLayer layer, ulong seed)
     {
         layer.to(ScalarType.Float64);
-        var g = new Generator(seed);
+        using var g = new Generator(seed);
         using (no_grad())
         {
             foreach (var p in layer.parameters())

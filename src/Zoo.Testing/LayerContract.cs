@@ -215,8 +215,11 @@ public static class LayerContract
         return (true, $"max {what} = {outputs:G3}; continuing from the final states: {states:G3}");
     }
 
-    private static Tensor Input(long batch, long length, ContractSettings s, ulong stream) =>
-        randn(new[] { batch, length, s.DModel }, dtype: ScalarType.Float64, generator: new Generator(s.Seed * 1000 + stream));
+    private static Tensor Input(long batch, long length, ContractSettings s, ulong stream)
+    {
+        using var generator = new Generator(s.Seed * 1000 + stream);   // a native handle, not a tensor: no scope frees it
+        return randn(new[] { batch, length, s.DModel }, dtype: ScalarType.Float64, generator: generator);
+    }
 
     private static double MaxAbsDiff(Tensor a, Tensor b) =>
         a.numel() == 0 && b.numel() == 0 ? 0 : (a - b).abs().max().item<double>();

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Zoo.Core.Options;
 using Zoo.Layers.Attention;
+using Zoo.Layers.DeepMemory;
 using Zoo.Layers.Recurrent;
 
 namespace Zoo.Tests;
@@ -68,5 +69,16 @@ public sealed class OptionsBinderTests
         var b = OptionsBinder.ToJson(OptionsBinder.Bind<LeakyRnnOptions>(Json("{\"leak\": 0.2, \"momentum\": 0.5}"))).ToJsonString();
         Assert.Equal(a, b);
         Assert.Contains("\"activation\":\"tanh\"", a);
+    }
+
+    [Fact]
+    public void A_nested_record_left_at_its_defaults_is_validated_too()
+    {
+        // titans-mal's default attention (1 head, RoPE) at d_model 63 has an odd head dim, which RoPE cannot rotate: the
+        // suite must say so when binding, as it does when the attention object is written out, not fail in the forward.
+        var e = Assert.Throws<ZooConfigException>(() =>
+            OptionsBinder.Bind<TitansHybridOptions>(Json("{\"memory\": {\"heads\": 3}}"), "suite.json", "layers[0].options", dModel: 63));
+        Assert.Equal("layers[0].options.attention.positions", e.Field);
+        Assert.Contains("even head dim", e.Message);
     }
 }

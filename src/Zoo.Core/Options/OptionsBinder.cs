@@ -53,6 +53,7 @@ public static class OptionsBinder
         var instance = Activator.CreateInstance(optionsType)
             ?? throw new InvalidOperationException($"{optionsType.Name} needs a public parameterless constructor");
         var fields = Fields(optionsType);
+        var given = new HashSet<string>(StringComparer.Ordinal);
         if (json is { ValueKind: not (JsonValueKind.Undefined or JsonValueKind.Null) } obj)
         {
             if (obj.ValueKind != JsonValueKind.Object)
@@ -70,15 +71,25 @@ public static class OptionsBinder
                     throw new ZooConfigException(file, fieldPath, $"unknown field{hint}; {allowed}");
                 }
                 field.Property.SetValue(instance, Convert(prop.Value, field, file, fieldPath, dModel));
+                given.Add(field.JsonName);
             }
         }
-        if (instance is IValidatableOptions v)
-        {
-            var problem = v.Validate(dModel).FirstOrDefault();
-            if (problem != default)
-                throw new ZooConfigException(file, Join(path, problem.Field), problem.Message);
-        }
+        // A nested record the JSON leaves out keeps its default, which may still be wrong for this d_model (titans-mal's
+        // default attention at an odd width): it is checked like a written one, so the error names its field here.
+        foreach (var field in fields.Where(f => !given.Contains(f.JsonName) && IsNested(f.Property.PropertyType)))
+            if (field.Property.GetValue(instance) is { } nested) Validate(nested, file, Join(path, field.JsonName), dModel);
+        Validate(instance, file, path, dModel, nested: false);
         return instance;
+    }
+
+    // The record's own checks, and with `nested` those of every nested record inside it (all at their defaults).
+    private static void Validate(object options, string? file, string path, int dModel, bool nested = true)
+    {
+        if (nested)
+            foreach (var field in Fields(options.GetType()).Where(f => IsNested(f.Property.PropertyType)))
+                if (field.Property.GetValue(options) is { } inner) Validate(inner, file, Join(path, field.JsonName), dModel);
+        if (options is IValidatableOptions v && v.Validate(dModel).FirstOrDefault() is var problem && problem != default)
+            throw new ZooConfigException(file, Join(path, problem.Field), problem.Message);
     }
 
     /// <summary>Typed convenience over <see cref="Bind(Type, JsonElement?, string?, string, int)"/>.</summary>

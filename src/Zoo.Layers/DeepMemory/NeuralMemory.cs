@@ -209,7 +209,8 @@ public static class NeuralMemory
     // values and gradients finite; a decay or momentum factor below 1e-12 is 0 for every purpose of the scan.
     private static Tensor SafeLog(Tensor x) => x.clamp_min(1e-12).log();
 
-    private static Tensor Phi(Tensor z, MemoryActivation a) => a == MemoryActivation.Silu ? nn.functional.silu(z) : tanh(z);
+    /// <summary>The nonlinearity between memory layers.</summary>
+    internal static Tensor Phi(Tensor z, MemoryActivation a) => a == MemoryActivation.Silu ? nn.functional.silu(z) : tanh(z);
 
     private static Tensor PhiPrime(Tensor z, MemoryActivation a)
     {

@@ -56,7 +56,7 @@ public sealed class TitansMac : SequenceLayer
         RegisterComponents();
     }
 
-    /// <summary>State: the memory, the same memory as the segment start, an empty attention cache, position 0.</summary>
+    /// <summary>State: the memory, the same memory as the segment start, an empty attention cache, an empty retrieval conv cache, position 0.</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype)
     {
         var m = memory.InitialState(batch, device, dtype);

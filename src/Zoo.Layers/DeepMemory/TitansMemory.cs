@@ -126,7 +126,7 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
                 var part = weights[.., .., i][.., TensorIndex.None, .., TensorIndex.None] * h.matmul(layers[i][l].transpose(-1, -2));
                 mixed = mixed is null ? part : mixed + part;
             }
-            h = l < Depth - 1 ? (_o.Activation == MemoryActivation.Silu ? nn.functional.silu(mixed!) : tanh(mixed!)) : mixed!;
+            h = l < Depth - 1 ? NeuralMemory.Phi(mixed!, _o.Activation) : mixed!;
         }
         if (_o.ResidualNorm) h = NeuralMemory.Normalize(h) + queries;
         return h.MoveToOuterDisposeScope();
@@ -143,8 +143,8 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
     public (Tensor Output, Tensor QueryCache) Recall(Tensor x, LayerState memory, Tensor queryCache)
     {
         using var scope = NewDisposeScope();
-        var (q, cache) = Keys(q_proj, q_conv, x, queryCache);
-        return (readout.Compute(Read(memory, q), x).MoveToOuterDisposeScope(), cache.MoveToOuterDisposeScope());
+        var (f, c) = Features(x, new[] { q_proj }, q_conv is null ? null : new Tensor[] { q_conv }, new[] { queryCache });
+        return (readout.Compute(Read(memory, Normalize(Heads(f[0], _dk))), x).MoveToOuterDisposeScope(), c[0].MoveToOuterDisposeScope());
     }
 
     private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state, bool step)
@@ -154,18 +154,19 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
         return (readout.Compute(o, x).MoveToOuterDisposeScope(), next.MoveToOuterDisposeScope());
     }
 
-    // Titans' features (§4.4): projection → short conv → SiLU, split into heads; queries and keys also L2-normalised.
-    private (Tensor Features, Tensor Cache) Features(Linear projection, Parameter? conv, Tensor x, Tensor cache, int dim)
+    // Titans' features (§4.4): projections → short conv → SiLU (SiLU alone without the conv), one matmul and one conv
+    // for all of them; the outputs are still [B, L, H·d].
+    private static (Tensor[] Features, Tensor[] Caches) Features(Tensor x, Linear[] projections, Tensor[]? convs, Tensor[] caches)
     {
-        var (u, next) = ShortConvolution.Apply(projection.forward(x), conv, cache);
-        return (HeadLayout.Split(conv is null ? nn.functional.silu(u) : u, _o.Heads, dim), next);
+        var (f, c) = ShortConvolution.Project(x, Array.ConvertAll(projections, p => p.weight!), convs, caches);
+        return (convs is null ? Array.ConvertAll(f, u => nn.functional.silu(u)) : f, c);
     }
 
-    private (Tensor Keys, Tensor Cache) Keys(Linear projection, Parameter? conv, Tensor x, Tensor cache)
-    {
-        var (u, next) = Features(projection, conv, x, cache, _dk);
-        return (nn.functional.normalize(u, dim: -1), next);
-    }
+    private Tensor Heads(Tensor u, int dim) => HeadLayout.Split(u, _o.Heads, dim);
+
+    // Queries and keys are L2-normalised as titans-pytorch does (F.normalize, max(‖x‖, 1e-12)), not with fla's
+    // eps-in-the-root l2norm of MemoryFeatures: each layer keeps its reference implementation's numbers.
+    private static Tensor Normalize(Tensor u) => nn.functional.normalize(u, dim: -1);
 
     private (Tensor Reads, Tensor Queries, LayerState State) Memorize(Tensor x, LayerState? state, bool step)
     {
@@ -173,9 +174,9 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
         long b = x.shape[0], l = x.shape[1];
         state ??= InitialState(b, x.device, x.dtype);
         var caches = state.Child("conv");
-        var (q, cq) = Keys(q_proj, q_conv, x, caches["q"]);
-        var (k, ck) = Keys(k_proj, k_conv, x, caches["k"]);
-        var (v, cv) = Features(v_proj, v_conv, x, caches["v"], _dv);
+        var (f, c) = Features(x, new[] { q_proj, k_proj, v_proj }, q_conv is null ? null : new Tensor[] { q_conv, k_conv!, v_conv! },
+            new[] { caches["q"], caches["k"], caches["v"] });
+        var (q, k, v) = (Normalize(Heads(f[0], _dk)), Normalize(Heads(f[1], _dk)), Heads(f[2], _dv));
         var theta = (_o.InnerLrFor(DModel) * sigmoid(theta_proj.forward(x))).transpose(1, 2);
         var eta = eta_proj is not null ? (_o.MomentumMax * sigmoid(eta_proj.forward(x))).transpose(1, 2) : zeros(b, _o.Heads, l, dtype: x.dtype, device: x.device);
         var alpha = alpha_proj is not null ? sigmoid(alpha_proj.forward(x)).transpose(1, 2) : zeros(b, _o.Heads, l, dtype: x.dtype, device: x.device);
@@ -184,7 +185,7 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
         var (o, next) = !step && _o.Form == NeuralMemoryForm.Reference
             ? NeuralMemory.Reference(q, k, v, theta, eta, alpha, memory, _o.ChunkSize, _o.Activation, _o.ResidualNorm)
             : NeuralMemory.Chunked(q, k, v, theta, eta, alpha, memory, _o.ChunkSize, _o.Activation, _o.Momentum, _o.ResidualNorm);
-        var conv = new LayerState().With("q", cq).With("k", ck).With("v", cv);
+        var conv = new LayerState().With("q", c[0]).With("k", c[1]).With("v", c[2]);
         return (o.MoveToOuterDisposeScope(), q.MoveToOuterDisposeScope(), State(next, conv).MoveToOuterDisposeScope());
     }
 

@@ -46,9 +46,11 @@ public static class GatedDelta
     /// <summary>
     /// The form a layer's options choose: <see cref="Reference"/> for <see cref="MemoryForm.Reference"/> and for a single
     /// token (a recurrent step, where chunking buys nothing), otherwise <see cref="Chunked"/> with <paramref name="chunkSize"/>.
+    /// Pass a null <paramref name="initialState"/> for a fresh sequence rather than zeros: the chunked form then skips its
+    /// first chunk's reads and erases of the state.
     /// </summary>
     public static (Tensor Output, Tensor State) Apply(MemoryForm form, Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor beta,
-        Tensor initialState, int chunkSize, bool erase) =>
+        Tensor? initialState, int chunkSize, bool erase) =>
         form == MemoryForm.Reference || q.shape[2] == 1
             ? Reference(q, k, v, logDecay, beta, initialState, erase)
             : Chunked(q, k, v, logDecay, beta, initialState, chunkSize, erase);
@@ -77,9 +79,11 @@ public static class GatedDelta
         var g = Chunks(logDecay).cumsum(-1);                                          // G: [B, H, N, C]
         var bc = Chunks(beta).unsqueeze(-1);                                          // [B, H, N, C, 1]
 
-        var causal = ones(c, c, dtype: ScalarType.Bool, device: q.device).tril();
+        var future = ones(c, c, dtype: ScalarType.Bool, device: q.device).triu(1);
         // Γ_ij = exp(G_i − G_j) for j ≤ i, else 0 (masked before exp so it never overflows).
-        var gamma = (g.unsqueeze(-1) - g.unsqueeze(-2)).masked_fill(causal.logical_not(), double.NegativeInfinity).exp();
+        var gamma = (g.unsqueeze(-1) - g.unsqueeze(-2)).masked_fill(future, double.NegativeInfinity).exp();
+        var decayIn = g.exp().unsqueeze(-1);                                          // e^{G_i}: [B, H, N, C, 1]
+        var gEnd = g[.., .., .., -1];                                                 // G_C: [B, H, N]
 
         var kBeta = kc * bc;
         Tensor u, w = null!;
@@ -90,7 +94,7 @@ public static class GatedDelta
             // (forward or backward). unitriangular reads neither the diagonal nor the upper triangle and its backward
             // gives them no gradient, so the strict-lower mask is implied.
             var a = kBeta.matmul(kc.transpose(-1, -2)) * gamma;
-            var rhs = cat(new[] { vc * bc, kBeta * g.exp().unsqueeze(-1) }, -1);         // [B, H, N, C, V + K]
+            var rhs = cat(new[] { vc * bc, kBeta * decayIn }, -1);                      // [B, H, N, C, V + K]
             // solve_triangular has no bfloat16/float16 kernels (CPU or CUDA): the UT transform is solved in float32 for
             // those, as fla's kernels also keep it in float32.
             var solveType = q.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : q.dtype;
@@ -103,9 +107,9 @@ public static class GatedDelta
             u = vc * bc;
         }
         var intra = qc.matmul(kc.transpose(-1, -2)) * gamma;                           // [B, H, N, C, C]
-        var qDecayed = qc * g.exp().unsqueeze(-1);
-        var kToEnd = kc * (g[.., .., .., -1].unsqueeze(-1) - g).exp().unsqueeze(-1);  // k_j e^{G_C − G_j}
-        var chunkDecay = g[.., .., .., -1].exp();                                      // [B, H, N]
+        var qDecayed = qc * decayIn;
+        var kToEnd = kc * (gEnd.unsqueeze(-1) - g).exp().unsqueeze(-1);              // k_j e^{G_C − G_j}
+        var chunkDecay = gEnd.exp();                                                   // [B, H, N]
 
         // Without an initial state the first chunk starts from S = 0: its reads and erases of S are skipped, not computed as zeros.
         Tensor? s = initialState;

@@ -33,9 +33,10 @@ public static class GatedLinearAttention
 
     /// <summary>
     /// The form a layer's options choose: <see cref="Reference"/> for <see cref="MemoryForm.Reference"/> and for a single
-    /// token, otherwise <see cref="Chunked"/> with <paramref name="chunkSize"/>.
+    /// token, otherwise <see cref="Chunked"/> with <paramref name="chunkSize"/>. Pass a null <paramref name="initialState"/>
+    /// for a fresh sequence rather than zeros: the chunked form then skips its first chunk's reads of the state.
     /// </summary>
-    public static (Tensor Output, Tensor State) Apply(MemoryForm form, Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor initialState, int chunkSize) =>
+    public static (Tensor Output, Tensor State) Apply(MemoryForm form, Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor? initialState, int chunkSize) =>
         form == MemoryForm.Reference || q.shape[2] == 1 ? Reference(q, k, v, logDecay, initialState) : Chunked(q, k, v, logDecay, initialState, chunkSize);
 
     /// <summary>
@@ -70,14 +71,22 @@ public static class GatedLinearAttention
         var qDecayed = qc * g.exp();
         var kToEnd = (kc * (gEnd.unsqueeze(-2) - g).exp()).transpose(-1, -2);          // (k_j ⊙ e^{G_C − G_j})ᵀ: [B, H, N, K, C]
 
-        var s = initialState ?? zeros(new[] { b, h, dk, dv }, dtype: q.dtype, device: q.device);
+        // Without an initial state the first chunk starts from S = 0: its reads of S are skipped, not computed as zeros.
+        Tensor? s = initialState;
         var outputs = new Tensor[n];
         var (vs, qds, intras, toEnds, decays) = (vc.unbind(2), qDecayed.unbind(2), intra.unbind(2), kToEnd.unbind(2), gEnd.exp().unsqueeze(-1).unbind(2));
         for (long i = 0; i < n; i++)
         {
+            if (s is null)
+            {
+                outputs[i] = intras[i].matmul(vs[i]);
+                s = toEnds[i].matmul(vs[i]);
+                continue;
+            }
             outputs[i] = qds[i].matmul(s) + intras[i].matmul(vs[i]);
             s = decays[i] * s + toEnds[i].matmul(vs[i]);
         }
+        s ??= zeros(new[] { b, h, dk, dv }, dtype: q.dtype, device: q.device);
         var o = cat(outputs, 2);
         if (pad > 0) o = o[.., .., ..(int)l];
         return (o.MoveToOuterDisposeScope(), s.MoveToOuterDisposeScope());

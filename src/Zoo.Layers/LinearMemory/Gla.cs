@@ -108,12 +108,9 @@ public sealed class Gla : MatrixMemoryLayer
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
         int h = _o.Heads;
-        state ??= InitialState(b, x.device, x.dtype);
-        var q = HeadLayout.Split(q_proj.forward(x), h, _dk) / Math.Sqrt(_dk);
-        var k = HeadLayout.Split(k_proj.forward(x), h, _dk);
-        var v = HeadLayout.Split(v_proj.forward(x), h, _dv);
+        var (q, k, v) = HeadLayout.ScaledQkv(x, q_proj, k_proj, v_proj, h, _dk, _dv);
         var logDecay = HeadLayout.Split(nn.functional.logsigmoid(gk_up.forward(gk_down.forward(x))) / _o.GateTemperature, h, _dk);
-        var (o, s) = GatedLinearAttention.Apply(_o.Form, q, k, v, logDecay, state["S"], _o.ChunkSize);
+        var (o, s) = GatedLinearAttention.Apply(_o.Form, q, k, v, logDecay, state?["S"], _o.ChunkSize);
         var y = RmsNorm.Apply(o.transpose(1, 2), o_norm) * nn.functional.silu(r_proj.forward(x)).view(b, l, h, _dv);
         return (o_proj.forward(y.reshape(b, l, h * _dv)).MoveToOuterDisposeScope(), new LayerState().With("S", s).MoveToOuterDisposeScope());
     }

@@ -87,7 +87,6 @@ public sealed class Hgrn2 : MatrixMemoryLayer
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
-        state ??= InitialState(b, x.device, x.dtype);
         var q = HeadLayout.Split(nn.functional.silu(q_proj.forward(x)), _heads, _dk) / Math.Sqrt(_dk);
         var fLogit = HeadLayout.Split(f_proj.forward(x), _heads, _dk);
         double gamma = _o.LowerBound;
@@ -95,7 +94,7 @@ public sealed class Hgrn2 : MatrixMemoryLayer
         var logF = gamma == 0 ? nn.functional.logsigmoid(fLogit) : (gamma + (1 - gamma) * sigmoid(fLogit)).log();
         var k = -logF.expm1();                                                        // 1 − f
         var v = HeadLayout.Split(i_proj.forward(x), _heads, _dv);
-        var (o, s) = GatedLinearAttention.Apply(_o.Form, q, k, v, logF, state["S"], _o.ChunkSize);
+        var (o, s) = GatedLinearAttention.Apply(_o.Form, q, k, v, logF, state?["S"], _o.ChunkSize);
         var y = RmsNorm.Apply(o.transpose(1, 2).reshape(b, l, DModel), o_norm);
         return (o_proj.forward(y).MoveToOuterDisposeScope(), new LayerState().With("S", s).MoveToOuterDisposeScope());
     }

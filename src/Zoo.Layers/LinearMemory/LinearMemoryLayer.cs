@@ -58,9 +58,9 @@ public abstract class LinearMemoryLayer : SequenceLayer, IMatrixMemory
     public (Tensor Reads, Tensor Queries, LayerState State) Memorize(Tensor x, LayerState? state)
     {
         using var scope = NewDisposeScope();
-        state ??= InitialState(x.shape[0], x.device, x.dtype);
-        var m = features.Compute(x, state.Child("conv"));
-        var (o, s) = GatedDelta.Apply(_o.Form, m.Q, m.K, m.V, m.LogDecay, m.Beta, state["S"], _o.ChunkSize, _erase);
+        var m = features.Compute(x, state?.Child("conv") ?? features.InitialCaches(x.shape[0], x.device, x.dtype));
+        // A fresh sequence passes no memory rather than zeros, so the chunked op skips its first chunk's reads and erases.
+        var (o, s) = GatedDelta.Apply(_o.Form, m.Q, m.K, m.V, m.LogDecay, m.Beta, state?["S"], _o.ChunkSize, _erase);
         var next = new LayerState().With("S", s).With("conv", m.ConvCaches).MoveToOuterDisposeScope();
         return (o.MoveToOuterDisposeScope(), m.Q.MoveToOuterDisposeScope(), next);
     }

@@ -87,8 +87,8 @@ public sealed class Mamba2 : SequenceLayer
         out_proj = nn.Linear(_inner, dModel, hasBias: false);
         using (no_grad())
         {
-            var bound = 1.0 / Math.Sqrt(options.ConvSize);                 // Conv1d's default init for a depthwise kernel
-            conv_weight = nn.Parameter(empty(_convChannels, 1, options.ConvSize).uniform_(-bound, bound));
+            conv_weight = ShortConvolution.Weight(_convChannels, options.ConvSize);
+            var bound = 1.0 / Math.Sqrt(options.ConvSize);                 // Conv1d's default init for the bias
             conv_bias = nn.Parameter(empty(_convChannels).uniform_(-bound, bound));
             A_log = nn.Parameter(empty(_heads).uniform_(1, 16).log());
             var dt = (rand(_heads) * (Math.Log(0.1) - Math.Log(1e-3)) + Math.Log(1e-3)).exp().clamp_min(1e-4);
@@ -119,19 +119,18 @@ public sealed class Mamba2 : SequenceLayer
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
         int n = _o.DState, p = _o.HeadDim;
+        var s0 = state?["S"];        // null for a fresh sequence: the chunked op then skips its first chunk's reads
         state ??= InitialState(b, x.device, x.dtype);
         var parts = in_proj.forward(x).split(new long[] { _inner, _convChannels, _heads }, -1);
         var (z, xbc, dt) = (parts[0], parts[1], parts[2]);
-        var full = cat(new[] { state["conv"], xbc }, 1);                          // [B, kernel − 1 + L, channels]
-        xbc = nn.functional.silu(nn.functional.conv1d(full.transpose(1, 2), conv_weight, conv_bias, groups: _convChannels).transpose(1, 2));
-        var cache = full[.., (int)(full.shape[1] - (_o.ConvSize - 1))..].contiguous();
+        (xbc, var cache) = ShortConvolution.Apply(xbc, conv_weight, state["conv"], conv_bias);
         var xbcParts = xbc.split(new long[] { _inner, n, n }, -1);
         var xs = HeadLayout.Split(xbcParts[0], _heads, p);                         // x ↔ v: [B, H, L, P]
         var bk = xbcParts[1].unsqueeze(1).expand(b, _heads, l, n);                 // B ↔ k, shared by the heads (n_groups 1)
         var cq = xbcParts[2].unsqueeze(1).expand(b, _heads, l, n);                 // C ↔ q
         var delta = nn.functional.softplus(dt + dt_bias).transpose(1, 2);          // Δ: [B, H, L]
         var logDecay = delta * -A_log.exp()[TensorIndex.None, .., TensorIndex.None];
-        var (y, s) = GatedDelta.Apply(_o.Form, cq, bk, xs, logDecay, delta, state["S"], _o.ChunkSize, erase: false);
+        var (y, s) = GatedDelta.Apply(_o.Form, cq, bk, xs, logDecay, delta, s0, _o.ChunkSize, erase: false);
         y = y + D[TensorIndex.None, .., TensorIndex.None, TensorIndex.None] * xs;  // D skip
         y = y.transpose(1, 2).reshape(b, l, _inner) * nn.functional.silu(z);
         var output = out_proj.forward(RmsNorm.Apply(y, norm_weight, 1e-5));

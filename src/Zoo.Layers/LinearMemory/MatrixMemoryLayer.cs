@@ -36,6 +36,9 @@ public abstract class MatrixMemoryLayer : SequenceLayer
         return (long)h * k * v;
     }
 
-    /// <summary>The layer over x [B, L, D] from <paramref name="state"/> (the initial state when null): outputs and final state.</summary>
+    /// <summary>
+    /// The layer over x [B, L, D] from <paramref name="state"/> (the initial state when null): outputs and final state.
+    /// Pass a null state's memory on to the op as null, not zeros: its chunked form then skips the first chunk's reads.
+    /// </summary>
     protected abstract (Tensor Output, LayerState State) Run(Tensor x, LayerState? state);
 }

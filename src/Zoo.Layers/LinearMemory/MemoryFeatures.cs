@@ -86,16 +86,13 @@ public sealed class MemoryFeatures : nn.Module
     {
         long b = x.shape[0], l = x.shape[1];
         int h = _o.Heads, mh = _memories * h;
-        // q, k and v as one projection and one conv over their channels side by side (the parameters stay separate, so
-        // checkpoints keep their names): a third of the kernel launches and autograd nodes of three. k and v carry the
-        // M memories' channels over one shared kernel each.
-        var qkv = nn.functional.linear(x, cat(new Tensor[] { q_proj.weight!, k_proj.weight!, v_proj.weight! }, 0));
-        var (mixed, cache) = _o.ShortConv
-            ? ShortConvolution.Apply(qkv, cat(new Tensor[] { q_conv!, PerMemory(k_conv!), PerMemory(v_conv!) }, 0), cat(new[] { caches["q"], caches["k"], caches["v"] }, -1))
-            : (_o.SiluWithoutConv ? nn.functional.silu(qkv) : qkv, null);
-        var sizes = new[] { (long)h * _dk, (long)mh * _dk, (long)mh * _dv };
-        var (q, k, v) = Split3(mixed, sizes);
-        var (cq, ck, cv) = cache is null ? (caches["q"].alias(), caches["k"].alias(), caches["v"].alias()) : Split3(cache.contiguous(), sizes, contiguous: true);
+        // q, k and v as one projection and one conv; k and v carry the M memories' channels over one shared kernel each.
+        var (f, c) = ShortConvolution.Project(x, new Tensor[] { q_proj.weight!, k_proj.weight!, v_proj.weight! },
+            _o.ShortConv ? new Tensor[] { q_conv!, PerMemory(k_conv!), PerMemory(v_conv!) } : null,
+            new[] { caches["q"], caches["k"], caches["v"] });
+        // fla applies the SiLU even without the conv (silu_without_conv); Zoo's default drops conv and activation together.
+        if (!_o.ShortConv && _o.SiluWithoutConv) f = Array.ConvertAll(f, t => nn.functional.silu(t));
+        var (q, k, v) = (f[0], f[1], f[2]);
         q = L2Norm(q.view(b, l, h, _dk), 1.0 / Math.Sqrt(_dk)).transpose(1, 2);
         k = L2Norm(k.view(b, l, mh, _dk), 1.0).transpose(1, 2);
         // Head m·H + h of memory m uses the shared decay parameters of head h.
@@ -105,7 +102,7 @@ public sealed class MemoryFeatures : nn.Module
         var beta = _writeStrength
             ? (_o.AllowNegEigval ? 2 * sigmoid(b_proj!.forward(x)) : sigmoid(b_proj!.forward(x))).transpose(1, 2)
             : ones(new[] { b, (long)mh, l }, dtype: x.dtype, device: x.device);
-        return new MemoryInputs(q, k, HeadLayout.Split(v, mh, _dv), logDecay, beta, Caches(cq, ck, cv));
+        return new MemoryInputs(q, k, HeadLayout.Split(v, mh, _dv), logDecay, beta, Caches(c[0], c[1], c[2]));
     }
 
     // A parameter of the H shared heads (or their channels), tiled over the M memories; M = 1 passes it through.
@@ -116,13 +113,6 @@ public sealed class MemoryFeatures : nn.Module
         Array.Fill(times, 1L);
         times[0] = _memories;
         return shared.repeat(times);
-    }
-
-    private static (Tensor, Tensor, Tensor) Split3(Tensor t, long[] sizes, bool contiguous = false)
-    {
-        var parts = t.split(sizes, -1);
-        if (contiguous) parts = Array.ConvertAll(parts, p => p.contiguous());
-        return (parts[0], parts[1], parts[2]);
     }
 
     // fla's l2norm, x / √(Σx² + 1e-6) (times scale), over heads [B, L, H, d]: the eps inside the root, as fla has it,

@@ -187,15 +187,16 @@ public sealed class MixtureOfMemories : SequenceLayer
     private (Tensor Output, LayerState State) Run(Tensor x, LayerState? state, bool step)
     {
         using var scope = NewDisposeScope();
-        state ??= InitialState(x.shape[0], x.device, x.dtype);
-        var inputs = memories.Compute(x, state.Child("conv"));               // k, v, α, β: [B, M·H, L, ·]
+        var s0 = state?["S"];        // null for a fresh sequence: the chunked op then skips its first chunk's reads
+        var caches = state?.Child("conv") ?? memories.InitialCaches(x.shape[0], x.device, x.dtype);
+        var inputs = memories.Compute(x, caches);                                     // k, v, α, β: [B, M·H, L, ·]
         var (gate, probs) = Route(x);
         var picked = gate.gt(0).to(x.dtype);                                          // [B, L, K]
         long capacity = Capacity(x.shape[1]);
         var (kept, keptGate) = capacity < x.shape[1] ? Keep(gate, picked, capacity) : (picked, gate);
         var (read, s) = step || _o.Compute == RoutedCompute.Dense
-            ? Dense(inputs, keptGate, kept, state["S"])
-            : Sparse(inputs, keptGate, kept, state["S"], capacity);
+            ? Dense(inputs, keptGate, kept, s0)
+            : Sparse(inputs, keptGate, kept, s0, capacity);
         var y = readout.Compute(read, x);
 
         if (training && !step && _o.AuxLossWeight > 0)
@@ -234,7 +235,7 @@ public sealed class MixtureOfMemories : SequenceLayer
     // Queries of all M memories [B, M·H, L, K] (the shared query repeated when memories share it).
     private Tensor Queries(MemoryInputs inputs) => _o.SharedQuery ? inputs.Q.repeat(1, Total, 1, 1) : inputs.Q;
 
-    private (Tensor Output, Tensor State) Op(Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor beta, Tensor s0)
+    private (Tensor Output, Tensor State) Op(Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor beta, Tensor? s0)
     {
         // As many chunks as chunk_size needs, made as even as possible: a compacted stream of n tokens then pads at most
         // one token per chunk instead of up to a whole chunk (the chunk size changes rounding only, not the result).
@@ -247,7 +248,7 @@ public sealed class MixtureOfMemories : SequenceLayer
     /// β ← [m picked] β (g_m β when scaling writes by the router), so on a token not routed to it a memory is left
     /// exactly as it was; the read is weighted by g_m (1 for the shared memory).
     /// </summary>
-    private (Tensor Read, Tensor State) Dense(MemoryInputs inputs, Tensor gate, Tensor picked, Tensor s0)
+    private (Tensor Read, Tensor State) Dense(MemoryInputs inputs, Tensor gate, Tensor picked, Tensor? s0)
     {
         long b = gate.shape[0], l = gate.shape[1];
         var always = ones(b, l, Total - _o.Memories, dtype: gate.dtype, device: gate.device);
@@ -269,7 +270,7 @@ public sealed class MixtureOfMemories : SequenceLayer
     /// their positions. It equals <see cref="Dense"/>, whose unrouted steps are no-ops, given the same kept tokens
     /// (<paramref name="picked"/> holds at most n per stream); the shared memory runs over every token.
     /// </summary>
-    private (Tensor Read, Tensor State) Sparse(MemoryInputs inputs, Tensor gate, Tensor picked, Tensor s0, long n)
+    private (Tensor Read, Tensor State) Sparse(MemoryInputs inputs, Tensor gate, Tensor picked, Tensor? s0, long n)
     {
         long b = gate.shape[0], l = gate.shape[1], k = _o.Memories, h = _heads, kh = k * h;
         var device = gate.device;
@@ -296,7 +297,7 @@ public sealed class MixtureOfMemories : SequenceLayer
         var perStep = (_o.ScaleWriteByRouter ? g : valid).reshape(b * k, 1, n);
         var (o, sRouted) = Op(Compact(q), Compact(Routed(inputs.K)), Compact(Routed(inputs.V)),
             Compact(Routed(inputs.LogDecay)) * valid.reshape(b * k, 1, n), Compact(Routed(inputs.Beta)) * perStep,
-            s0.narrow(1, 0, kh).reshape(b * k, h, _dk, _dv));
+            s0?.narrow(1, 0, kh).reshape(b * k, h, _dk, _dv));
         // Back to positions: [B·K, H, n, V] → [B, H, K·n, V], summed into [B, H, L, V] (padding adds zeros).
         var weighted = (o * g.reshape(b * k, 1, n, 1)).view(b, k, h, n, _dv).permute(0, 2, 1, 3, 4).reshape(b, h, k * n, _dv);
         var target = index.reshape(b, 1, k * n, 1).expand(b, h, k * n, _dv);
@@ -306,7 +307,7 @@ public sealed class MixtureOfMemories : SequenceLayer
         {
             Tensor Shared(Tensor perHead) => perHead.narrow(1, kh, h);
             var (os, ss) = Op(_o.SharedQuery ? inputs.Q : Shared(inputs.Q), Shared(inputs.K), Shared(inputs.V),
-                Shared(inputs.LogDecay), Shared(inputs.Beta), Shared(s0));
+                Shared(inputs.LogDecay), Shared(inputs.Beta), s0 is null ? null : Shared(s0));
             read = read + os;
             s = cat(new[] { s, ss }, 1);
         }

@@ -72,7 +72,6 @@ public sealed class RetNet : MatrixMemoryLayer
     private readonly int _dk, _dv;
     private readonly Linear q_proj, k_proj, v_proj, g_proj, o_proj;
     private readonly Parameter gn_weight, gn_bias;
-    private readonly double[] _logDecays;
 
     /// <summary>Builds the layer.</summary>
     public RetNet(int dModel, RetNetOptions options) : base("RetNet", dModel)
@@ -88,12 +87,8 @@ public sealed class RetNet : MatrixMemoryLayer
         // GroupNorm's gain and bias, per channel as nn.GroupNorm's (TorchSharp 0.107's GroupNorm module leaves them uninitialised).
         gn_weight = nn.Parameter(ones(h, _dv));
         gn_bias = nn.Parameter(zeros(h, _dv));
-        _logDecays = Enumerable.Range(0, h).Select(i => Math.Log(1 - Math.Pow(2, -5 - i))).ToArray();
         RegisterComponents();
     }
-
-    /// <summary>The decays γ_h = 1 − 2^(−5−h) of the heads.</summary>
-    public IReadOnlyList<double> Decays => _logDecays.Select(Math.Exp).ToArray();
 
     /// <inheritdoc />
     protected override (int Heads, int KeyDim, int ValueDim) MemoryShape => (_o.Heads, _dk, _dv);
@@ -104,13 +99,11 @@ public sealed class RetNet : MatrixMemoryLayer
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
         int h = _o.Heads;
-        state ??= InitialState(b, x.device, x.dtype);
-        var q = HeadLayout.Split(q_proj.forward(x), h, _dk) / Math.Sqrt(_dk);
-        var k = HeadLayout.Split(k_proj.forward(x), h, _dk);
-        var v = HeadLayout.Split(v_proj.forward(x), h, _dv);
-        var logDecay = tensor(_logDecays, dtype: x.dtype, device: x.device)[TensorIndex.None, .., TensorIndex.None].expand(b, h, l);
+        var (q, k, v) = HeadLayout.ScaledQkv(x, q_proj, k_proj, v_proj, h, _dk, _dv);
+        // log γ_h = log1p(−2^(−5−h)), made on the device (no host copy per call); log1p because 1 − 2^−28 is 1 in float32.
+        var logDecay = (-exp2(-arange(h, dtype: x.dtype, device: x.device) - 5)).log1p()[TensorIndex.None, .., TensorIndex.None].expand(b, h, l);
         var beta = ones(new[] { b, (long)h, l }, dtype: x.dtype, device: x.device);
-        var (o, s) = GatedDelta.Apply(_o.Form, q, k, v, logDecay, beta, state["S"], _o.ChunkSize, erase: false);
+        var (o, s) = GatedDelta.Apply(_o.Form, q, k, v, logDecay, beta, state?["S"], _o.ChunkSize, erase: false);
         // GroupNorm with one group per head: each head's V values normalised to zero mean and unit variance.
         var y = nn.functional.layer_norm(o.transpose(1, 2), new long[] { _dv }, eps: 1e-5) * gn_weight + gn_bias;
         y = y.reshape(b, l, h * _dv);
