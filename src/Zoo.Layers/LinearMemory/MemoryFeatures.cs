@@ -27,7 +27,7 @@ public sealed record MemoryInputs(Tensor Q, Tensor K, Tensor V, Tensor LogDecay,
 public sealed class MemoryFeatures : nn.Module
 {
     private readonly LinearMemoryOptions _o;
-    private readonly bool _decay, _writeStrength;
+    private readonly bool _decay, _writeStrength, _sharedConv;
     private readonly int _dk, _dv, _memories;
     private readonly Linear q_proj, k_proj, v_proj;
     private readonly Linear? b_proj, a_proj;
@@ -37,9 +37,12 @@ public sealed class MemoryFeatures : nn.Module
     /// <param name="options">Heads, dims and conv settings.</param>
     /// <param name="rule">Which of α and β are learned.</param>
     /// <param name="memories">Memories M sharing the q projection, short-conv kernels and decay parameters.</param>
-    public MemoryFeatures(int dModel, LinearMemoryOptions options, MemoryRule rule, int memories = 1) : base("MemoryFeatures")
+    /// <param name="sharedConv">With M &gt; 1: one k and one v conv kernel shared by the M memories (MoM's), or false
+    /// for a kernel per memory's channels (Gated DeltaProduct's, whose M Householder steps fla convolves separately).</param>
+    public MemoryFeatures(int dModel, LinearMemoryOptions options, MemoryRule rule, int memories = 1, bool sharedConv = true) : base("MemoryFeatures")
     {
         _memories = memories;
+        _sharedConv = sharedConv;
         _o = options;
         var (_, decay, writeStrength) = rule.Parts();
         (_decay, _writeStrength) = (decay, writeStrength);
@@ -61,8 +64,9 @@ public sealed class MemoryFeatures : nn.Module
         if (options.ShortConv)
         {
             q_conv = Conv(h * _dk);
-            k_conv = Conv(h * _dk);
-            v_conv = Conv(h * _dv);
+            int convCopies = sharedConv ? 1 : memories;
+            k_conv = Conv(convCopies * h * _dk);
+            v_conv = Conv(convCopies * h * _dv);
         }
         RegisterComponents();
     }
@@ -89,7 +93,7 @@ public sealed class MemoryFeatures : nn.Module
         // M memories' channels over one shared kernel each.
         var qkv = nn.functional.linear(x, cat(new Tensor[] { q_proj.weight!, k_proj.weight!, v_proj.weight! }, 0));
         var (mixed, cache) = _o.ShortConv
-            ? ShortConvolution.Apply(qkv, cat(new Tensor[] { q_conv!, PerMemory(k_conv!), PerMemory(v_conv!) }, 0), cat(new[] { caches["q"], caches["k"], caches["v"] }, -1))
+            ? ShortConvolution.Apply(qkv, cat(new Tensor[] { q_conv!, PerMemoryConv(k_conv!), PerMemoryConv(v_conv!) }, 0), cat(new[] { caches["q"], caches["k"], caches["v"] }, -1))
             : (qkv, null);
         var sizes = new[] { (long)h * _dk, (long)mh * _dk, (long)mh * _dv };
         var (q, k, v) = Split3(mixed, sizes);
@@ -115,6 +119,9 @@ public sealed class MemoryFeatures : nn.Module
         times[0] = _memories;
         return shared.repeat(times);
     }
+
+    // A k or v conv kernel over the M memories' channels: tiled when shared, as it is otherwise.
+    private Tensor PerMemoryConv(Tensor kernel) => _sharedConv ? PerMemory(kernel) : kernel;
 
     private static (Tensor, Tensor, Tensor) Split3(Tensor t, long[] sizes, bool contiguous = false)
     {
