@@ -63,7 +63,7 @@ public static class GatedDeltaPerChannel
     /// are padded with steps that neither decay nor write (log α = 0, β = 0, k = 0).
     /// </summary>
     public static (Tensor Output, Tensor State) Chunked(Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor beta,
-        Tensor? initialState = null, int chunkSize = 16)
+        Tensor? initialState = null, int chunkSize = 8)
     {
         if (chunkSize < 1) throw new ArgumentOutOfRangeException(nameof(chunkSize));
         using var scope = NewDisposeScope();
