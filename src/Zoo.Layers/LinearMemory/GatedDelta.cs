@@ -68,16 +68,14 @@ public static class GatedDelta
     {
         if (chunkSize < 1) throw new ArgumentOutOfRangeException(nameof(chunkSize));
         using var scope = NewDisposeScope();
-        long b = q.shape[0], h = q.shape[1], l = q.shape[2], dk = q.shape[3], dv = v.shape[3];
+        long l = q.shape[2], dk = q.shape[3];
         int c = chunkSize;
         long pad = (c - l % c) % c, n = (l + pad) / c;
-        Tensor Chunks(Tensor x) => (pad == 0 ? x : nn.functional.pad(x, x.dim() == 4 ? new long[] { 0, 0, 0, pad } : new long[] { 0, pad }))
-            .reshape(x.dim() == 4 ? new[] { b, h, n, c, x.shape[3] } : new[] { b, h, n, c });
-        var qc = Chunks(q);
-        var kc = Chunks(k);
-        var vc = Chunks(v);
-        var g = Chunks(logDecay).cumsum(-1);                                          // G: [B, H, N, C]
-        var bc = Chunks(beta).unsqueeze(-1);                                          // [B, H, N, C, 1]
+        var qc = Chunks(q, pad, n, c);
+        var kc = Chunks(k, pad, n, c);
+        var vc = Chunks(v, pad, n, c);
+        var g = Chunks(logDecay, pad, n, c).cumsum(-1);                               // G: [B, H, N, C]
+        var bc = Chunks(beta, pad, n, c).unsqueeze(-1);                               // [B, H, N, C, 1]
 
         var future = ones(c, c, dtype: ScalarType.Bool, device: q.device).triu(1);
         // Γ_ij = exp(G_i − G_j) for j ≤ i, else 0 (masked before exp so it never overflows).
@@ -91,16 +89,9 @@ public static class GatedDelta
         {
             // A = tril(diag(β) K Kᵀ ⊙ Γ, −1). T = (I + A)⁻¹ is never formed: one unit-triangular solve with both
             // right-hand sides side by side gives u = T (β ⊙ V) and w = T (β ⊙ K ⊙ e^G), with no C × C × D products
-            // (forward or backward). unitriangular reads neither the diagonal nor the upper triangle and its backward
-            // gives them no gradient, so the strict-lower mask is implied.
+            // (forward or backward).
             var a = kBeta.matmul(kc.transpose(-1, -2)) * gamma;
-            var rhs = cat(new[] { vc * bc, kBeta * decayIn }, -1);                      // [B, H, N, C, V + K]
-            // solve_triangular has no bfloat16/float16 kernels (CPU or CUDA): the UT transform is solved in float32 for
-            // those, as fla's kernels also keep it in float32.
-            var solveType = q.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : q.dtype;
-            var uw = linalg.solve_triangular(a.to(solveType), rhs.to(solveType), upper: false, unitriangular: true).to(q.dtype);
-            u = uw[.., .., .., .., ..(int)dv];
-            w = uw[.., .., .., .., (int)dv..];
+            (u, w) = SolveUt(a, vc * bc, kBeta * decayIn);
         }
         else
         {
@@ -109,15 +100,55 @@ public static class GatedDelta
         var intra = qc.matmul(kc.transpose(-1, -2)) * gamma;                           // [B, H, N, C, C]
         var qDecayed = qc * decayIn;
         var kToEnd = kc * (gEnd.unsqueeze(-1) - g).exp().unsqueeze(-1);              // k_j e^{G_C − G_j}
-        var chunkDecay = gEnd.exp();                                                   // [B, H, N]
+        var chunkDecay = gEnd.exp()[.., .., .., TensorIndex.None, TensorIndex.None];  // [B, H, N, 1, 1]
+        var (o, s) = AcrossChunks(u, erase ? w : null, qDecayed, intra, kToEnd.transpose(-1, -2), chunkDecay, initialState, dk, l);
+        return (o.MoveToOuterDisposeScope(), s.MoveToOuterDisposeScope());
+    }
 
-        // Without an initial state the first chunk starts from S = 0: its reads and erases of S are skipped, not computed as zeros.
+    /// <summary>
+    /// Pads x [B, H, L] or [B, H, L, D] with <paramref name="pad"/> zero steps and reshapes it to chunks
+    /// [B, H, N, C] or [B, H, N, C, D] (a zero step neither decays, in log space, nor writes).
+    /// </summary>
+    internal static Tensor Chunks(Tensor x, long pad, long n, int c)
+    {
+        long b = x.shape[0], h = x.shape[1];
+        var padded = pad == 0 ? x : nn.functional.pad(x, x.dim() == 4 ? new long[] { 0, 0, 0, pad } : new long[] { 0, pad });
+        return padded.reshape(x.dim() == 4 ? new[] { b, h, n, c, x.shape[3] } : new[] { b, h, n, c });
+    }
+
+    /// <summary>
+    /// The UT transform of a chunk: with T = (I + A)⁻¹ for A strictly lower triangular [.., C, C] (its diagonal and
+    /// upper triangle are not read), returns u = T <paramref name="values"/> and w = T <paramref name="keys"/> from one
+    /// unit-triangular solve with both right-hand sides side by side. unitriangular reads neither the diagonal nor the
+    /// upper triangle and its backward gives them no gradient, so the strict-lower mask is implied. solve_triangular
+    /// has no bfloat16/float16 kernels (CPU or CUDA): those are solved in float32, as fla's kernels also keep it.
+    /// </summary>
+    internal static (Tensor U, Tensor W) SolveUt(Tensor a, Tensor values, Tensor keys)
+    {
+        long dv = values.shape[^1];
+        var rhs = cat(new[] { values, keys }, -1);                                   // [B, H, N, C, V + K]
+        var solveType = a.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : a.dtype;
+        var uw = linalg.solve_triangular(a.to(solveType), rhs.to(solveType), upper: false, unitriangular: true).to(a.dtype);
+        return (uw[.., .., .., .., ..(int)dv], uw[.., .., .., .., (int)dv..]);
+    }
+
+    /// <summary>
+    /// The across-chunk recurrence of the chunked delta-rule forms, per chunk i (all inputs chunked along dim 2):
+    /// writes = u − w S (u alone without <paramref name="w"/>, the additive rule); o = q̃ S + intra · writes;
+    /// S ← decay ⊙ S + k̃ᵀ writes. <paramref name="chunkDecay"/> is [B, H, N, 1, 1] for a scalar decay per head or
+    /// [B, H, N, K, 1] for one per key dimension; <paramref name="kToEndT"/> is (k_j ⊙ e^{G_C − G_j})ᵀ [B, H, N, K, C].
+    /// Without an initial state the first chunk starts from S = 0: its reads and erases of S are skipped, not
+    /// computed as zeros. Returns the outputs [B, H, <paramref name="length"/>, V] (padding cut) and the final state.
+    /// </summary>
+    internal static (Tensor Output, Tensor State) AcrossChunks(Tensor u, Tensor? w, Tensor qDecayed, Tensor intra, Tensor kToEndT,
+        Tensor chunkDecay, Tensor? initialState, long dk, long length)
+    {
+        long b = u.shape[0], h = u.shape[1], n = u.shape[2], dv = u.shape[4];
         Tensor? s = initialState;
         var outputs = new Tensor[n];
         // Per-chunk views by unbind, not u[.., .., i]: indexing in this loop made the backward O(L²/C) (TimePieces).
-        var (us, qds, intras, toEnds) = (u.unbind(2), qDecayed.unbind(2), intra.unbind(2), kToEnd.transpose(-1, -2).unbind(2));
-        var ws = erase ? w.unbind(2) : null;
-        var decays = chunkDecay[.., .., .., TensorIndex.None, TensorIndex.None].unbind(2);
+        var (us, qds, intras, toEnds, decays) = (u.unbind(2), qDecayed.unbind(2), intra.unbind(2), kToEndT.unbind(2), chunkDecay.unbind(2));
+        var ws = w?.unbind(2);
         for (long i = 0; i < n; i++)
         {
             if (s is null)
@@ -126,13 +157,13 @@ public static class GatedDelta
                 s = toEnds[i].matmul(us[i]);
                 continue;
             }
-            var writes = erase ? us[i] - ws![i].matmul(s) : us[i];                     // [B, H, C, V]
+            var writes = ws is not null ? us[i] - ws[i].matmul(s) : us[i];               // [B, H, C, V]
             outputs[i] = qds[i].matmul(s) + intras[i].matmul(writes);
             s = decays[i] * s + toEnds[i].matmul(writes);
         }
-        s ??= zeros(new[] { b, h, dk, dv }, dtype: q.dtype, device: q.device);
+        s ??= zeros(new[] { b, h, dk, dv }, dtype: u.dtype, device: u.device);
         var o = cat(outputs, 2);
-        if (pad > 0) o = o[.., .., ..(int)l];
-        return (o.MoveToOuterDisposeScope(), s.MoveToOuterDisposeScope());
+        if (o.shape[2] > length) o = o[.., .., ..(int)length];
+        return (o, s);
     }
 }

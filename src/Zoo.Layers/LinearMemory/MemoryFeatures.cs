@@ -27,7 +27,7 @@ public sealed record MemoryInputs(Tensor Q, Tensor K, Tensor V, Tensor LogDecay,
 public sealed class MemoryFeatures : nn.Module
 {
     private readonly LinearMemoryOptions _o;
-    private readonly bool _decay, _writeStrength;
+    private readonly bool _decay, _writeStrength, _sharedConv;
     private readonly int _dk, _dv, _memories;
     private readonly Linear q_proj, k_proj, v_proj;
     private readonly Linear? b_proj, a_proj;
@@ -37,9 +37,12 @@ public sealed class MemoryFeatures : nn.Module
     /// <param name="options">Heads, dims and conv settings.</param>
     /// <param name="rule">Which of α and β are learned.</param>
     /// <param name="memories">Memories M sharing the q projection, short-conv kernels and decay parameters.</param>
-    public MemoryFeatures(int dModel, LinearMemoryOptions options, MemoryRule rule, int memories = 1) : base("MemoryFeatures")
+    /// <param name="sharedConv">With M &gt; 1: one k and one v conv kernel shared by the M memories (MoM's), or false
+    /// for a kernel per memory's channels (Gated DeltaProduct's, whose M Householder steps fla convolves separately).</param>
+    public MemoryFeatures(int dModel, LinearMemoryOptions options, MemoryRule rule, int memories = 1, bool sharedConv = true) : base("MemoryFeatures")
     {
         _memories = memories;
+        _sharedConv = sharedConv;
         _o = options;
         var (_, decay, writeStrength) = rule.Parts();
         (_decay, _writeStrength) = (decay, writeStrength);
@@ -61,8 +64,9 @@ public sealed class MemoryFeatures : nn.Module
         if (options.ShortConv)
         {
             q_conv = Conv(h * _dk);
-            k_conv = Conv(h * _dk);
-            v_conv = Conv(h * _dv);
+            int convCopies = sharedConv ? 1 : memories;
+            k_conv = Conv(convCopies * h * _dk);
+            v_conv = Conv(convCopies * h * _dv);
         }
         if (options.WeightInit == WeightInit.Normal)
             FlaInit.Normal(new[] { q_proj.weight!, k_proj.weight!, v_proj.weight!, b_proj?.weight, a_proj?.weight, q_conv, k_conv, v_conv });
@@ -88,7 +92,7 @@ public sealed class MemoryFeatures : nn.Module
         int h = _o.Heads, mh = _memories * h;
         // q, k and v as one projection and one conv; k and v carry the M memories' channels over one shared kernel each.
         var (f, c) = ShortConvolution.Project(x, new Tensor[] { q_proj.weight!, k_proj.weight!, v_proj.weight! },
-            _o.ShortConv ? new Tensor[] { q_conv!, PerMemory(k_conv!), PerMemory(v_conv!) } : null,
+            _o.ShortConv ? new Tensor[] { q_conv!, PerMemoryConv(k_conv!), PerMemoryConv(v_conv!) } : null,
             new[] { caches["q"], caches["k"], caches["v"] });
         // fla applies the SiLU even without the conv (silu_without_conv); Zoo's default drops conv and activation together.
         if (!_o.ShortConv && _o.SiluWithoutConv) f = Array.ConvertAll(f, t => nn.functional.silu(t));
@@ -114,6 +118,9 @@ public sealed class MemoryFeatures : nn.Module
         times[0] = _memories;
         return shared.repeat(times);
     }
+
+    // A k or v conv kernel over the M memories' channels: tiled when shared, as it is otherwise.
+    private Tensor PerMemoryConv(Tensor kernel) => _sharedConv ? PerMemory(kernel) : kernel;
 
     // fla's l2norm, x / √(Σx² + 1e-6) (times scale), over heads [B, L, H, d]: the eps inside the root, as fla has it,
     // so a port of fla weights gives fla's numbers (F.normalize's max(‖x‖, 1e-12) differs by ~1e-6 relative).
