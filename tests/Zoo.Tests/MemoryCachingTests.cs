@@ -56,13 +56,15 @@ public sealed class MemoryCachingTests
     }
 
     [Theory]
-    [InlineData("residual", 2)]
-    [InlineData("gated_residual", 2)]
-    [InlineData("soup", 2)]
-    [InlineData("sparse_selective", 1)]
-    [InlineData("sparse_selective", 2)]
-    [InlineData("sparse_selective", 9)]
-    public void Batched_cache_reads_equal_reading_each_cache_in_outputs_state_and_gradients(string rule, int topK)
+    [InlineData("residual", 2, 32)]
+    [InlineData("gated_residual", 2, 32)]
+    [InlineData("soup", 2, 32)]
+    [InlineData("sparse_selective", 1, 32)]
+    [InlineData("sparse_selective", 2, 32)]
+    [InlineData("sparse_selective", 1, 0)]
+    [InlineData("sparse_selective", 2, 0)]
+    [InlineData("sparse_selective", 9, 0)]
+    public void Batched_cache_reads_equal_reading_each_cache_in_outputs_state_and_gradients(string rule, int topK, int gatherAbove)
     {
         using var scope = NewDisposeScope();
         // Segment 3 over 6 + 14 tokens: the second call starts mid-segment with two caches carried in, ends with six.
@@ -71,6 +73,7 @@ public sealed class MemoryCachingTests
         var each = (MemoryCaching)Build(json, 4);
         CopyParameters(batched, each);
         each.Reads = CacheReads.Each;
+        batched.GatherAbove = gatherAbove;                                            // 0: gather from the first cache on
         LayerState s0;
         using (no_grad()) (_, s0) = batched.Forward(TestSupport.Input(2, 7, D, seed: 5));
         Assert.Equal(2, s0.Child("caches").Children.Count());

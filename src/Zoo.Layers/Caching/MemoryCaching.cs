@@ -105,6 +105,13 @@ public sealed class MemoryCaching : SequenceLayer
 
     private bool Batched => Reads == CacheReads.Batched && MatrixMemory is not null;
 
+    /// <summary>
+    /// Sparse selective caching gathers each token's top-k matrices once there are more than this many caches; below
+    /// it one product over all caches (the unselected weighted by zero) is faster. Measured on CPU (B 8, d_model 64,
+    /// segment 64, top-2): the gather cost 1.3–1.8× the product at 16 caches and 0.9× at 64. Same result either way.
+    /// </summary>
+    public int GatherAbove { get; set; } = 32;
+
     /// <summary>State: position 0, a zero segment sum, the wrapped layer's initial state, no caches (and a zero cache sum).</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype)
     {
@@ -192,22 +199,19 @@ public sealed class MemoryCaching : SequenceLayer
         {
             // One stack of the cached matrices [B, H, N, K, V] per segment: its copy costs 1/n of the reads it serves.
             var matrices = stack(memories.Select(m => MatrixMemory!.Matrix(m)).ToArray(), 2);
-            if (selective)
+            if (selective && memories.Count > GatherAbove)
             {
                 var (top, index) = cacheScores.topk(_o.TopK, dim: -1);                         // [B, n, k]
                 var g = softmax(cat(new[] { top, onlineScore }, -1), -1);
                 return Gate(g, _o.TopK) * reads + ReadSelected(matrices, index, g[.., .., .._o.TopK], queries);
             }
+            if (selective) cacheScores = KeepTop(cacheScores);
             var gates = softmax(cat(new[] { cacheScores, onlineScore }, -1), -1);              // [B, n, N + 1]
-            // Soup and gated residual are one rule for a matrix memory (the read is linear in S).
+            // Soup and gated residual are one rule for a matrix memory (the read is linear in S); sparse selective's
+            // unselected caches have weight 0.
             return Gate(gates, memories.Count) * reads + ReadWeighted(matrices, gates[.., .., ..memories.Count], queries);
         }
-        if (selective)
-        {
-            var (_, top) = cacheScores.topk(_o.TopK, dim: -1);
-            var keep = zeros_like(cacheScores, dtype: ScalarType.Bool).scatter(-1, top, ones_like(top, dtype: ScalarType.Bool));
-            cacheScores = cacheScores.masked_fill(keep.logical_not(), double.NegativeInfinity);
-        }
+        if (selective) cacheScores = KeepTop(cacheScores);
         var all = softmax(cat(new[] { cacheScores, onlineScore }, -1), -1);                     // [B, n, N + 1]
         var combined = Gate(all, memories.Count) * reads;
         if (_o.Rule == CachingRule.Soup)
@@ -215,6 +219,14 @@ public sealed class MemoryCaching : SequenceLayer
         for (int i = 0; i < memories.Count; i++)
             combined = combined + Gate(all, i) * Memory.Read(memories[i], queries);
         return combined;
+    }
+
+    // Scores of the caches outside each token's top-k set to −∞, so the softmax gives them weight 0.
+    private Tensor KeepTop(Tensor cacheScores)
+    {
+        var (_, top) = cacheScores.topk(_o.TopK, dim: -1);
+        var keep = zeros_like(cacheScores, dtype: ScalarType.Bool).scatter(-1, top, ones_like(top, dtype: ScalarType.Bool));
+        return cacheScores.masked_fill(keep.logical_not(), double.NegativeInfinity);
     }
 
     // Gate i of [B, n, ·] as [B, 1, n, 1], to weight per-head reads [B, H, n, V].
@@ -250,7 +262,8 @@ public enum CacheReads
 {
     /// <summary>
     /// For a matrix memory (<see cref="IMatrixMemory"/>): the residual rule reads a running sum of the cached
-    /// matrices once, the gated rules read all caches in one product, sparse selective gathers only each token's top-k.
+    /// matrices once, the gated rules read all caches in one product, sparse selective gathers only each token's top-k
+    /// (above <see cref="MemoryCaching.GatherAbove"/> caches; below, one product with zero weights).
     /// Other memories are read each.
     /// </summary>
     Batched,
