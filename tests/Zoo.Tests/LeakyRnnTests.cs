@@ -82,4 +82,28 @@ public sealed class LeakyRnnTests
         var (d, _) = layer.Forward(x);
         Assert.True(d.abs().sum().item<double>() > 0);
     }
+
+    [Theory]
+    [InlineData(NoiseDistribution.Uniform)]
+    [InlineData(NoiseDistribution.Gaussian)]
+    public void The_noise_distribution_is_the_papers_gaussian_or_the_codes_uniform(NoiseDistribution distribution)
+    {
+        // Zero weights and input, λ = 1, no momentum: the first step's output is the noise σ ε itself.
+        var layer = Build(new LeakyRnnOptions { Noise = 0.1, NoiseDistribution = distribution });
+        layer.NoiseGenerator = new Generator(3);
+        var (h, _) = layer.Forward(zeros(400, 1, 3, dtype: ScalarType.Float64));
+        var eps = h / 0.1;
+        if (distribution == NoiseDistribution.Uniform)
+        {
+            Assert.InRange(eps.min().item<double>(), 0.0, 0.05);
+            Assert.InRange(eps.max().item<double>(), 0.95, 1.0 - 1e-12);
+            Assert.InRange(eps.mean().item<double>(), 0.47, 0.53);                   // non-centred: a constant drive σ/2
+        }
+        else
+        {
+            Assert.True(eps.min().item<double>() < -2 && eps.max().item<double>() > 2);
+            Assert.InRange(eps.mean().item<double>(), -0.1, 0.1);
+            Assert.InRange(eps.std().item<double>(), 0.93, 1.07);
+        }
+    }
 }

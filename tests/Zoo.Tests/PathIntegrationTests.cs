@@ -100,6 +100,20 @@ public sealed class PathIntegrationTests : IDisposable
         Assert.True(TestSupport.MaxAbsDiff(a.Targets, c.Targets) > 0);
     }
 
+    [Fact]
+    public void The_bare_model_can_drop_its_encoder_and_readout_biases()
+    {
+        var task = new PathIntegration(new PathIntegrationOptions { PlaceCells = 16, Steps = 12 });
+        BareModel Model(bool biases) => new(task.Signature, new ModelSpec { Kind = ModelKind.Bare, DModel = 8, Biases = biases },
+            new LeakyRnn(8, new LeakyRnnOptions { Bias = false }));
+        Assert.Equal(new[] { "encoder.bias", "readout.bias" }, Model(true).named_parameters().Select(p => p.name).Where(n => n.EndsWith("bias")).Order());
+        var bare = Model(false);
+        Assert.DoesNotContain(bare.named_parameters(), p => p.name.EndsWith("bias"));
+        // Without biases, zero input from a zero start stays exactly at zero activity and zero readout.
+        using var scope = NewDisposeScope();
+        Assert.Equal(0.0, bare.forward(zeros(2, 5, 2)).abs().max().item<float>());
+    }
+
     private static (PathIntegration Task, BareModel Model) Small(ArenaKind arena = ArenaKind.OpenBox, LeakyRnnOptions? options = null)
     {
         var task = new PathIntegration(new PathIntegrationOptions { Environment = arena, PlaceCells = 16, Steps = 12, Replays = 4, ReachReplays = 3, ReplaySteps = 40, ReferenceTrajectories = 8 });

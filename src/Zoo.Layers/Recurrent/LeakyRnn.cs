@@ -48,6 +48,22 @@ public sealed record LeakyRnnOptions
     /// <summary>Learned bias b in the pre-activation.</summary>
     [Option("learned bias b")]
     public bool Bias { get; init; } = true;
+
+    /// <summary>
+    /// Distribution of ε: Gaussian N(0, I) as the paper writes σξ (Zoo's default), or U[0, 1) as the predecessor's code
+    /// draws it (non-centred, so the noise also adds a constant drive σ/2; in training and in replay alike).
+    /// </summary>
+    [Option("noise distribution of ε: gaussian N(0, I) (the paper) or uniform U[0, 1) (the predecessor's code)", AddedLater = true)]
+    public NoiseDistribution NoiseDistribution { get; init; } = NoiseDistribution.Gaussian;
+}
+
+/// <summary>Distribution of the leaky RNN's noise ε.</summary>
+public enum NoiseDistribution
+{
+    /// <summary>ε ~ N(0, I).</summary>
+    Gaussian,
+    /// <summary>ε ~ U[0, 1) per unit (non-centred).</summary>
+    Uniform,
 }
 
 /// <summary>
@@ -139,7 +155,10 @@ public sealed class LeakyRnn : SequenceLayer, IActivityState, INoisyLayer
         if (Adapting) z = z - a;
         var u = _o.Leak * (Phi(z) - h);
         var sigma = Sigma;
-        if (sigma > 0) u = u + sigma * randn(h.shape, dtype: h.dtype, device: h.device, generator: NoiseGenerator);
+        if (sigma > 0)
+            u = u + sigma * (_o.NoiseDistribution == NoiseDistribution.Uniform
+                ? rand(h.shape, dtype: h.dtype, device: h.device, generator: NoiseGenerator)
+                : randn(h.shape, dtype: h.dtype, device: h.device, generator: NoiseGenerator));
         var vNext = _o.Momentum < 1 ? (1 - _o.Momentum) * v + u : u;
         var hNext = h + vNext;
         var aNext = Adapting ? (1 - 1 / _o.AdaptationTau) * a + (_o.AdaptationStrength / _o.AdaptationTau) * hNext : a;

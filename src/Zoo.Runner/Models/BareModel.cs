@@ -24,9 +24,9 @@ public sealed class BareModel : SequenceModel, IDrivableModel
     /// <summary>Builds the model around <paramref name="layer"/>.</summary>
     public BareModel(TaskSignature signature, ModelSpec spec, SequenceLayer layer) : base("BareModel")
     {
-        encoder = signature.TokenInputs ? nn.Embedding(signature.InputVocab, spec.DModel) : nn.Linear(signature.InputDim, spec.DModel);
+        encoder = signature.TokenInputs ? nn.Embedding(signature.InputVocab, spec.DModel) : nn.Linear(signature.InputDim, spec.DModel, hasBias: spec.Biases);
         this.layer = layer;
-        readout = nn.Linear(spec.DModel, signature.OutputDim);
+        readout = nn.Linear(spec.DModel, signature.OutputDim, hasBias: spec.Biases);
         if (signature.ContextDim > 0)
         {
             RequireActivityState(layer is IActivityState, layer.GetName(), null, null, "layer");

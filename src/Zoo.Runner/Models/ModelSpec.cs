@@ -30,4 +30,12 @@ public sealed record ModelSpec
     [Option("SwiGLU hidden / d_model (0 = no MLP)", Min = 0)]
     public double MlpRatio { get; init; } = 4.0;
 
+    /// <summary>
+    /// Biases in the bare model's input encoder and readout. On by default (Zoo's earlier form); the replay
+    /// predecessor (Krishna et al. 2024) has none, and an input bias is a constant drive at zero input, which moves
+    /// the replay fixed points that adaptation and momentum findings rest on.
+    /// </summary>
+    [Option("biases in the bare model's input encoder and readout (the replay predecessor: false)", AddedLater = true)]
+    public bool Biases { get; init; } = true;
+
 }
