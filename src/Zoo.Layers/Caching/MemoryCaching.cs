@@ -181,7 +181,10 @@ public sealed class MemoryCaching : SequenceLayer
     public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) =>
         AsOneToken(x, t => Forward(t, state));
 
-    /// <summary>The wrapped state plus one cached memory and pooled summary per completed segment.</summary>
+    /// <summary>
+    /// The wrapped state plus one cached memory and pooled summary per completed segment. The residual rule's
+    /// "cache_sum" is not counted: it is derived from the caches (a speed-up, not more memory in the model's sense).
+    /// </summary>
     public override long StateSize(long sequenceLength) =>
         inner.StateSize(sequenceLength) + DModel + sequenceLength / _o.Segment * (inner.StateSize(_o.Segment) + DModel);
 
