@@ -90,21 +90,26 @@ public static class GeneralizedDelta
         var gBefore = g - logW;                                                               // G_{i−1}
         var gEnd = g[.., .., .., -1];                                                         // G_C: [B, H, N, K]
 
-        // R_ij = e^{G_i − G_j} (j ≤ i) and R'_ij = e^{G_{i−1} − G_j} (j < i), masked before exp so nothing overflows.
-        var future = ones(c, c, dtype: ScalarType.Bool, device: r.device).triu(1).unsqueeze(-1);
-        var notPast = ones(c, c, dtype: ScalarType.Bool, device: r.device).triu(0).unsqueeze(-1);
-        var within = (g.unsqueeze(-2) - g.unsqueeze(-3)).masked_fill(future, double.NegativeInfinity).exp();          // [B, H, N, C, C, K]
-        var before = (gBefore.unsqueeze(-2) - g.unsqueeze(-3)).masked_fill(notPast, double.NegativeInfinity).exp();
-        // Σ_d x_id y_jd R_ijd for y = b and y = k̃ side by side: [.., i, 2C, K] × [.., i, K, 1] → [.., i, 2C].
-        var keys = cat(new[] { bc, kc }, -2);                                                 // [B, H, N, 2C, K]
-        Tensor Pairs(Tensor relative, Tensor x) =>
-            (keys.unsqueeze(-3) * cat(new[] { relative, relative }, -2)).matmul(x.unsqueeze(-1)).squeeze(-1);
+        // R_ij = e^{G_i − G_j} (j ≤ i) and R'_ij = e^{G_{i−1} − G_j} (j < i), laid out [.., j, i, K] and masked before exp
+        // so nothing overflows.
+        var later = ones(c, c, dtype: ScalarType.Bool, device: r.device).tril(-1).unsqueeze(-1);     // j > i
+        var notEarlier = ones(c, c, dtype: ScalarType.Bool, device: r.device).tril(0).unsqueeze(-1); // j ≥ i
+        var within = (g.unsqueeze(-3) - g.unsqueeze(-2)).masked_fill(later, double.NegativeInfinity).exp();          // [B, H, N, C_j, C_i, K]
+        var before = (gBefore.unsqueeze(-3) - g.unsqueeze(-2)).masked_fill(notEarlier, double.NegativeInfinity).exp();
+        // Σ_d x_id y_jd R_ijd for y = b and y = k̃ at once: per j, [i, K] (x_i ⊙ R_ij) × [K, 2] (b_j, k̃_j) → [.., i, 2C].
+        var keyPair = stack(new[] { bc, kc }, -1);                                            // [B, H, N, C_j, K, 2]
+        Tensor Pairs(Tensor relative, Tensor x)
+        {
+            var p = (relative * x.unsqueeze(-3)).matmul(keyPair);                             // [B, H, N, C_j, C_i, 2]
+            return cat(new[] { p[TensorIndex.Ellipsis, 0], p[TensorIndex.Ellipsis, 1] }, -2).transpose(-1, -2);
+        }
         var reads = Pairs(before, ec);                                                        // [A | A_k]: [B, H, N, C, 2C]
-        var intra = Pairs(within, rc);                                                       // [r·b R | r·k̃ R]
+        var intra = Pairs(within, rc);                                                        // [r·b R | r·k̃ R]
         var (u, w) = GatedDelta.SolveUt(reads[TensorIndex.Ellipsis, ..c], reads[TensorIndex.Ellipsis, c..].matmul(vc), ec * gBefore.exp());
         var writes = cat(new[] { -u, vc }, -2);                                               // [−u; V]: [B, H, N, 2C, V]
         var erase = cat(new[] { w, zeros_like(w) }, -2);                                      // [W; 0]:  [B, H, N, 2C, K]
-        var toEndT = (keys * (gEnd.unsqueeze(-2) - cat(new[] { g, g }, -2)).exp()).transpose(-1, -2);   // [B, H, N, K, 2C]
+        var toEnd = (gEnd.unsqueeze(-2) - g).exp();                                           // e^{G_C − G_j}: [B, H, N, C, K]
+        var toEndT = cat(new[] { bc * toEnd, kc * toEnd }, -2).transpose(-1, -2);             // [B, H, N, K, 2C]
         var (o, s) = GatedDelta.AcrossChunks(writes, erase, rc * g.exp(), intra, toEndT, gEnd.exp().unsqueeze(-1), initialState, dk, l);
         return (o.MoveToOuterDisposeScope(), s.MoveToOuterDisposeScope());
     }

@@ -15,7 +15,9 @@ namespace Zoo.Layers.LinearMemory;
 /// fla's formulas without their floor of 32 and rounding to multiples of 32 (which at d_model 64 would make every LoRA
 /// half the model's width): decay and in-context rate round(2.5 · √d_model · head_dim / 64), output gate round(5 · √d_model)
 /// (10, 10 and 40 at d_model 64). Chunk 8, because the exact chunked form materialises 2·B·H·L·C·K relative decays
-/// (see <see cref="GeneralizedDelta.Chunked"/>; fla's kernels chunk 64 with secondary chunking).
+/// (see <see cref="GeneralizedDelta.Chunked"/>; fla's kernels chunk 64 with secondary chunking): at d_model 64, B 4,
+/// L 1,024 (zoo bench forward+backward, one thread, a shared machine) chunk 8 is 2.6× the reference loop, chunk 16 2.0×;
+/// chunk 4 is no faster than 8.
 /// </remarks>
 public sealed record Rwkv7Options : IValidatableOptions
 {
