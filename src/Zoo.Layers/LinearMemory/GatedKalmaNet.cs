@@ -109,6 +109,8 @@ public sealed record GatedKalmaNetOptions : IValidatableOptions
 /// chunked form builds each chunk's H_t as one matmul (C·K² per token) and runs the Chebyshev iterations for all its
 /// tokens at once, equal to the reference in float64. The paper's own chunk-wise kernel avoids materialising H_t
 /// (it applies H_t x through the chunk's keys); this form keeps every H_t for the backward, B·H·L·K² numbers.
+/// Measured (zoo bench, d_model 64, B 4, L 256, one thread on shared cores, Debug build): chunked 574 ms forward+backward,
+/// the reference loop 4,515 ms (7.9×); forward 316 against 751 ms.
 /// </remarks>
 [ZooLayer("gated-kalmanet", typeof(GatedKalmaNetOptions), Summary = "Gated KalmaNet: test-time ridge regression over the whole past, Chebyshev-solved (arXiv 2511.21016)")]
 [ContractCase("{}")]
