@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Zoo.Tests;
 
 /// <summary>
-/// The kda and gated-deltaproduct layers with the same weights under form "reference" (per-token loops) and form
+/// The kda, gated-deltaproduct and gated-kalmanet layers with the same weights under form "reference" (per-token loops) and form
 /// "chunked": equal outputs, final states and parameter gradients in float64, from a non-zero state, at a length the
 /// chunk does not divide; and gated-deltaproduct with one Householder step and β ∈ (0, 1) is gated-deltanet.
 /// (Step == forward, halves == whole etc. are the contract kit's, via [ContractCase].)
@@ -18,6 +18,8 @@ public sealed class DeltaLayerFormTests(ITestOutputHelper output)
     [InlineData("kda", "{\"heads\": 3, \"key_dim\": 5, \"value_dim\": 3, \"gate_rank\": 2, \"chunk_size\": 4, \"allow_neg_eigval\": true}")]
     [InlineData("gated-deltaproduct", "{\"chunk_size\": 5}")]
     [InlineData("gated-deltaproduct", "{\"heads\": 3, \"key_dim\": 5, \"value_dim\": 3, \"householder\": 3, \"chunk_size\": 7}")]
+    [InlineData("gated-kalmanet", "{\"chunk_size\": 5}")]
+    [InlineData("gated-kalmanet", "{\"heads\": 3, \"key_dim\": 5, \"value_dim\": 3, \"chunk_size\": 7, \"solver\": \"exact\"}")]
     public void Chunked_form_equals_the_reference_form_in_float64(string layer, string options)
     {
         using var scope = NewDisposeScope();
