@@ -12,6 +12,7 @@ namespace Zoo.Tests;
 /// The trainer's step without host read-backs: gradient clipping on the device equals libtorch's, and the batch
 /// prefetcher hands out exactly the batches the trainer built itself, in the same order.
 /// </summary>
+[Collection(nameof(GlobalTorchRngCollection))]
 public sealed class TrainerHotPathTests
 {
     private static readonly MqarOptions Tiny = new() { Vocab = 32, Length = 16, Pairs = 2, TrainExamples = 0, TestExamples = 32 };
