@@ -201,7 +201,7 @@ public sealed class MemoryCaching : SequenceLayer
         if (Batched)
         {
             // One stack of the cached matrices [B, H, N, K, V] per segment: its copy costs 1/n of the reads it serves.
-            var matrices = stack(memories.Select(m => MatrixMemory!.Matrix(m)).ToArray(), 2);
+            var matrices = stack(memories.ConvertAll(m => MatrixMemory!.Matrix(m)), 2);
             if (selective && memories.Count > GatherAbove)
             {
                 var (top, index) = cacheScores.topk(_o.TopK, dim: -1);                         // [B, n, k]
