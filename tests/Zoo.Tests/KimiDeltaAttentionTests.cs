@@ -95,7 +95,7 @@ public sealed class KimiDeltaAttentionTests(ITestOutputHelper output)
         var x64 = Make(2, 2, 90, 16, 12, ScalarType.Float64, "random", seed: 4);
         var (ro, rs, rg) = Run(x64, chunked: false, 16);
         var (co, cs, cg) = Run(x32, chunked: true, 16);
-        double Rel(Tensor r, Tensor f) => (r - f.to(ScalarType.Float64)).pow(2).mean().sqrt().item<double>() / r.pow(2).mean().sqrt().item<double>();
+        static double Rel(Tensor r, Tensor f) => TestSupport.RelativeRmse(r, f);
         Assert.True(Rel(ro, co) < 1e-5, $"output relative RMSE {Rel(ro, co):E2}");
         Assert.True(Rel(rs, cs) < 1e-5, $"state relative RMSE {Rel(rs, cs):E2}");
         for (int i = 0; i < rg.Length; i++) Assert.True(Rel(rg[i], cg[i]) < 1e-4, $"grad {Names[i]} relative RMSE {Rel(rg[i], cg[i]):E2}");

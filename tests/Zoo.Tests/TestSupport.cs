@@ -36,6 +36,10 @@ internal static class TestSupport
     public static Tensor Input(long b, long l, long d, long seed, ScalarType dtype = ScalarType.Float64) =>
         randn(new[] { b, l, d }, dtype: dtype, generator: new Generator((ulong)seed));
 
+    // Root-mean-square error of a lower-precision result against its float64 reference, relative to the reference's RMS.
+    public static double RelativeRmse(Tensor reference, Tensor result) =>
+        (reference - result.to(ScalarType.Float64)).pow(2).mean().sqrt().item<double>() / reference.pow(2).mean().sqrt().item<double>();
+
     public static double MaxAbsDiff(Tensor a, Tensor b) =>
         a.numel() == 0 && b.numel() == 0 ? 0 : (a - b).abs().max().to(ScalarType.Float64).item<double>();
 
