@@ -15,20 +15,8 @@ namespace Zoo.Layers.LinearMemory;
 /// at d_model 2,048: set value_dim to 2 · key_dim for that ratio), so with householder 1 and allow_neg_eigval off the
 /// layer is gated-deltanet with the same parameters.
 /// </remarks>
-public sealed record GatedDeltaProductOptions : IValidatableOptions
+public sealed record GatedDeltaProductOptions : ConvolvedMemoryOptions
 {
-    /// <summary>Number of heads, each with a key_dim × value_dim state.</summary>
-    [Option("number of heads, each with a key_dim × value_dim state", Min = 1)]
-    public int Heads { get; init; } = 2;
-
-    /// <summary>Key (and query) dim per head; 0 means d_model / heads.</summary>
-    [Option("key/query dim per head (0 = d_model / heads)", Min = 0)]
-    public int KeyDim { get; init; }
-
-    /// <summary>Value dim per head; 0 means d_model / heads.</summary>
-    [Option("value dim per head (0 = d_model / heads; fla's expand_v 2 is 2 · key_dim)", Min = 0)]
-    public int ValueDim { get; init; }
-
     /// <summary>Householder (delta-rule) steps n_h per token, each with its own key, value and β.</summary>
     [Option("Householder steps n_h per token, each with its own key, value and β", Min = 1, Max = 8)]
     public int Householder { get; init; } = 2;
@@ -41,14 +29,6 @@ public sealed record GatedDeltaProductOptions : IValidatableOptions
     [Option("decay α_t once per token (off: DeltaProduct without gate)")]
     public bool ForgetGate { get; init; } = true;
 
-    /// <summary>Short causal depthwise convolution + SiLU on q, k, v.</summary>
-    [Option("short causal depthwise conv + SiLU on q, k, v")]
-    public bool ShortConv { get; init; } = true;
-
-    /// <summary>Kernel size of the short convolution.</summary>
-    [Option("short conv kernel size", Min = 1, Max = 16)]
-    public int ConvSize { get; init; } = 4;
-
     /// <summary>Output gate: per-head RMSNorm(o) ⊙ SiLU(W_g x); off leaves RMSNorm(o).</summary>
     [Option("output gate SiLU(W_g x) after the per-head RMSNorm")]
     public bool OutputGate { get; init; } = true;
@@ -56,19 +36,6 @@ public sealed record GatedDeltaProductOptions : IValidatableOptions
     /// <summary>Chunk size of the chunked form, in sub-steps (a chunk covers chunk_size / n_h tokens).</summary>
     [Option("chunk size of the chunked form, in sub-steps (chunk_size / householder tokens)", Min = 1, Max = 1024)]
     public int ChunkSize { get; init; } = 64;
-
-    /// <summary>Parallel form used by Forward.</summary>
-    [Option("parallel form: chunked (expanded sub-steps) or the per-token reference loop")]
-    public MemoryForm Form { get; init; } = MemoryForm.Chunked;
-
-    /// <summary>Key dim for width <paramref name="dModel"/>.</summary>
-    public int KeyDimFor(int dModel) => HeadDims.Resolve(KeyDim, dModel, Heads);
-
-    /// <summary>Value dim for width <paramref name="dModel"/>.</summary>
-    public int ValueDimFor(int dModel) => HeadDims.Resolve(ValueDim, dModel, Heads);
-
-    /// <inheritdoc />
-    public IEnumerable<(string Field, string Message)> Validate(int dModel) => HeadDims.Check(dModel, Heads, KeyDim, ValueDim);
 }
 
 /// <summary>

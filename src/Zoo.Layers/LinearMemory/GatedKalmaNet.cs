@@ -24,20 +24,8 @@ public enum RidgeSolver
 /// widths: 2 heads of d_model / 2 (32 at d_model 64), and chunk 16 for the chunked form (the reference's Triton kernels
 /// use 64; here the chunk only sets how many tokens' H_t are built in one matmul).
 /// </remarks>
-public sealed record GatedKalmaNetOptions : IValidatableOptions
+public sealed record GatedKalmaNetOptions : ConvolvedMemoryOptions
 {
-    /// <summary>Number of heads, each with a key_dim × value_dim state and a key_dim × key_dim key covariance.</summary>
-    [Option("number of heads, each with a K×V state and a K×K key covariance", Min = 1)]
-    public int Heads { get; init; } = 2;
-
-    /// <summary>Key (and query) dim per head; 0 means d_model / heads.</summary>
-    [Option("key/query dim per head (0 = d_model / heads)", Min = 0)]
-    public int KeyDim { get; init; }
-
-    /// <summary>Value dim per head; 0 means d_model / heads (the reference: one head dim for q, k, v).</summary>
-    [Option("value dim per head (0 = d_model / heads)", Min = 0)]
-    public int ValueDim { get; init; }
-
     /// <summary>Ridge ratio r: the regulariser is λ_t = r · ‖H_t‖_F (adaptive regularisation), so cond(H_t + λ_t I) ≤ 1 + 1/r.</summary>
     [Option("ridge ratio r: λ_t = r·‖H_t‖_F, cond(H_t + λ_t I) ≤ 1 + 1/r (reference: 0.02)", Min = 1e-6, Max = 100)]
     public double RidgeStrength { get; init; } = 0.02;
@@ -54,30 +42,9 @@ public sealed record GatedKalmaNetOptions : IValidatableOptions
     [Option("α connection: read with q + α(x − q), α = σ(W_α x + b); off: α = 1")]
     public bool AlphaConnection { get; init; } = true;
 
-    /// <summary>Short causal depthwise convolution + SiLU on q, k, v.</summary>
-    [Option("short causal depthwise conv + SiLU on q, k, v")]
-    public bool ShortConv { get; init; } = true;
-
-    /// <summary>Kernel size of the short convolution.</summary>
-    [Option("short conv kernel size", Min = 1, Max = 16)]
-    public int ConvSize { get; init; } = 4;
-
     /// <summary>Chunk size of the chunked form.</summary>
     [Option("chunk size C of the chunked form", Min = 1, Max = 256)]
     public int ChunkSize { get; init; } = 16;
-
-    /// <summary>Parallel form used by Forward.</summary>
-    [Option("parallel form: chunked or the per-token reference loop")]
-    public MemoryForm Form { get; init; } = MemoryForm.Chunked;
-
-    /// <summary>Key dim for width <paramref name="dModel"/>.</summary>
-    public int KeyDimFor(int dModel) => HeadDims.Resolve(KeyDim, dModel, Heads);
-
-    /// <summary>Value dim for width <paramref name="dModel"/>.</summary>
-    public int ValueDimFor(int dModel) => HeadDims.Resolve(ValueDim, dModel, Heads);
-
-    /// <inheritdoc />
-    public IEnumerable<(string Field, string Message)> Validate(int dModel) => HeadDims.Check(dModel, Heads, KeyDim, ValueDim);
 }
 
 /// <summary>

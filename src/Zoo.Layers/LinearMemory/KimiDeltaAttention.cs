@@ -16,22 +16,10 @@ namespace Zoo.Layers.LinearMemory;
 /// d_model / 2 (32 at d_model 64, a state of 2 · 32 · 32 = 2,048 numbers, as a default gated-deltanet's), and chunk 8
 /// because the exact chunked form materialises B·H·L·C·K relative decays (see <see cref="GatedDeltaPerChannel.Chunked"/>):
 /// at d_model 256, B 4, L 1,024 (one thread, CPU time, forward+backward of the layer) chunk 8 is 2.7× the reference
-/// loop, chunk 4 2.0×, chunk 16 1.6× (gated-deltanet's chunk 64: 4.6×).
+/// loop, chunk 4 2.0×, chunk 16 1.6× (gated-deltanet's chunk 64: 4.6×). The key dim is also the decay's width.
 /// </remarks>
-public sealed record KdaOptions : IValidatableOptions
+public sealed record KdaOptions : ConvolvedMemoryOptions
 {
-    /// <summary>Number of heads, each with a key_dim × value_dim state.</summary>
-    [Option("number of heads, each with a key_dim × value_dim state", Min = 1)]
-    public int Heads { get; init; } = 2;
-
-    /// <summary>Key (and query, and gate) dim per head; 0 means d_model / heads.</summary>
-    [Option("key/query dim per head, also the decay's width (0 = d_model / heads)", Min = 0)]
-    public int KeyDim { get; init; }
-
-    /// <summary>Value dim per head; 0 means d_model / heads (fla's expand_v 1).</summary>
-    [Option("value dim per head (0 = d_model / heads, fla's expand_v 1)", Min = 0)]
-    public int ValueDim { get; init; }
-
     /// <summary>Rank of the low-rank decay and output-gate projections; 0 means the value dim (fla's f_proj, g_proj).</summary>
     [Option("rank of the low-rank decay and output-gate projections (0 = value dim, fla's)", Min = 0)]
     public int GateRank { get; init; }
@@ -40,30 +28,9 @@ public sealed record KdaOptions : IValidatableOptions
     [Option("β = 2σ(·) ∈ (0, 2): negative eigenvalues (fla's allow_neg_eigval)")]
     public bool AllowNegEigval { get; init; }
 
-    /// <summary>Short causal depthwise convolution + SiLU on q, k, v.</summary>
-    [Option("short causal depthwise conv + SiLU on q, k, v")]
-    public bool ShortConv { get; init; } = true;
-
-    /// <summary>Kernel size of the short convolution.</summary>
-    [Option("short conv kernel size", Min = 1, Max = 16)]
-    public int ConvSize { get; init; } = 4;
-
     /// <summary>Chunk size of the chunked form (its relative decays take B·H·L·C·K numbers).</summary>
     [Option("chunk size C of the chunked form", Min = 1, Max = 256)]
     public int ChunkSize { get; init; } = 8;
-
-    /// <summary>Parallel form used by Forward.</summary>
-    [Option("parallel form: chunked or the per-token reference loop")]
-    public MemoryForm Form { get; init; } = MemoryForm.Chunked;
-
-    /// <summary>Key dim for width <paramref name="dModel"/>.</summary>
-    public int KeyDimFor(int dModel) => HeadDims.Resolve(KeyDim, dModel, Heads);
-
-    /// <summary>Value dim for width <paramref name="dModel"/>.</summary>
-    public int ValueDimFor(int dModel) => HeadDims.Resolve(ValueDim, dModel, Heads);
-
-    /// <inheritdoc />
-    public IEnumerable<(string Field, string Message)> Validate(int dModel) => HeadDims.Check(dModel, Heads, KeyDim, ValueDim);
 }
 
 /// <summary>

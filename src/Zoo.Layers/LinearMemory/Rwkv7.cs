@@ -17,22 +17,10 @@ namespace Zoo.Layers.LinearMemory;
 /// (10, 10 and 40 at d_model 64). Chunk 8, because the exact chunked form materialises 2·B·H·L·C·K relative decays
 /// (see <see cref="GeneralizedDelta.Chunked"/>; fla's kernels chunk 64 with secondary chunking): at d_model 64, B 4,
 /// L 1,024 (zoo bench forward+backward, one thread, a shared machine) chunk 8 is 2.6× the reference loop, chunk 16 2.0×;
-/// chunk 4 is no faster than 8.
+/// chunk 4 is no faster than 8. The key dim is the width of the receptance, key, decay, removal key and rate.
 /// </remarks>
-public sealed record Rwkv7Options : IValidatableOptions
+public sealed record Rwkv7Options : HeadedMemoryOptions
 {
-    /// <summary>Number of heads, each with a key_dim × value_dim state.</summary>
-    [Option("number of heads, each with a key_dim × value_dim state", Min = 1)]
-    public int Heads { get; init; } = 2;
-
-    /// <summary>Key (receptance, decay, removal key) dim per head; 0 means d_model / heads.</summary>
-    [Option("key dim per head: receptance, key, decay, removal key, rate (0 = d_model / heads)", Min = 0)]
-    public int KeyDim { get; init; }
-
-    /// <summary>Value dim per head; 0 means d_model / heads.</summary>
-    [Option("value dim per head (0 = d_model / heads)", Min = 0)]
-    public int ValueDim { get; init; }
-
     /// <summary>LoRA width of the decay w; 0 means round(2.5 · √d_model · key_dim / 64).</summary>
     [Option("LoRA width of the decay w (0 = round(2.5·√d_model·key_dim/64), fla's without its floor of 32)", Min = 0)]
     public int DecayRank { get; init; }
@@ -49,22 +37,9 @@ public sealed record Rwkv7Options : IValidatableOptions
     [Option("chunk size C of the chunked form", Min = 1, Max = 256)]
     public int ChunkSize { get; init; } = 8;
 
-    /// <summary>Parallel form used by Forward.</summary>
-    [Option("parallel form: chunked or the per-token reference loop")]
-    public MemoryForm Form { get; init; } = MemoryForm.Chunked;
-
-    /// <summary>Key dim for width <paramref name="dModel"/>.</summary>
-    public int KeyDimFor(int dModel) => HeadDims.Resolve(KeyDim, dModel, Heads);
-
-    /// <summary>Value dim for width <paramref name="dModel"/>.</summary>
-    public int ValueDimFor(int dModel) => HeadDims.Resolve(ValueDim, dModel, Heads);
-
     /// <summary>A LoRA width: given, or round(scale · √d_model · key_dim / 64) (at least 1).</summary>
     internal static int Rank(int given, double scale, int dModel, double headFactor) =>
         given > 0 ? given : Math.Max(1, (int)Math.Round(scale * Math.Sqrt(dModel) * headFactor));
-
-    /// <inheritdoc />
-    public IEnumerable<(string Field, string Message)> Validate(int dModel) => HeadDims.Check(dModel, Heads, KeyDim, ValueDim);
 }
 
 /// <summary>
