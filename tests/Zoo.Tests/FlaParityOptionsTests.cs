@@ -21,7 +21,7 @@ public sealed class FlaParityOptionsTests
     public void A_field_added_later_stays_out_of_the_canonical_json_until_it_leaves_its_default()
     {
         var plain = OptionsBinder.ToJson(OptionsBinder.Bind<LinearMemoryOptions>(Json("{\"heads\": 4}")));
-        foreach (var name in new[] { "a_init_min", "weight_init", "silu_without_conv", "allow_neg_eigval" })
+        foreach (var name in new[] { "a_init_min", "weight_init", "silu_without_conv", "allow_neg_eigval", "value_heads" })
             Assert.False(plain.ContainsKey(name), $"{name} at its default must not enter the hash");
         Assert.True(plain.ContainsKey("heads") && plain.ContainsKey("form"), "fields that predate the rule are always written");
         var set = OptionsBinder.ToJson(OptionsBinder.Bind<LinearMemoryOptions>(Json("{\"allow_neg_eigval\": true, \"a_init_min\": 0}")));
@@ -63,6 +63,32 @@ public sealed class FlaParityOptionsTests
         var (b1, b2) = (plain.Compute(x, NoCaches(plain)).Beta, wide.Compute(x, NoCaches(wide)).Beta);
         Assert.True(TestSupport.MaxAbsDiff(2 * b1, b2) < 1e-14);
         Assert.True(b2.max().item<double>() > 1.0, "β should reach above 1 somewhere");
+    }
+
+    [Fact]
+    public void Grouped_value_heads_share_each_query_and_key_head_over_their_group()
+    {
+        using var scope = NewDisposeScope();
+        var x = TestSupport.Input(2, 5, D, seed: 5);
+        var f = Features("{\"heads\": 2, \"value_heads\": 4}", 6);
+        var m = f.Compute(x, NoCaches(f));
+        // Two q/k heads of 8, four value heads of 8: value head 2h + j reads and writes through q/k head h.
+        Assert.Equal(new long[] { 2, 4, 5, 8 }, m.Q.shape);
+        Assert.Equal(new long[] { 2, 4, 5, 8 }, m.V.shape);
+        Assert.Equal(new long[] { 2, 4, 5 }, m.Beta.shape);
+        Assert.Equal(new long[] { 2, 4, 5 }, m.LogDecay.shape);
+        foreach (var t in new[] { m.Q, m.K })
+        {
+            Assert.True(TestSupport.MaxAbsDiff(t[.., 0], t[.., 1]) == 0 && TestSupport.MaxAbsDiff(t[.., 2], t[.., 3]) == 0);
+            Assert.True(TestSupport.MaxAbsDiff(t[.., 0], t[.., 2]) > 1e-3, "the two groups have their own q/k head");
+        }
+        Assert.True(TestSupport.MaxAbsDiff(m.V[.., 0], m.V[.., 1]) > 1e-3, "each value head has its own value");
+        Assert.True(TestSupport.MaxAbsDiff(m.Beta[.., 0], m.Beta[.., 1]) > 1e-3, "and its own β");
+        // The memory grows with the value heads, the q/k side does not.
+        var (plain, grouped) = (new GatedDeltaNet(D, new LinearMemoryOptions { Heads = 2 }), new GatedDeltaNet(D, new LinearMemoryOptions { Heads = 2, ValueHeads = 4 }));
+        Assert.Equal(2 * 8 * 8, grouped.StateSize(1) - plain.StateSize(1) - 3 * 2 * 8);   // + one more conv cache of 2 · 8 channels per kept input
+        var problems = new LinearMemoryOptions { Heads = 2, ValueHeads = 3 }.Validate(D).ToList();
+        Assert.Contains(problems, p => p.Field == "value_heads" && p.Message.Contains("multiple of heads 2"));
     }
 
     [Fact]

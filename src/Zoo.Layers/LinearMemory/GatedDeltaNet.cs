@@ -12,6 +12,7 @@ namespace Zoo.Layers.LinearMemory;
 [ContractCase("{\"heads\": 3, \"key_dim\": 5, \"value_dim\": 3, \"chunk_size\": 8, \"output_gate\": false}")]
 [ContractCase("{\"form\": \"reference\", \"conv_size\": 2}")]
 [ContractCase("{\"short_conv\": false, \"chunk_size\": 64}")]
+[ContractCase("{\"heads\": 2, \"value_heads\": 4, \"chunk_size\": 8}")]
 [ContractCase("{\"short_conv\": false, \"silu_without_conv\": true, \"allow_neg_eigval\": true, \"a_init_min\": 0, \"weight_init\": \"normal\", \"chunk_size\": 4}")]
 public sealed class GatedDeltaNet : LinearMemoryLayer
 {

@@ -9,7 +9,7 @@ namespace Zoo.Layers.LinearMemory;
 /// Subclasses choose the update rule (delta or additive) and which of α and β are learned.
 /// </summary>
 /// <remarks>
-/// State: the memory "S" [B, H, K, V] and the short conv's last (kernel − 1) inputs for q, k and v (child "conv"), so a sequence can
+/// State: the memory "S" [B, H, K, V] (H value heads) and the short conv's last (kernel − 1) inputs for q, k and v (child "conv"), so a sequence can
 /// be processed in segments or token by token. <see cref="Step"/> runs the per-token recurrence; Forward runs the
 /// chunked form (or the reference loop, by option).
 /// </remarks>
@@ -40,7 +40,7 @@ public abstract class LinearMemoryLayer : SequenceLayer, IMatrixMemory
     /// <summary>State: the memory "S" [B, H, K, V] and the q, k, v conv caches (child "conv", [B, kernel − 1, channels]).</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
         new LayerState()
-            .With("S", zeros(new long[] { batch, _o.Heads, _o.KeyDimFor(DModel), _o.ValueDimFor(DModel) }, dtype: dtype, device: device))
+            .With("S", zeros(new long[] { batch, _o.ValueHeadCount, _o.KeyDimFor(DModel), _o.ValueDimFor(DModel) }, dtype: dtype, device: device))
             .With("conv", features.InitialCaches(batch, device, dtype));
 
     /// <inheritdoc />
@@ -50,9 +50,9 @@ public abstract class LinearMemoryLayer : SequenceLayer, IMatrixMemory
     public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) =>
         AsOneToken(x, t => Run(t, state));
 
-    /// <summary>Memory H·K·V plus the conv caches.</summary>
+    /// <summary>Memory H·K·V (H value heads) plus the conv caches.</summary>
     public override long StateSize(long sequenceLength) =>
-        (long)_o.Heads * _o.KeyDimFor(DModel) * _o.ValueDimFor(DModel) + features.CacheSize;
+        (long)_o.ValueHeadCount * _o.KeyDimFor(DModel) * _o.ValueDimFor(DModel) + features.CacheSize;
 
     /// <inheritdoc />
     public (Tensor Reads, Tensor Queries, LayerState State) Memorize(Tensor x, LayerState? state)

@@ -85,6 +85,17 @@ public sealed record LinearMemoryOptions : IValidatableOptions
     [Option("write strength β = 2σ(·) ∈ (0, 2): negative eigenvalues of I − β k kᵀ (fla: allow_neg_eigval)", AddedLater = true)]
     public bool AllowNegEigval { get; init; }
 
+    /// <summary>
+    /// Value heads (fla's <c>num_v_heads</c>, grouped value attention): that many states of key_dim × value_dim, each
+    /// group of value_heads / heads sharing one query and key head, with its own value, β, decay and output gate.
+    /// 0 means one value head per head (Zoo's and fla's default). The state grows with it; the q/k projections do not.
+    /// </summary>
+    [Option("value heads, a multiple of heads: groups of value heads share a q/k head (fla: num_v_heads; 0 = heads)", Min = 0, AddedLater = true)]
+    public int ValueHeads { get; init; }
+
+    /// <summary>Value heads: <see cref="ValueHeads"/>, or <see cref="Heads"/> when 0.</summary>
+    public int ValueHeadCount => ValueHeads > 0 ? ValueHeads : Heads;
+
     /// <summary>Key dim for width <paramref name="dModel"/>.</summary>
     public int KeyDimFor(int dModel) => HeadDims.Resolve(KeyDim, dModel, Heads);
 
@@ -92,5 +103,10 @@ public sealed record LinearMemoryOptions : IValidatableOptions
     public int ValueDimFor(int dModel) => HeadDims.Resolve(ValueDim, dModel, Heads);
 
     /// <inheritdoc />
-    public IEnumerable<(string Field, string Message)> Validate(int dModel) => HeadDims.Check(dModel, Heads, KeyDim, ValueDim);
+    public IEnumerable<(string Field, string Message)> Validate(int dModel)
+    {
+        foreach (var problem in HeadDims.Check(dModel, Heads, KeyDim, ValueDim)) yield return problem;
+        if (ValueHeads > 0 && ValueHeads % Heads != 0)
+            yield return ("value_heads", $"{ValueHeads} is not a multiple of heads {Heads}; allowed: 0 or a multiple of {Heads}");
+    }
 }

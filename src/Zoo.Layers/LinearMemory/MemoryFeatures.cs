@@ -6,7 +6,11 @@ using static TorchSharp.torch;
 
 namespace Zoo.Layers.LinearMemory;
 
-/// <summary>Per-head inputs of the <see cref="GatedDelta"/> op for one memory (or M memories sharing the query).</summary>
+/// <summary>
+/// Per-head inputs of the <see cref="GatedDelta"/> op for one memory (or M memories sharing the query). H is the
+/// number of value heads (<see cref="LinearMemoryOptions.ValueHeadCount"/>); with grouped value heads q and k are
+/// repeated to it.
+/// </summary>
 /// <param name="Q">Queries [B, H, L, K], L2-normalised and scaled by 1/√K; shared by all M memories.</param>
 /// <param name="K">Keys [B, M·H, L, K], L2-normalised (head m·H + h is head h of memory m).</param>
 /// <param name="V">Values [B, M·H, L, V].</param>
@@ -28,7 +32,7 @@ public sealed class MemoryFeatures : nn.Module
 {
     private readonly LinearMemoryOptions _o;
     private readonly bool _decay, _writeStrength, _sharedConv;
-    private readonly int _dk, _dv, _memories;
+    private readonly int _dk, _dv, _memories, _valueHeads;
     private readonly Linear q_proj, k_proj, v_proj;
     private readonly Linear? b_proj, a_proj;
     private readonly Parameter? A_log, dt_bias, q_conv, k_conv, v_conv;
@@ -47,18 +51,20 @@ public sealed class MemoryFeatures : nn.Module
         var (_, decay, writeStrength) = rule.Parts();
         (_decay, _writeStrength) = (decay, writeStrength);
         (_dk, _dv) = (options.KeyDimFor(dModel), options.ValueDimFor(dModel));
-        int h = options.Heads, mh = memories * h;
+        _valueHeads = options.ValueHeadCount;
+        // Value heads (grouped value attention) carry the value side: v, β, α and their parameters; q and k have H heads.
+        int h = options.Heads, mh = memories * h, vh = _valueHeads, mvh = memories * vh;
         q_proj = nn.Linear(dModel, h * _dk, hasBias: false);
         k_proj = nn.Linear(dModel, mh * _dk, hasBias: false);
-        v_proj = nn.Linear(dModel, mh * _dv, hasBias: false);
-        if (writeStrength) b_proj = nn.Linear(dModel, mh, hasBias: false);
+        v_proj = nn.Linear(dModel, mvh * _dv, hasBias: false);
+        if (writeStrength) b_proj = nn.Linear(dModel, mvh, hasBias: false);
         if (decay)
         {
-            a_proj = nn.Linear(dModel, mh, hasBias: false);
+            a_proj = nn.Linear(dModel, mvh, hasBias: false);
             // Mamba-2 initialisation: A ~ U(a_init_min, 16) (1 by default; fla: 0); softplus(dt_bias) = dt log-uniform in [1e-3, 0.1].
             using var noGrad = no_grad();
-            A_log = nn.Parameter(empty(h).uniform_(options.AInitMin, 16).log());
-            var dt = (rand(h) * (Math.Log(0.1) - Math.Log(1e-3)) + Math.Log(1e-3)).exp();
+            A_log = nn.Parameter(empty(vh).uniform_(options.AInitMin, 16).log());
+            var dt = (rand(vh) * (Math.Log(0.1) - Math.Log(1e-3)) + Math.Log(1e-3)).exp();
             dt_bias = nn.Parameter(dt + (-(-dt).expm1()).log());
         }
         if (options.ShortConv)
@@ -66,7 +72,7 @@ public sealed class MemoryFeatures : nn.Module
             q_conv = Conv(h * _dk);
             int convCopies = sharedConv ? 1 : memories;
             k_conv = Conv(convCopies * h * _dk);
-            v_conv = Conv(convCopies * h * _dv);
+            v_conv = Conv(convCopies * vh * _dv);
         }
         if (options.WeightInit == WeightInit.Normal)
             FlaInit.Normal(new[] { q_proj.weight!, k_proj.weight!, v_proj.weight!, b_proj?.weight, a_proj?.weight, q_conv, k_conv, v_conv });
@@ -80,16 +86,16 @@ public sealed class MemoryFeatures : nn.Module
     public LayerState InitialCaches(long batch, Device device, ScalarType dtype) => Caches(
         zeros(new long[] { batch, Cached, _o.Heads * _dk }, dtype: dtype, device: device),
         zeros(new long[] { batch, Cached, (long)_memories * _o.Heads * _dk }, dtype: dtype, device: device),
-        zeros(new long[] { batch, Cached, (long)_memories * _o.Heads * _dv }, dtype: dtype, device: device));
+        zeros(new long[] { batch, Cached, (long)_memories * _valueHeads * _dv }, dtype: dtype, device: device));
 
     /// <summary>Numbers in the conv caches per sequence.</summary>
-    public long CacheSize => (long)Cached * _o.Heads * (_dk + _memories * (_dk + _dv));
+    public long CacheSize => (long)Cached * (_o.Heads * _dk * (1L + _memories) + (long)_memories * _valueHeads * _dv);
 
     /// <summary>Op inputs for x [B, L, D], continuing the short conv from <paramref name="caches"/>.</summary>
     public MemoryInputs Compute(Tensor x, LayerState caches)
     {
         long b = x.shape[0], l = x.shape[1];
-        int h = _o.Heads, mh = _memories * h;
+        int h = _o.Heads, mh = _memories * h, mvh = _memories * _valueHeads, group = _valueHeads / h;
         // q, k and v as one projection and one conv; k and v carry the M memories' channels over one shared kernel each.
         var (f, c) = ShortConvolution.Project(x, new Tensor[] { q_proj.weight!, k_proj.weight!, v_proj.weight! },
             _o.ShortConv ? new Tensor[] { q_conv!, PerMemoryConv(k_conv!), PerMemoryConv(v_conv!) } : null,
@@ -99,14 +105,16 @@ public sealed class MemoryFeatures : nn.Module
         var (q, k, v) = (f[0], f[1], f[2]);
         q = L2Norm(q.view(b, l, h, _dk), 1.0 / Math.Sqrt(_dk)).transpose(1, 2);
         k = L2Norm(k.view(b, l, mh, _dk), 1.0).transpose(1, 2);
+        // Grouped value heads: value head h·g + j (of memory m) reads and writes through q/k head h (fla's repeat).
+        if (group > 1) (q, k) = (q.repeat_interleave(group, dim: 1), k.repeat_interleave(group, dim: 1));
         // Head m·H + h of memory m uses the shared decay parameters of head h.
         var logDecay = _decay
             ? (-PerMemory(A_log!).exp() * nn.functional.softplus(a_proj!.forward(x) + PerMemory(dt_bias!))).transpose(1, 2)
-            : zeros(new[] { b, (long)mh, l }, dtype: x.dtype, device: x.device);
+            : zeros(new[] { b, (long)mvh, l }, dtype: x.dtype, device: x.device);
         var beta = _writeStrength
             ? (_o.AllowNegEigval ? 2 * sigmoid(b_proj!.forward(x)) : sigmoid(b_proj!.forward(x))).transpose(1, 2)
-            : ones(new[] { b, (long)mh, l }, dtype: x.dtype, device: x.device);
-        return new MemoryInputs(q, k, HeadLayout.Split(v, mh, _dv), logDecay, beta, Caches(c[0], c[1], c[2]));
+            : ones(new[] { b, (long)mvh, l }, dtype: x.dtype, device: x.device);
+        return new MemoryInputs(q, k, HeadLayout.Split(v, mvh, _dv), logDecay, beta, Caches(c[0], c[1], c[2]));
     }
 
     // A parameter of the H shared heads (or their channels), tiled over the M memories; M = 1 passes it through.
@@ -143,7 +151,7 @@ public sealed class MemoryReadout : nn.Module
     /// <summary>Builds the readout for width <paramref name="dModel"/>.</summary>
     public MemoryReadout(int dModel, LinearMemoryOptions options) : base("MemoryReadout")
     {
-        (_heads, _dv) = (options.Heads, options.ValueDimFor(dModel));
+        (_heads, _dv) = (options.ValueHeadCount, options.ValueDimFor(dModel));
         o_proj = nn.Linear(_heads * _dv, dModel, hasBias: false);
         if (options.OutputGate) g_proj = nn.Linear(dModel, _heads * _dv, hasBias: false);
         o_norm = nn.Parameter(ones(_dv));

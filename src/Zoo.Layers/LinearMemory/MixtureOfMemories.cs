@@ -87,6 +87,8 @@ public sealed record MixtureOfMemoriesOptions : IValidatableOptions
     public IEnumerable<(string Field, string Message)> Validate(int dModel)
     {
         if (TopK > Memories) yield return ("top_k", $"{TopK} exceeds memories {Memories}; allowed: 1 … {Memories}");
+        if (Memory.ValueHeadCount != Memory.Heads)
+            yield return ("memory.value_heads", $"grouped value heads ({Memory.ValueHeads}) are not supported by mom; allowed: 0 or heads ({Memory.Heads})");
     }
 }
 
