@@ -46,6 +46,39 @@ public sealed class NeuralMemoryTests
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_soup_read_is_the_mlp_with_the_mixed_per_token_weights(bool chunked)
+    {
+        // Memory Caching's soup (ISoupMemory): token t reads the MLP whose weights are γ_t,online W_t + γ_t,1 W⁽¹⁾, with
+        // W_t the online weights after token t — built here explicitly from the reference's state after each prefix.
+        using var scope = NewDisposeScope();
+        const int L = 7, Chunk = 3;
+        var act = MemoryActivation.Silu;
+        var c = Make(L, 2, 41);
+        var g = new Generator(42);
+        var cached = c.W0.Select(w => randn(w.shape, dtype: ScalarType.Float64, generator: g) * 0.4).ToArray();
+        var gamma = softmax(randn(new long[] { 2, L, 2 }, dtype: ScalarType.Float64, generator: g), -1);   // [B, L, cached + online]
+        Tensor Weight(long start, long n, int i) => gamma[.., (int)start..(int)(start + n), i][.., TensorIndex.None, .., TensorIndex.None];
+        Tensor Mix(int layer, Tensor input, Tensor online, long start) =>
+            Weight(start, input.shape[2], 1) * online + Weight(start, input.shape[2], 0) * input.matmul(cached[layer].transpose(-1, -2));
+        var (o, _) = chunked
+            ? NeuralMemory.Chunked(c.Q, c.K, c.V, c.Theta, c.Eta, c.Alpha, c.Initial(), Chunk, act, mix: Mix)
+            : NeuralMemory.Reference(c.Q, c.K, c.V, c.Theta, c.Eta, c.Alpha, c.Initial(), Chunk, act, mix: Mix);
+        for (int t = 0; t < L; t++)
+        {
+            var upTo = TensorIndex.Slice(0, t + 1);
+            var (_, after) = NeuralMemory.Reference(c.Q[.., .., upTo], c.K[.., .., upTo], c.V[.., .., upTo], c.Theta[.., .., upTo],
+                c.Eta[.., .., upTo], c.Alpha[.., .., upTo], c.Initial(), Chunk, act);
+            var w = after.Weights.Select((wt, l) => Weight(t, 1, 1) * wt + Weight(t, 1, 0) * cached[l]).ToArray();   // [B, 1, 1, 1] weights
+            var expected = NeuralMemory.Apply(w, c.Q[.., .., t], act);
+            Assert.True(TestSupport.MaxAbsDiff(o[.., .., t], expected) < 1e-12, $"token {t}: {TestSupport.MaxAbsDiff(o[.., .., t], expected)}");
+        }
+        var (plain, _) = NeuralMemory.Chunked(c.Q, c.K, c.V, c.Theta, c.Eta, c.Alpha, c.Initial(), Chunk, act);
+        Assert.True(TestSupport.MaxAbsDiff(o, plain) > 1e-6, "the cached memory must change the read");
+    }
+
+    [Theory]
     [InlineData(9, 1, 2, "silu")]      // chunk size 1: the exact per-token recurrence
     [InlineData(9, 1, 3, "tanh")]
     [InlineData(21, 4, 2, "silu")]     // 21 = 5 chunks of 4 + 1

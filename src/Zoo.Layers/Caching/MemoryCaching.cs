@@ -16,7 +16,11 @@ public enum CachingRule
     Residual,
     /// <summary>Gated residual memory: y = γ_j M_t(q) + Σ_i γ_i M⁽ⁱ⁾(q), γ = softmax_i ⟨x W_u, MeanPool(segment i)⟩.</summary>
     GatedResidual,
-    /// <summary>Memory soup: one memory with parameters Σ_i γ_i W⁽ⁱ⁾ over the cached memories, plus γ_j M_t(q).</summary>
+    /// <summary>
+    /// Memory soup: one memory with parameters Σ_i γ_i W⁽ⁱ⁾ over the cached memories and the online one, read once (the
+    /// paper's form; for a memory linear in its parameters, such as the matrix memories, it equals gated residual; a
+    /// deep memory implements <see cref="ISoupMemory"/>).
+    /// </summary>
     Soup,
     /// <summary>Sparse selective caching: only the top-k cached memories by router score, plus the online memory.</summary>
     SparseSelective,
@@ -138,13 +142,28 @@ public sealed class MemoryCaching : SequenceLayer
         foreach (var xs in TimePieces.Split(x, 1, pos, _o.Segment))
         {
             long n = xs.shape[1];
-            var (reads, queries, next) = Memory.Memorize(xs, online);
-            if (memories.Count > 0)
+            Tensor reads;
+            LayerState next;
+            if (memories.Count == 0)
+            {
+                (reads, _, next) = Memory.Memorize(xs, online);
+            }
+            else
             {
                 // Causal mean pool of the current segment up to each token.
                 var counts = arange(pos + 1, pos + n + 1, dtype: x.dtype, device: x.device).unsqueeze(-1);
                 var onlinePool = (segSum.unsqueeze(1) + xs.cumsum(1)) / counts;               // [B, n, D]
-                reads = Combine(reads, queries, xs, onlinePool, pooled, memories, sum);
+                if (_o.Rule == CachingRule.Soup && inner is ISoupMemory soup)
+                {
+                    // The paper's soup: the online memory is mixed in with the cached ones, read once.
+                    var (cacheScores, onlineScore) = Scores(xs, onlinePool, pooled);
+                    (reads, _, next) = soup.MemorizeSoup(xs, online, memories, softmax(cat(new[] { cacheScores, onlineScore }, -1), -1));
+                }
+                else
+                {
+                    (reads, var queries, next) = Memory.Memorize(xs, online);
+                    reads = Combine(reads, queries, xs, onlinePool, pooled, memories, sum);
+                }
             }
             outputs.Add(Memory.Output(reads, xs));
             segSum = segSum + xs.sum(1);
@@ -194,9 +213,7 @@ public sealed class MemoryCaching : SequenceLayer
         if (_o.Rule == CachingRule.Residual)
             return Batched ? reads + queries.matmul(sum!) : memories.Aggregate(reads, (acc, m) => acc + Memory.Read(m, queries));
 
-        var u = gate_proj!.forward(xs);                                                          // [B, n, D]
-        var cacheScores = u.matmul(stack(pooled, 1).transpose(1, 2)) / Math.Sqrt(DModel);       // [B, n, N]
-        var onlineScore = ((u * onlinePool).sum(-1) / Math.Sqrt(DModel)).unsqueeze(-1);        // [B, n, 1]
+        var (cacheScores, onlineScore) = Scores(xs, onlinePool, pooled);
         bool selective = _o.Rule == CachingRule.SparseSelective && _o.TopK < memories.Count;
         if (Batched)
         {
@@ -222,6 +239,15 @@ public sealed class MemoryCaching : SequenceLayer
         for (int i = 0; i < memories.Count; i++)
             combined = combined + Gate(all, i) * Memory.Read(memories[i], queries);
         return combined;
+    }
+
+    // Router/gate scores ⟨x_t W_u, pooled⟩ / √D of the caches [B, n, N] and of the online segment so far [B, n, 1].
+    private (Tensor Caches, Tensor Online) Scores(Tensor xs, Tensor onlinePool, List<Tensor> pooled)
+    {
+        var u = gate_proj!.forward(xs);                                                          // [B, n, D]
+        var caches = u.matmul(stack(pooled, 1).transpose(1, 2)) / Math.Sqrt(DModel);
+        var online = ((u * onlinePool).sum(-1) / Math.Sqrt(DModel)).unsqueeze(-1);
+        return (caches, online);
     }
 
     // Scores of the caches outside each token's top-k set to −∞, so the softmax gives them weight 0.

@@ -21,6 +21,13 @@ public enum MemoryActivation
 public sealed record NeuralMemoryState(Tensor[] Weights, Tensor[] Momentum, Tensor[] ChunkStart, long Position);
 
 /// <summary>
+/// Replaces a memory layer's per-token pre-activation during a read (Memory Caching's soup, <c>ISoupMemory</c>): given
+/// the MLP layer index, that layer's input [B, H, n, in] for tokens <paramref name="start"/> … start + n − 1 of the call, and
+/// the online memory's pre-activation W_t · input [B, H, n, out], returns the mixed pre-activation.
+/// </summary>
+public delegate Tensor LayerMix(int layer, Tensor input, Tensor online, long start);
+
+/// <summary>
 /// Titans' neural long-term memory (Behrouz, Zhong, Mirrokni 2024, arXiv 2501.00663, §3.1) as an op. The memory is an
 /// MLP M (depth ≥ 2) whose weights are the state. For each token, with ℓ(M; k, v) = ‖M(k) − v‖²:
 /// S_t = η_t S_{t−1} − θ_t ∇ℓ(M'; k_t, v_t);  M_t = (1 − α_t) M_{t−1} + S_t;  y_t = M_t(q_t),
@@ -41,7 +48,7 @@ public static class NeuralMemory
 {
     /// <summary>Per-token loop; inner gradients by autograd w.r.t. the weights at each gradient-chunk start.</summary>
     public static (Tensor Output, NeuralMemoryState State) Reference(Tensor q, Tensor k, Tensor v, Tensor theta, Tensor eta, Tensor alpha,
-        NeuralMemoryState state, int gradientChunk, MemoryActivation activation, bool residualNorm = false)
+        NeuralMemoryState state, int gradientChunk, MemoryActivation activation, bool residualNorm = false, LayerMix? mix = null)
     {
         using var scope = NewDisposeScope();
         using var gradMode = enable_grad(); // the inner gradients need a graph even when the caller evaluates without one
@@ -68,7 +75,8 @@ public static class NeuralMemory
                 s[l] = et * s[l] - th * grads[l];
                 w[l] = keep * w[l] + s[l];
             }
-            outputs.Add(Apply(w, qs[t], activation, residualNorm));
+            long at = t;
+            outputs.Add(Apply(w, qs[t], activation, residualNorm, mix is null ? null : (l, input, online) => mix(l, input, online, at)));
         }
         var next = new NeuralMemoryState(Keep(w), Keep(s), Keep(start), pos);
         return (stack(outputs, 2).MoveToOuterDisposeScope(), next);
@@ -79,7 +87,8 @@ public static class NeuralMemory
     /// mid-chunk finishes its chunk first, with gradients at its stored chunk-start weights).
     /// </summary>
     public static (Tensor Output, NeuralMemoryState State) Chunked(Tensor q, Tensor k, Tensor v, Tensor theta, Tensor eta, Tensor alpha,
-        NeuralMemoryState state, int chunkSize, MemoryActivation activation, bool momentum = true, bool residualNorm = false)
+        NeuralMemoryState state, int chunkSize, MemoryActivation activation, bool momentum = true, bool residualNorm = false,
+        LayerMix? mix = null)
     {
         using var scope = NewDisposeScope();
         var w = state.Weights;
@@ -90,26 +99,35 @@ public static class NeuralMemory
         Tensor[] Pieces(Tensor x) => x.split(lengths, 2);
         var (qs, ks, vs, thetas, etas, alphas) = (Pieces(q), Pieces(k), Pieces(v), Pieces(theta), Pieces(eta), Pieces(alpha));
         var outputs = new List<Tensor>();
+        long offset = 0;
         for (int i = 0; i < qs.Length; i++)
         {
             if (pos % chunkSize == 0) start = w;
-            var (o, w2, s2) = Chunk(qs[i], ks[i], vs[i], thetas[i], etas[i], alphas[i], w, s, start, activation, momentum, residualNorm);
+            long at = offset;
+            var (o, w2, s2) = Chunk(qs[i], ks[i], vs[i], thetas[i], etas[i], alphas[i], w, s, start, activation, momentum, residualNorm,
+                mix is null ? null : (l, input, online) => mix(l, input, online, at));
             outputs.Add(o);
             (w, s) = (w2, s2);
             pos += lengths[i];
+            offset += lengths[i];
         }
         var next = new NeuralMemoryState(Keep(w), Keep(s), Keep(start), pos);
         return (cat(outputs, 2).MoveToOuterDisposeScope(), next);
     }
 
-    /// <summary>M(x) with per-sequence weights: x [B, H, (n,) in] → [B, H, (n,) out].</summary>
-    public static Tensor Apply(IReadOnlyList<Tensor> weights, Tensor x, MemoryActivation activation, bool residualNorm = false)
+    /// <summary>
+    /// M(x) with per-sequence weights: x [B, H, (n,) in] → [B, H, (n,) out]; <paramref name="mix"/> (layer, input,
+    /// pre-activation) replaces each layer's pre-activation (a soup's read), inputs given as [B, H, n, in].
+    /// </summary>
+    public static Tensor Apply(IReadOnlyList<Tensor> weights, Tensor x, MemoryActivation activation, bool residualNorm = false,
+        Func<int, Tensor, Tensor, Tensor>? mix = null)
     {
         bool single = x.dim() == 3;
         var h = single ? x.unsqueeze(2) : x;
         for (int l = 0; l < weights.Count; l++)
         {
-            h = h.matmul(weights[l].transpose(-1, -2));
+            var pre = h.matmul(weights[l].transpose(-1, -2));
+            h = mix is null ? pre : mix(l, h, pre);
             if (l < weights.Count - 1) h = Phi(h, activation);
         }
         if (residualNorm) h = Normalize(h) + (single ? x.unsqueeze(2) : x);
@@ -131,7 +149,8 @@ public static class NeuralMemory
 
     // One chunk of n tokens: gradients at `start`, scans from (w, s).
     private static (Tensor Output, Tensor[] Weights, Tensor[] Momentum) Chunk(Tensor q, Tensor k, Tensor v, Tensor theta, Tensor eta, Tensor alpha,
-        Tensor[] w, Tensor[] s, Tensor[] start, MemoryActivation activation, bool momentum, bool residualNorm)
+        Tensor[] w, Tensor[] s, Tensor[] start, MemoryActivation activation, bool momentum, bool residualNorm,
+        Func<int, Tensor, Tensor, Tensor>? mix)
     {
         long n = q.shape[2];
         int depth = w.Length;
@@ -188,6 +207,7 @@ public static class NeuralMemory
         {
             var u = bt * x.matmul(w[l].transpose(-1, -2)) + mt * x.matmul(s[l].transpose(-1, -2))
                     - (c * x.matmul(acts[l].transpose(-1, -2))).matmul(deltas[l]);
+            if (mix is not null) u = mix(l, x, u);
             x = l < depth - 1 ? Phi(u, activation) : residualNorm ? Normalize(u) + q : u;
         }
 

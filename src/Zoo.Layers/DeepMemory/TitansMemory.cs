@@ -27,7 +27,7 @@ namespace Zoo.Layers.DeepMemory;
 [ContractCase("{\"chunk_size\": 3, \"momentum\": false, \"forgetting\": false, \"output_gate\": false, \"short_conv\": false}")]
 [ContractCase("{\"chunk_size\": 4, \"residual_norm\": true, \"conv_size\": 2}")]
 [ContractCase("{\"chunk_size\": 4, \"residual_norm\": true, \"form\": \"reference\"}")]
-public sealed class TitansMemory : SequenceLayer, IReadableMemory
+public sealed class TitansMemory : SequenceLayer, ISoupMemory
 {
     private readonly TitansMemoryOptions _o;
     private readonly int _dk, _dv;
@@ -106,6 +106,26 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
     /// <inheritdoc />
     public (Tensor Reads, Tensor Queries, LayerState State) Memorize(Tensor x, LayerState? state) => Memorize(x, state, step: false);
 
+    /// <summary>
+    /// The soup read with the online memory inside it: each MLP layer's pre-activation is
+    /// w_t,online · W_t h + Σ_i w_ti W⁽ⁱ⁾ h, with W_t the online weights after token t, so token t reads one MLP whose
+    /// weights are the mixture (the nonlinearity acts on the mixed pre-activation, as in <see cref="ReadMixture"/>).
+    /// </summary>
+    public (Tensor Reads, Tensor Queries, LayerState State) MemorizeSoup(Tensor x, LayerState? state, IReadOnlyList<LayerState> memories, Tensor weights)
+    {
+        var cached = memories.Select(m => Layers(m.Child("weights"))).ToList();
+        Tensor Mix(int layer, Tensor input, Tensor online, long start)
+        {
+            long n = input.shape[2];
+            // Weights of tokens start … start + n − 1 as [B, 1, n, 1], to scale per-head pre-activations [B, H, n, out].
+            Tensor W(int i) => weights[.., (int)start..(int)(start + n), i][.., TensorIndex.None, .., TensorIndex.None];
+            var mixed = W(cached.Count) * online;
+            for (int i = 0; i < cached.Count; i++) mixed = mixed + W(i) * input.matmul(cached[i][layer].transpose(-1, -2));
+            return mixed;
+        }
+        return Memorize(x, state, step: false, Mix);
+    }
+
     /// <summary>M(q) with the stored weights.</summary>
     public Tensor Read(LayerState memory, Tensor queries) => NeuralMemory.Apply(Layers(memory.Child("weights")), queries, _o.Activation, _o.ResidualNorm);
 
@@ -168,7 +188,7 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
     // eps-in-the-root l2norm of MemoryFeatures: each layer keeps its reference implementation's numbers.
     private static Tensor Normalize(Tensor u) => nn.functional.normalize(u, dim: -1);
 
-    private (Tensor Reads, Tensor Queries, LayerState State) Memorize(Tensor x, LayerState? state, bool step)
+    private (Tensor Reads, Tensor Queries, LayerState State) Memorize(Tensor x, LayerState? state, bool step, LayerMix? mix = null)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
@@ -183,8 +203,8 @@ public sealed class TitansMemory : SequenceLayer, IReadableMemory
         var memory = new NeuralMemoryState(Layers(state.Child("weights")), Layers(state.Child("momentum")),
             Layers(state.Child("chunk_start")), state.Counter("position"));
         var (o, next) = !step && _o.Form == NeuralMemoryForm.Reference
-            ? NeuralMemory.Reference(q, k, v, theta, eta, alpha, memory, _o.ChunkSize, _o.Activation, _o.ResidualNorm)
-            : NeuralMemory.Chunked(q, k, v, theta, eta, alpha, memory, _o.ChunkSize, _o.Activation, _o.Momentum, _o.ResidualNorm);
+            ? NeuralMemory.Reference(q, k, v, theta, eta, alpha, memory, _o.ChunkSize, _o.Activation, _o.ResidualNorm, mix)
+            : NeuralMemory.Chunked(q, k, v, theta, eta, alpha, memory, _o.ChunkSize, _o.Activation, _o.Momentum, _o.ResidualNorm, mix);
         var conv = new LayerState().With("q", c[0]).With("k", c[1]).With("v", c[2]);
         return (o.MoveToOuterDisposeScope(), q.MoveToOuterDisposeScope(), State(next, conv).MoveToOuterDisposeScope());
     }
