@@ -2,9 +2,10 @@ namespace Zoo.Tasks.Selectivity;
 
 /// <summary>
 /// The letter-only baseline of a <see cref="SelectivGrammar"/>: the accuracy of a predictor that sees only the current
-/// letter and always answers that letter's most frequent state. 1 / depth is its value averaged over grammars only: in one
-/// grammar the states of a letter are not visited equally often (0.13–0.15 at depth 20, not 0.05), and a model learns
-/// these frequencies before it learns any context, so this, not 1 / depth, is the level above which a model uses context.
+/// letter and always answers that letter's most frequent state. 1 / depth is what a fixed index scores, averaged over
+/// grammars; but in one grammar the states of a letter are not visited equally often, so the best index per letter scores
+/// more (0.13–0.15 at depth 20, not 0.05), and a model learns these frequencies before it learns any context: this, not
+/// 1 / depth, is the level above which a model uses context.
 /// Computed exactly from the grammar's chain, so it costs no sampling and is the same for every run seed.
 /// </summary>
 public static class LetterOnlyChance

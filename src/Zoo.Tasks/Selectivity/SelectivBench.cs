@@ -159,7 +159,8 @@ public sealed record SelectivSequence(int[] Symbols, int[] States, SelectivStep[
 /// states have distinct letters and (state, symbol) fixes the next state). Training also labels gap steps with the held
 /// state, as the paper's loss does; test scores only letters. The test split is disjoint from training (its own example
 /// seeds); under <see cref="SelectivTestProtocol.Authors"/> its gaps have the authors' fixed lengths. Chance is the
-/// letter-only baseline (<see cref="LetterOnlyChance"/>): 1 / ambiguity_depth only on average over grammar seeds.
+/// letter-only baseline (<see cref="LetterOnlyChance"/>), above 1 / ambiguity_depth, which a fixed index scores on average
+/// over grammar seeds.
 /// </summary>
 [ZooTask("selectivbench", typeof(SelectivBenchOptions), Summary = "SelectivBench (arXiv 2601.12598): track a grammar's hidden state through gaps, noise and distractors (chance: the letter-only guess)")]
 public sealed class SelectivBench : ISequenceTask, IChanceLevel, ISecondaryMetrics
@@ -225,7 +226,7 @@ public sealed class SelectivBench : ISequenceTask, IChanceLevel, ISecondaryMetri
 
     /// <summary>
     /// Accuracy of a predictor that ignores context: each letter's most frequent state (<see cref="LetterOnlyChance"/>),
-    /// computed from the grammar on first use. 1 / ambiguity_depth is its average over grammars.
+    /// computed from the grammar on first use; 1 / ambiguity_depth is what a fixed index scores on average over grammars.
     /// </summary>
     public double Chance => _chance.Value;
 
