@@ -3,6 +3,7 @@ using System.Text.Json;
 using TorchSharp;
 using Zoo.Core.Native;
 using Zoo.Core.Options;
+using Zoo.Core.Tasks;
 using Zoo.Runner;
 using Zoo.Runner.Training;
 
@@ -42,8 +43,11 @@ internal static class EvalCommand
             }
             var device = NativeEnvironment.Device(p.GetValue(deviceOption)!);
             m.to(device);
-            var (metric, loss) = new Trainer(device).Evaluate(m, task, spec.Train, spec.Seed);
-            cli.Out.WriteLine($"{spec.Layer} ({spec.ConfigHash}) on {p.GetValue(taskOption) ?? spec.Task}: {task.PrimaryMetric} {metric:F6}, loss {loss:F6}");
+            var (metrics, loss) = new Trainer(device).EvaluateAll(m, task, spec.Train, spec.Seed);
+            // A task's further metrics (SelectivBench's accuracy per test gap length) follow the primary one.
+            var secondary = ((task as ISecondaryMetrics)?.SecondaryMetrics ?? Array.Empty<string>())
+                .Select(name => $", {name} {metrics.GetValueOrDefault(name, double.NaN):F6}");
+            cli.Out.WriteLine($"{spec.Layer} ({spec.ConfigHash}) on {p.GetValue(taskOption) ?? spec.Task}: {task.PrimaryMetric} {metrics[task.PrimaryMetric]:F6}, loss {loss:F6}{string.Concat(secondary)}");
             return ExitCode.Ok;
         }));
         return eval;

@@ -9,13 +9,15 @@ namespace Zoo.Core.Tasks;
 /// <param name="Targets">Class ids <c>[B, L]</c> (int64) or reals <c>[B, L, O]</c>; a task with H readouts may use class ids <c>[B, L, H]</c>.</param>
 /// <param name="Mask">Bool <c>[B, L]</c> (or <c>[B, L, H]</c> with H readouts): positions scored by loss and metrics.</param>
 /// <param name="Context">Per-sequence initial condition <c>[B, ContextDim]</c> the model encodes into its initial state, or null.</param>
-public sealed record TaskBatch(Tensor Inputs, Tensor Targets, Tensor Mask, Tensor? Context = null) : IDisposable
+/// <param name="Groups">Per-sequence test condition <c>[B]</c> (int64) of a task that scores several conditions of its test
+/// split separately (SelectivBench's per-gap-length test), for its metrics only: never fed to the model; null otherwise.</param>
+public sealed record TaskBatch(Tensor Inputs, Tensor Targets, Tensor Mask, Tensor? Context = null, Tensor? Groups = null) : IDisposable
 {
     /// <summary>Number of sequences.</summary>
     public long Size => Inputs.shape[0];
 
     /// <summary>The batch on another device.</summary>
-    public TaskBatch To(Device device) => new(Inputs.to(device), Targets.to(device), Mask.to(device), Context?.to(device));
+    public TaskBatch To(Device device) => new(Inputs.to(device), Targets.to(device), Mask.to(device), Context?.to(device), Groups?.to(device));
 
     /// <inheritdoc />
     public void Dispose()
@@ -24,5 +26,6 @@ public sealed record TaskBatch(Tensor Inputs, Tensor Targets, Tensor Mask, Tenso
         Targets.Dispose();
         Mask.Dispose();
         Context?.Dispose();
+        Groups?.Dispose();
     }
 }

@@ -36,7 +36,13 @@ public sealed class Trainer
         var curve = new List<CurvePoint>();
         double best = double.NaN, lossSum = 0, smoothed = double.NaN;
         int bestStep = -1, lossCount = 0, sinceBest = 0;
-        double macroAtBest = double.NaN, macroFinal = double.NaN;   // IClassAveragedAccuracy's metric, when the task has it
+        // Metrics written as rows of their own (IClassAveragedAccuracy's, ISecondaryMetrics'): at the best evaluation and the last.
+        var secondaryNames = (task is IClassAveragedAccuracy ? new[] { IClassAveragedAccuracy.MetricName } : Array.Empty<string>())
+            .Concat((task as ISecondaryMetrics)?.SecondaryMetrics ?? Array.Empty<string>()).ToList();
+        var secondaryAtBest = new double[secondaryNames.Count];
+        var secondaryFinal = new double[secondaryNames.Count];
+        Array.Fill(secondaryAtBest, double.NaN);
+        Array.Fill(secondaryFinal, double.NaN);
         RunEnd? end = null;
         long tokens = 0, tokensPerStep = (long)spec.Batch * task.Signature.Length;
         var status = RunStatus.Ok;
@@ -102,8 +108,12 @@ public sealed class Trainer
                         (status, message) = (RunStatus.Diverged, $"test metric became {metric} at step {step + 1}");
                         break;
                     }
-                    macroFinal = metrics.GetValueOrDefault(IClassAveragedAccuracy.MetricName, double.NaN);
-                    if (double.IsNaN(best) || (task.HigherIsBetter ? metric > best : metric < best)) (best, bestStep, sinceBest, macroAtBest) = (metric, step + 1, 0, macroFinal);
+                    for (int i = 0; i < secondaryNames.Count; i++) secondaryFinal[i] = metrics.GetValueOrDefault(secondaryNames[i], double.NaN);
+                    if (double.IsNaN(best) || (task.HigherIsBetter ? metric > best : metric < best))
+                    {
+                        (best, bestStep, sinceBest) = (metric, step + 1, 0);
+                        secondaryFinal.CopyTo(secondaryAtBest, 0);
+                    }
                     else sinceBest++;
                     if (current is ICurriculumTask level && level.Passed(metrics))
                     {
@@ -136,8 +146,8 @@ public sealed class Trainer
             return new RunOutcome(status, passed.Level, passed.Step, passed.Level, tokens, tokensPerSecond, wall.Elapsed.TotalSeconds,
                 curve, message, curriculum.LevelMetric, new Dictionary<string, double> { [$"{current.PrimaryMetric}_at_{curriculum.LevelMetric}"] = accuracy }, end);
         }
-        var secondary = task is IClassAveragedAccuracy && bestStep > 0
-            ? new[] { new SecondaryMetric(IClassAveragedAccuracy.MetricName, macroAtBest, macroFinal) }
+        var secondary = secondaryNames.Count > 0 && bestStep > 0
+            ? secondaryNames.Select((name, i) => new SecondaryMetric(name, secondaryAtBest[i], secondaryFinal[i])).ToArray()
             : null;
         return new RunOutcome(status, best, bestStep, final, tokens, tokensPerSecond, wall.Elapsed.TotalSeconds, curve, message,
             End: end, StepsToHalf: LearningSpeed.StepsTo(task, curve, 0.5), StepsToNineTenths: LearningSpeed.StepsTo(task, curve, 0.9),
