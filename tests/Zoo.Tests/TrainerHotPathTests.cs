@@ -62,14 +62,14 @@ public sealed class TrainerHotPathTests
         const int batch = 4, steps = 9;
         // A curriculum-like switch of task at step 4 and back at 7, so a prefetched batch is thrown away twice.
         var schedule = Enumerable.Range(0, steps).Select(s => (ISequenceTask)(s is >= 4 and < 7 ? other : mqar)).ToList();
-        using (var prefetcher = new BatchPrefetcher(seed, batch, steps, CPU))
+        using (var prefetcher = new BatchPrefetcher(seed, batch, steps, CPU, background: true))
             for (int step = 0; step < steps; step++)
             {
                 using var got = prefetcher.Take(schedule[step], step);
                 using var want = BatchPrefetcher.Generate(schedule[step], seed, batch, step);
                 AssertSame(want, got, $"mqar step {step}");
             }
-        using (var prefetcher = new BatchPrefetcher(seed, batch, steps, CPU))
+        using (var prefetcher = new BatchPrefetcher(seed, batch, steps, CPU, background: true))
             for (int step = 0; step < steps; step++)
             {
                 using var got = prefetcher.Take(path, step);
@@ -105,7 +105,7 @@ public sealed class TrainerHotPathTests
         // the next batch on the trainer's thread (inside its step's dispose scope) instead of in the background.
         var task = new ThreadRecordingTask(new Mqar(Tiny));
         using var gate = new ManualResetEventSlim(false);
-        using (var prefetcher = new BatchPrefetcher(seed: 1, batch: 4, steps: 3, CPU))
+        using (var prefetcher = new BatchPrefetcher(seed: 1, batch: 4, steps: 3, CPU, background: true))
         {
             using (prefetcher.Take(task, 0)) { }
             Assert.True(task.Built(1).Wait(TimeSpan.FromSeconds(60)), "step 1's batch was never built");

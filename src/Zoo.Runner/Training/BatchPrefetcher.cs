@@ -10,16 +10,26 @@ namespace Zoo.Runner.Training;
 /// task, seed and step), in the same order; a request the prefetch did not foresee (a curriculum's next level) is
 /// built on the spot.
 /// </summary>
+/// <remarks>
+/// The background build is used on a GPU only. On the CPU it gains nothing (the trainer and the generator share the
+/// process's cores, one thread per process in Zoo's suites) and it is not safe there: with it, one in two to ten CPU
+/// runs failed mid-training with native errors ("Expected false to be true", "Unknown scalar type", an internal
+/// assert in c10's Scalar) in suites of MQAR and SelectivBench runs, and none has since it builds inline. Whether
+/// libtorch (or TorchSharp) races on the host while a CUDA step runs is not yet checked on a GPU.
+/// </remarks>
 public sealed class BatchPrefetcher : IDisposable
 {
     private readonly long _seed;
     private readonly int _batch, _steps;
     private readonly Device _device;
+    private readonly bool _background;
     private (ISequenceTask Task, int Step, Task<TaskBatch> Batch)? _next;
 
     /// <summary>Batches of <paramref name="batch"/> examples with data seed <paramref name="seed"/>, for steps below
-    /// <paramref name="steps"/>, moved to <paramref name="device"/>.</summary>
-    public BatchPrefetcher(long seed, int batch, int steps, Device device) => (_seed, _batch, _steps, _device) = (seed, batch, steps, device);
+    /// <paramref name="steps"/>, moved to <paramref name="device"/>; the next batch is built on a background thread when
+    /// <paramref name="background"/> is true (default: on a GPU, not on the CPU; see the remarks).</summary>
+    public BatchPrefetcher(long seed, int batch, int steps, Device device, bool? background = null) =>
+        (_seed, _batch, _steps, _device, _background) = (seed, batch, steps, device, background ?? device.type != TorchSharp.DeviceType.CPU);
 
     /// <summary>The reference form: the training batch of <paramref name="step"/>, built on the calling thread.</summary>
     public static TaskBatch Generate(ISequenceTask task, long seed, int batch, int step) =>
@@ -52,7 +62,7 @@ public sealed class BatchPrefetcher : IDisposable
             using var host = Generate(task, _seed, _batch, step);
             moved = host.To(_device);
         }
-        if (step + 1 < _steps)
+        if (_background && step + 1 < _steps)
             _next = (task, step + 1, Task.Run(() =>
             {
                 built?.Dispose();
