@@ -42,10 +42,10 @@ public static class GatedDeltaPerChannel
     /// token (a recurrent step), otherwise <see cref="Chunked"/> with <paramref name="chunkSize"/>.
     /// </summary>
     public static (Tensor Output, Tensor State) Apply(MemoryForm form, Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor beta,
-        Tensor initialState, int chunkSize) =>
+        Tensor initialState, int chunkSize, int subChunk) =>
         form == MemoryForm.Reference || q.shape[2] == 1
             ? Reference(q, k, v, logDecay, beta, initialState)
-            : Chunked(q, k, v, logDecay, beta, initialState, chunkSize);
+            : Chunked(q, k, v, logDecay, beta, initialState, chunkSize, subChunk);
 
     /// <summary>
     /// Chunkwise form with chunk size <paramref name="chunkSize"/>. With G the within-chunk cumulative log-decay [C, K]
@@ -63,7 +63,7 @@ public static class GatedDeltaPerChannel
     /// are padded with steps that neither decay nor write (log α = 0, β = 0, k = 0).
     /// </summary>
     public static (Tensor Output, Tensor State) Chunked(Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor beta,
-        Tensor? initialState = null, int chunkSize = 8)
+        Tensor? initialState = null, int chunkSize = 64, int subChunk = 4)
     {
         if (chunkSize < 1) throw new ArgumentOutOfRangeException(nameof(chunkSize));
         using var scope = NewDisposeScope();
@@ -77,13 +77,10 @@ public static class GatedDeltaPerChannel
         var bc = GatedDelta.Chunks(beta, pad, n, c).unsqueeze(-1);                      // [B, H, N, C, 1]
         var gEnd = g[.., .., .., -1];                                                    // G_C: [B, H, N, K]
 
-        // R_ij = e^{G_i − G_j} for j ≤ i, else 0: masked before exp so the upper triangle never overflows.
-        var future = ones(c, c, dtype: ScalarType.Bool, device: q.device).triu(1).unsqueeze(-1);
-        var relative = (g.unsqueeze(-2) - g.unsqueeze(-3)).masked_fill(future, double.NegativeInfinity).exp();   // [B, H, N, C, C, K]
-        // k_j ⊙ R_ij, then both reductions over d at once: [.., i, j, K] × [.., i, K, 2] (q_i and k_i side by side).
-        var pairs = (kc.unsqueeze(-3) * relative).matmul(stack(new[] { qc, kc }, -1));  // [B, H, N, C, C, 2]
-        var intra = pairs[TensorIndex.Ellipsis, 0];                                      // Σ_d q_id k_jd R_ijd
-        var a = pairs[TensorIndex.Ellipsis, 1] * bc;                                     // β_i Σ_d k_id k_jd R_ijd (diagonal unread)
+        // Σ_d q_id k_jd R_ijd and Σ_d k_id k_jd R_ijd (j ≤ i) at once, q and k stacked in front, k shared.
+        var pairs = RelativeDecay.Scores(stack(new[] { qc, kc }), kc, g, subChunk);   // [2, B, H, N, C, C]
+        var intra = pairs[0];
+        var a = pairs[1] * bc;                                                           // β_i Σ_d k_id k_jd R_ijd (diagonal unread)
         var kBeta = kc * bc;
         var (u, w) = GatedDelta.SolveUt(a, vc * bc, kBeta * g.exp());
         var qDecayed = qc * g.exp();

@@ -49,10 +49,10 @@ public static class GeneralizedDelta
     /// token (a recurrent step), otherwise <see cref="Chunked"/> with <paramref name="chunkSize"/>.
     /// </summary>
     public static (Tensor Output, Tensor State) Apply(MemoryForm form, Tensor r, Tensor k, Tensor v, Tensor logDecay, Tensor removalKey,
-        Tensor rate, Tensor? initialState, int chunkSize) =>
+        Tensor rate, Tensor? initialState, int chunkSize, int subChunk) =>
         form == MemoryForm.Reference || r.shape[2] == 1
             ? Reference(r, k, v, logDecay, removalKey, rate, initialState)
-            : Chunked(r, k, v, logDecay, removalKey, rate, initialState, chunkSize);
+            : Chunked(r, k, v, logDecay, removalKey, rate, initialState, chunkSize, subChunk);
 
     /// <summary>
     /// Chunkwise form with chunk size <paramref name="chunkSize"/>. Within a chunk from state S_0, with G_i the cumulative
@@ -73,7 +73,7 @@ public static class GeneralizedDelta
     /// padded with steps that neither decay, read nor write (log w = 0, κ̂ = 0, k̃ = 0).
     /// </summary>
     public static (Tensor Output, Tensor State) Chunked(Tensor r, Tensor k, Tensor v, Tensor logDecay, Tensor removalKey, Tensor rate,
-        Tensor? initialState = null, int chunkSize = 8)
+        Tensor? initialState = null, int chunkSize = 64, int subChunk = 4)
     {
         if (chunkSize < 1) throw new ArgumentOutOfRangeException(nameof(chunkSize));
         using var scope = NewDisposeScope();
@@ -90,21 +90,14 @@ public static class GeneralizedDelta
         var gBefore = g - logW;                                                               // G_{i−1}
         var gEnd = g[.., .., .., -1];                                                         // G_C: [B, H, N, K]
 
-        // R_ij = e^{G_i − G_j} (j ≤ i) and R'_ij = e^{G_{i−1} − G_j} (j < i), laid out [.., j, i, K] and masked before exp
-        // so nothing overflows.
-        var later = ones(c, c, dtype: ScalarType.Bool, device: r.device).tril(-1).unsqueeze(-1);     // j > i
-        var notEarlier = ones(c, c, dtype: ScalarType.Bool, device: r.device).tril(0).unsqueeze(-1); // j ≥ i
-        var within = (g.unsqueeze(-3) - g.unsqueeze(-2)).masked_fill(later, double.NegativeInfinity).exp();          // [B, H, N, C_j, C_i, K]
-        var before = (gBefore.unsqueeze(-3) - g.unsqueeze(-2)).masked_fill(notEarlier, double.NegativeInfinity).exp();
-        // Σ_d x_id y_jd R_ijd for y = b and y = k̃ at once: per j, [i, K] (x_i ⊙ R_ij) × [K, 2] (b_j, k̃_j) → [.., i, 2C].
-        var keyPair = stack(new[] { bc, kc }, -1);                                            // [B, H, N, C_j, K, 2]
-        Tensor Pairs(Tensor relative, Tensor x)
-        {
-            var p = (relative * x.unsqueeze(-3)).matmul(keyPair);                             // [B, H, N, C_j, C_i, 2]
-            return cat(new[] { p[TensorIndex.Ellipsis, 0], p[TensorIndex.Ellipsis, 1] }, -2).transpose(-1, -2);
-        }
-        var reads = Pairs(before, ec);                                                        // [A | A_k]: [B, H, N, C, 2C]
-        var intra = Pairs(within, rc);                                                        // [r·b R | r·k̃ R]
+        // Σ_d x_id y_jd R_ijd for x ∈ {r, κ̂ shifted} and y ∈ {b, k̃}, all four from one call (x and y stacked in front).
+        // A_ij = Σ_d κ̂_id y_jd e^{G_{i−1} − G_j} (j < i) is row i − 1 of the same product for x'_{i−1} = κ̂_i: κ̂ moved
+        // up a step (a zero last row), the result moved down a step (a zero first row).
+        var shifted = nn.functional.pad(ec.narrow(-2, 1, c - 1), new long[] { 0, 0, 0, 1 });
+        var scores = RelativeDecay.Scores(stack(new[] { rc, shifted }).unsqueeze(1), stack(new[] { bc, kc }), g, subChunk);   // [2, 2, B, H, N, C, C]
+        Tensor Down(Tensor m) => nn.functional.pad(m.narrow(-2, 0, c - 1), new long[] { 0, 0, 1, 0 });
+        var intra = cat(new[] { scores[0, 0], scores[0, 1] }, -1);                                   // [r·b R | r·k̃ R]: [B, H, N, C, 2C]
+        var reads = cat(new[] { Down(scores[1, 0]), Down(scores[1, 1]) }, -1);                       // [A | A_k], R'_ij = e^{G_{i−1} − G_j}
         var (u, w) = GatedDelta.SolveUt(reads[TensorIndex.Ellipsis, ..c], reads[TensorIndex.Ellipsis, c..].matmul(vc), ec * gBefore.exp());
         var writes = cat(new[] { -u, vc }, -2);                                               // [−u; V]: [B, H, N, 2C, V]
         var erase = cat(new[] { w, zeros_like(w) }, -2);                                      // [W; 0]:  [B, H, N, 2C, K]

@@ -31,6 +31,10 @@ public sealed record KdaOptions : ConvolvedMemoryOptions
     /// <summary>Chunk size of the chunked form (its relative decays take B·H·L·C·K numbers).</summary>
     [Option("chunk size C of the chunked form", Min = 1, Max = 256)]
     public int ChunkSize { get; init; } = 8;
+
+    /// <summary>Size of the diagonal sub-chunks whose relative decays are materialised (secondary chunking).</summary>
+    [Option("sub-chunk size of the chunked form's secondary chunking (relative decays materialised only within sub-chunks)", Min = 1, Max = 256)]
+    public int SubChunk { get; init; } = 4;
 }
 
 /// <summary>
@@ -116,7 +120,7 @@ public sealed class KimiDeltaAttention : SequenceLayer
         var beta = m.Beta;
         var gate = f_up.forward(f_down.forward(x)).view(b, l, h, _dk) + dt_bias.view(h, _dk);
         var logDecay = (-A_log.exp().unsqueeze(-1) * nn.functional.softplus(gate)).transpose(1, 2);   // [B, H, L, K]
-        var (o, s) = GatedDeltaPerChannel.Apply(_o.Form, m.Q, m.K, m.V, logDecay, beta, state["S"], _o.ChunkSize);
+        var (o, s) = GatedDeltaPerChannel.Apply(_o.Form, m.Q, m.K, m.V, logDecay, beta, state["S"], _o.ChunkSize, _o.SubChunk);
         var y = RmsNorm.Apply(o.transpose(1, 2), o_norm, 1e-5) * sigmoid(g_up.forward(g_down.forward(x))).view(b, l, h, _dv);
         var output = o_proj.forward(y.reshape(b, l, h * _dv));
         var next = new LayerState().With("S", s).With("conv", m.ConvCaches);

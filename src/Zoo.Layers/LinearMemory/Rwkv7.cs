@@ -37,6 +37,10 @@ public sealed record Rwkv7Options : HeadedMemoryOptions
     [Option("chunk size C of the chunked form", Min = 1, Max = 256)]
     public int ChunkSize { get; init; } = 8;
 
+    /// <summary>Size of the diagonal sub-chunks whose relative decays are materialised (secondary chunking).</summary>
+    [Option("sub-chunk size of the chunked form's secondary chunking (relative decays materialised only within sub-chunks)", Min = 1, Max = 256)]
+    public int SubChunk { get; init; } = 4;
+
     /// <summary>A LoRA width: given, or round(scale · √d_model · key_dim / 64) (at least 1).</summary>
     internal static int Rank(int given, double scale, int dModel, double headFactor) =>
         given > 0 ? given : Math.Max(1, (int)Math.Round(scale * Math.Sqrt(dModel) * headFactor));
@@ -174,7 +178,7 @@ public sealed class Rwkv7 : SequenceLayer
 
         static Tensor Op(Tensor t) => t.transpose(1, 2);                                                    // [B, L, H, d] → [B, H, L, d]
         var (o, s) = GeneralizedDelta.Apply(_o.Form, Op(r), Op(write), Op(v), Op(Heads(logDecay, _dk)), Op(removal), Op(rate),
-            state["S"], _o.ChunkSize);
+            state["S"], _o.ChunkSize, _o.SubChunk);
         // GroupNorm with one group per head (eps head_dim · 1e-5, as fla), then the bonus (r ⊙ ρ ⊙ k̃)·v and the gate.
         var y = nn.functional.layer_norm(o.transpose(1, 2), new long[] { _dv }, eps: _dk * 1e-5) * gn_weight + gn_bias;
         var bonus = (r * r_k * write).sum(-1, keepdim: true) * v;
