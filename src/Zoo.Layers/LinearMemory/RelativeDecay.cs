@@ -19,58 +19,62 @@ namespace Zoo.Layers.LinearMemory;
 internal static class RelativeDecay
 {
     /// <summary>
-    /// M [.., C, C] (zero above the diagonal) from x, y [.., C, K] and the within-chunk cumulative log-decay G [.., C, K]
-    /// (non-increasing along C). Leading dims broadcast: stack several x or y in leading dims to share the other side's
-    /// work. The diagonal sub-chunks have size <paramref name="subChunk"/> (at most C); a chunk that is not the sub-chunk
-    /// times a power of two is padded inside (G's last value, zero x and y) and cut back.
+    /// M_pq = Σ_d x_p,id y_q,jd e^{G_id − G_jd} for j ≤ i, zero above the diagonal: [P, Q, .., C, C] from the stacked
+    /// x [P, .., C, K] and y [Q, .., C, K] and the within-chunk cumulative log-decay G [.., C, K] (non-increasing along C),
+    /// so that the decays are worked out once for every pair. The diagonal sub-chunks have size
+    /// <paramref name="subChunk"/> (at most C); a chunk that is not the sub-chunk times a power of two is padded inside
+    /// (G's last value, zero x and y) and cut back.
     /// </summary>
     internal static Tensor Scores(Tensor x, Tensor y, Tensor g, int subChunk)
     {
         if (subChunk < 1) throw new ArgumentOutOfRangeException(nameof(subChunk));
         using var scope = NewDisposeScope();
-        long c = x.shape[^2];
+        var outer = g.shape[..^2];
+        long c = g.shape[^2], dk = g.shape[^1], p = x.shape[0], q = y.shape[0], batch = g.numel() / (c * dk);
         long sub = Math.Min(subChunk, c), blocks = 1;
         while (sub * blocks < c) blocks *= 2;
         long padded = sub * blocks;
+        // Batch dims flattened: x [P, Bt, C, K], y [Q, Bt, C, K], g [Bt, C, K].
+        (x, y, g) = (x.reshape(p, batch, c, dk), y.reshape(q, batch, c, dk), g.reshape(batch, c, dk));
         if (padded > c)
         {
             Tensor Zeros(Tensor t) => nn.functional.pad(t, new long[] { 0, 0, 0, padded - c });
-            Tensor Edge(Tensor t) => cat(new[] { t, t.narrow(-2, c - 1, 1).expand(Shape(t, padded - c)) }, -2);
-            (x, y, g) = (Zeros(x), Zeros(y), Edge(g));
+            (x, y) = (Zeros(x), Zeros(y));
+            g = cat(new[] { g, g.narrow(1, c - 1, 1).expand(batch, padded - c, dk) }, 1);
         }
 
-        // Diagonal sub-chunks: [.., blocks, sub_i, sub_j, K] relative decays, masked before exp where j > i.
-        Tensor Split(Tensor t, long n) => Unflatten(t, 2, n, padded / n);
-        var mask = ones(sub, sub, dtype: ScalarType.Bool, device: x.device).triu(1).unsqueeze(-1);
-        var relative = (Split(g, blocks).unsqueeze(-2) - Split(g, blocks).unsqueeze(-3)).masked_fill(mask, double.NegativeInfinity).exp();
-        var m = (Split(x, blocks).unsqueeze(-2) * (Split(y, blocks).unsqueeze(-3) * relative)).sum(-1);   // [.., blocks, sub, sub]
+        // Diagonal sub-chunks: relative decays [Bt, blocks, sub_i, 1, sub_j, K], masked before exp where j > i; then per i
+        // [Q·sub_j, K] (y_j ⊙ R_ij) × [K, P] (x_i) → m [Bt, blocks, P, sub_i, Q, sub_j].
+        var gb = g.view(batch, blocks, sub, dk);
+        var mask = ones(sub, sub, dtype: ScalarType.Bool, device: g.device).triu(1).view(sub, 1, sub, 1);   // [sub_i, 1, sub_j, 1]
+        var relative = (gb.view(batch, blocks, sub, 1, 1, dk) - gb.view(batch, blocks, 1, 1, sub, dk)).masked_fill(mask, double.NegativeInfinity).exp();
+        var yR = y.view(q, batch, blocks, 1, sub, dk).permute(1, 2, 3, 0, 4, 5) * relative;           // [Bt, blocks, sub_i, Q, sub_j, K]
+        var xT = x.view(p, batch, blocks, sub, dk).permute(1, 2, 3, 4, 0);                          // [Bt, blocks, sub_i, K, P]
+        var m = yR.reshape(batch, blocks, sub, q * sub, dk).matmul(xT)                              // [Bt, blocks, sub_i, Q·sub_j, P]
+            .view(batch, blocks, sub, q, sub, p).permute(0, 1, 5, 2, 3, 4);                         // [Bt, blocks, P, sub_i, Q, sub_j]
 
-        // Merge pairs of blocks: [[M_P, 0], [off, M_Q]] with off = (x_Q ⊙ e^{G_Q − ρ}) (y_P ⊙ e^{ρ − G_P})ᵀ.
+        // Merge pairs of blocks: [[M_P, 0], [off, M_Q]] with off = (x_Q ⊙ e^{G_Q − ρ}) (y_P ⊙ e^{ρ − G_P})ᵀ, all P × Q
+        // pairs from one matmul [P·size, K] × [K, Q·size].
         for (long size = sub; blocks > 1; size *= 2, blocks /= 2)
         {
-            Tensor Half(Tensor t, int which) => Unflatten(t, 2, blocks / 2, 2, size).select(-3, which);   // [.., blocks/2, size, K]
-            var gP = Half(g, 0);
-            var rho = gP.narrow(-2, size - 1, 1);
-            var rows = Half(x, 1) * (Half(g, 1) - rho).exp();
-            var cols = Half(y, 0) * (rho - gP).exp();
-            var off = rows.matmul(cols.transpose(-1, -2));                                  // [.., blocks/2, size, size]
-            var pairs = Unflatten(m, 3, blocks / 2, 2);
-            var (mp, mq) = (pairs.select(-3, 0), pairs.select(-3, 1));
-            off = off.expand(mq.shape);
-            m = cat(new[] { cat(new[] { mp, zeros_like(mp) }, -1), cat(new[] { off, mq }, -1) }, -2);   // [.., blocks/2, 2·size, 2·size]
+            var gPair = g.view(batch, blocks / 2, 2, size, dk);
+            var (gFirst, gSecond) = (gPair.select(2, 0), gPair.select(2, 1));                          // [Bt, blocks/2, size, K]
+            var rho = gFirst.narrow(-2, size - 1, 1);
+            var rows = (x.view(p, batch, blocks / 2, 2, size, dk).select(3, 1) * (gSecond - rho).exp())  // [P, Bt, blocks/2, size, K]
+                .permute(1, 2, 0, 3, 4).reshape(batch, blocks / 2, p * size, dk);
+            var cols = (y.view(q, batch, blocks / 2, 2, size, dk).select(3, 0) * (rho - gFirst).exp())
+                .permute(1, 2, 0, 3, 4).reshape(batch, blocks / 2, q * size, dk);
+            var off = rows.matmul(cols.transpose(-1, -2)).view(batch, blocks / 2, p, size, q, size);
+            var pairs = m.reshape(batch, blocks / 2, 2, p, size, q, size);
+            var (mp, mq) = (pairs.select(2, 0), pairs.select(2, 1));
+            m = cat(new[] { cat(new[] { mp, zeros_like(mp) }, -1), cat(new[] { off, mq }, -1) }, 3);   // [Bt, blocks/2, P, 2·size, Q, 2·size]
         }
-        m = m.squeeze(-3);
-        if (padded > c) m = m[TensorIndex.Ellipsis, ..(int)c, ..(int)c];
-        return m.MoveToOuterDisposeScope();
+        var result = m.reshape(batch, p, padded, q, padded).permute(1, 3, 0, 2, 4);                     // [P, Q, Bt, C, C]
+        if (padded > c) result = result[.., .., .., ..(int)c, ..(int)c];
+        var shape = new long[outer.Length + 4];
+        (shape[0], shape[1], shape[^2], shape[^1]) = (p, q, c, c);
+        Array.Copy(outer, 0, shape, 2, outer.Length);
+        return result.reshape(shape).MoveToOuterDisposeScope();
     }
 
-    /// <summary>unflatten of the dim <paramref name="fromEnd"/> from the end (TorchSharp's unflatten takes no negative dim).</summary>
-    private static Tensor Unflatten(Tensor t, int fromEnd, params long[] sizes) => t.unflatten(t.dim() - fromEnd, sizes);
-
-    private static long[] Shape(Tensor t, long along)
-    {
-        var shape = (long[])t.shape.Clone();
-        shape[^2] = along;
-        return shape;
-    }
 }
