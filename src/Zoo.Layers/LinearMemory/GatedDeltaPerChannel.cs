@@ -78,9 +78,9 @@ public static class GatedDeltaPerChannel
         var gEnd = g[.., .., .., -1];                                                    // G_C: [B, H, N, K]
 
         // Σ_d q_id k_jd R_ijd and Σ_d k_id k_jd R_ijd (j ≤ i) at once, q and k stacked in front, k shared.
-        var pairs = RelativeDecay.Scores(stack(new[] { qc, kc }), kc.unsqueeze(0), g, subChunk)[.., 0];   // [2, B, H, N, C, C]
-        var intra = pairs[0];
-        var a = pairs[1] * bc;                                                           // β_i Σ_d k_id k_jd R_ijd (diagonal unread)
+        var pairs = RelativeDecay.Scores(stack(new[] { qc, kc }), kc.unsqueeze(0), g, subChunk);   // [B, H, N, 2, C, C]
+        var intra = pairs.select(-3, 0);
+        var a = pairs.select(-3, 1) * bc;                                                          // β_i Σ_d k_id k_jd R_ijd (diagonal unread)
         var kBeta = kc * bc;
         var (u, w) = GatedDelta.SolveUt(a, vc * bc, kBeta * g.exp());
         var qDecayed = qc * g.exp();

@@ -94,10 +94,9 @@ public static class GeneralizedDelta
         // A_ij = Σ_d κ̂_id y_jd e^{G_{i−1} − G_j} (j < i) is row i − 1 of the same product for x'_{i−1} = κ̂_i: κ̂ moved
         // up a step (a zero last row), the result moved down a step (a zero first row).
         var shifted = nn.functional.pad(ec.narrow(-2, 1, c - 1), new long[] { 0, 0, 0, 1 });
-        var scores = RelativeDecay.Scores(stack(new[] { rc, shifted }), stack(new[] { bc, kc }), g, subChunk);   // [2, 2, B, H, N, C, C]
-        Tensor Down(Tensor m) => nn.functional.pad(m.narrow(-2, 0, c - 1), new long[] { 0, 0, 1, 0 });
-        var intra = cat(new[] { scores[0, 0], scores[0, 1] }, -1);                                   // [r·b R | r·k̃ R]: [B, H, N, C, 2C]
-        var reads = cat(new[] { Down(scores[1, 0]), Down(scores[1, 1]) }, -1);                       // [A | A_k], R'_ij = e^{G_{i−1} − G_j}
+        var scores = RelativeDecay.Scores(stack(new[] { rc, shifted }), stack(new[] { bc, kc }), g, subChunk);   // [B, H, N, 2, C, 2C]
+        var intra = scores.select(-3, 0);                                                     // [r·b R | r·k̃ R]: [B, H, N, C, 2C]
+        var reads = nn.functional.pad(scores.select(-3, 1).narrow(-2, 0, c - 1), new long[] { 0, 0, 1, 0 });   // [A | A_k], R'_ij = e^{G_{i−1} − G_j}
         var (u, w) = GatedDelta.SolveUt(reads[TensorIndex.Ellipsis, ..c], reads[TensorIndex.Ellipsis, c..].matmul(vc), ec * gBefore.exp());
         var writes = cat(new[] { -u, vc }, -2);                                               // [−u; V]: [B, H, N, 2C, V]
         var erase = cat(new[] { w, zeros_like(w) }, -2);                                      // [W; 0]:  [B, H, N, 2C, K]

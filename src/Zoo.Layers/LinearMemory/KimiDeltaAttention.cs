@@ -58,6 +58,7 @@ public sealed record KdaOptions : ConvolvedMemoryOptions
 [ZooLayer("kda", typeof(KdaOptions), Summary = "Kimi Delta Attention: gated delta rule with a data-dependent decay per key dimension (Kimi Linear 2025)")]
 [ContractCase("{}")]
 [ContractCase("{\"chunk_size\": 4}")]
+[ContractCase("{\"chunk_size\": 24, \"sub_chunk\": 8}")]
 [ContractCase("{\"heads\": 3, \"key_dim\": 5, \"value_dim\": 3, \"gate_rank\": 2, \"chunk_size\": 8, \"allow_neg_eigval\": true}")]
 [ContractCase("{\"form\": \"reference\", \"conv_size\": 2}")]
 [ContractCase("{\"short_conv\": false, \"chunk_size\": 64}")]

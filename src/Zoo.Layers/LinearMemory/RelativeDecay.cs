@@ -19,9 +19,9 @@ namespace Zoo.Layers.LinearMemory;
 internal static class RelativeDecay
 {
     /// <summary>
-    /// M_pq = Σ_d x_p,id y_q,jd e^{G_id − G_jd} for j ≤ i, zero above the diagonal: [P, Q, .., C, C] from the stacked
-    /// x [P, .., C, K] and y [Q, .., C, K] and the within-chunk cumulative log-decay G [.., C, K] (non-increasing along C),
-    /// so that the decays are worked out once for every pair. The diagonal sub-chunks have size
+    /// M_pq = Σ_d x_p,id y_q,jd e^{G_id − G_jd} for j ≤ i, zero above the diagonal, from the stacked x [P, .., C, K] and
+    /// y [Q, .., C, K] and the within-chunk cumulative log-decay G [.., C, K] (non-increasing along C), so that the decays
+    /// are worked out once for every pair. Laid out [.., P, C_i, Q·C_j]: row i of x_p against [y_0 | y_1 | ..]. The diagonal sub-chunks have size
     /// <paramref name="subChunk"/> (at most C); a chunk that is not the sub-chunk times a power of two is padded inside
     /// (G's last value, zero x and y) and cut back.
     /// </summary>
@@ -69,11 +69,11 @@ internal static class RelativeDecay
             var (mp, mq) = (pairs.select(2, 0), pairs.select(2, 1));
             m = cat(new[] { cat(new[] { mp, zeros_like(mp) }, -1), cat(new[] { off, mq }, -1) }, 3);   // [Bt, blocks/2, P, 2·size, Q, 2·size]
         }
-        var result = m.reshape(batch, p, padded, q, padded).permute(1, 3, 0, 2, 4);                     // [P, Q, Bt, C, C]
-        if (padded > c) result = result[.., .., .., ..(int)c, ..(int)c];
-        var shape = new long[outer.Length + 4];
-        (shape[0], shape[1], shape[^2], shape[^1]) = (p, q, c, c);
-        Array.Copy(outer, 0, shape, 2, outer.Length);
+        var result = m.reshape(batch, p, padded, q, padded);                                      // [Bt, P, C_i, Q, C_j]
+        if (padded > c) result = result[.., .., ..(int)c, .., ..(int)c];
+        var shape = new long[outer.Length + 3];
+        (shape[^3], shape[^2], shape[^1]) = (p, c, q * c);
+        Array.Copy(outer, 0, shape, 0, outer.Length);
         return result.reshape(shape).MoveToOuterDisposeScope();
     }
 

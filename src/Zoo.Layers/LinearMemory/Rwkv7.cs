@@ -75,6 +75,7 @@ public sealed record Rwkv7Options : HeadedMemoryOptions
 [ZooLayer("rwkv7", typeof(Rwkv7Options), Summary = "RWKV-7 Goose: generalized delta rule with vector decay and in-context learning rate (Peng et al. 2025)")]
 [ContractCase("{}")]
 [ContractCase("{\"chunk_size\": 4}")]
+[ContractCase("{\"chunk_size\": 24, \"sub_chunk\": 8}")]
 [ContractCase("{\"heads\": 3, \"key_dim\": 5, \"value_dim\": 3, \"decay_rank\": 2, \"rate_rank\": 3, \"gate_rank\": 2, \"chunk_size\": 8}")]
 [ContractCase("{\"form\": \"reference\"}")]
 [ContractCase("{\"chunk_size\": 64}")]
