@@ -28,11 +28,11 @@ public sealed record KdaOptions : ConvolvedMemoryOptions
     [Option("β = 2σ(·) ∈ (0, 2): negative eigenvalues (fla's allow_neg_eigval)")]
     public bool AllowNegEigval { get; init; }
 
-    /// <summary>Chunk size of the chunked form (its relative decays take B·H·L·C·K numbers).</summary>
+    /// <summary>Chunk size of the chunked form (steps per iteration of its sequential across-chunk loop).</summary>
     [Option("chunk size C of the chunked form", Min = 1, Max = 256)]
-    public int ChunkSize { get; init; } = 8;
+    public int ChunkSize { get; init; } = 32;
 
-    /// <summary>Size of the diagonal sub-chunks whose relative decays are materialised (secondary chunking).</summary>
+    /// <summary>Sub-chunk size of the chunked form: relative decays are materialised only within sub-chunks (B·H·L·c·K numbers, c the sub-chunk), matmuls between them.</summary>
     [Option("sub-chunk size of the chunked form's secondary chunking (relative decays materialised only within sub-chunks)", Min = 1, Max = 256)]
     public int SubChunk { get; init; } = 4;
 }
