@@ -43,11 +43,12 @@ internal static class RelativeDecay
             g = cat(new[] { g, g.narrow(1, c - 1, 1).expand(batch, padded - c, dk) }, 1);
         }
 
-        // Diagonal sub-chunks: relative decays [Bt, blocks, sub_i, 1, sub_j, K], masked before exp where j > i; then per i
+        // Diagonal sub-chunks: relative decays [Bt, blocks, sub_i, 1, sub_j, K], masked before exp where j > i (both in place on
+        // the difference, which no backward reads, so the pass allocates one such tensor, not three); then per i
         // [Q·sub_j, K] (y_j ⊙ R_ij) × [K, P] (x_i) → m [Bt, blocks, P, sub_i, Q, sub_j].
         var gb = g.view(batch, blocks, sub, dk);
         var mask = ones(sub, sub, dtype: ScalarType.Bool, device: g.device).triu(1).view(sub, 1, sub, 1);   // [sub_i, 1, sub_j, 1]
-        var relative = (gb.view(batch, blocks, sub, 1, 1, dk) - gb.view(batch, blocks, 1, 1, sub, dk)).masked_fill(mask, double.NegativeInfinity).exp();
+        var relative = (gb.view(batch, blocks, sub, 1, 1, dk) - gb.view(batch, blocks, 1, 1, sub, dk)).masked_fill_(mask, double.NegativeInfinity).exp_();
         var yR = y.view(q, batch, blocks, 1, sub, dk).permute(1, 2, 3, 0, 4, 5) * relative;           // [Bt, blocks, sub_i, Q, sub_j, K]
         var xT = x.view(p, batch, blocks, sub, dk).permute(1, 2, 3, 4, 0);                          // [Bt, blocks, sub_i, K, P]
         var m = yR.reshape(batch, blocks, sub, q * sub, dk).matmul(xT)                              // [Bt, blocks, sub_i, Q·sub_j, P]
@@ -60,9 +61,9 @@ internal static class RelativeDecay
             var gPair = g.view(batch, blocks / 2, 2, size, dk);
             var (gFirst, gSecond) = (gPair.select(2, 0), gPair.select(2, 1));                          // [Bt, blocks/2, size, K]
             var rho = gFirst.narrow(-2, size - 1, 1);
-            var rows = (x.view(p, batch, blocks / 2, 2, size, dk).select(3, 1) * (gSecond - rho).exp())  // [P, Bt, blocks/2, size, K]
+            var rows = (x.view(p, batch, blocks / 2, 2, size, dk).select(3, 1) * (gSecond - rho).exp_())  // [P, Bt, blocks/2, size, K]
                 .permute(1, 2, 0, 3, 4).reshape(batch, blocks / 2, p * size, dk);
-            var cols = (y.view(q, batch, blocks / 2, 2, size, dk).select(3, 0) * (rho - gFirst).exp())
+            var cols = (y.view(q, batch, blocks / 2, 2, size, dk).select(3, 0) * (rho - gFirst).exp_())
                 .permute(1, 2, 0, 3, 4).reshape(batch, blocks / 2, q * size, dk);
             var off = rows.matmul(cols.transpose(-1, -2)).view(batch, blocks / 2, p, size, q, size);
             var pairs = m.reshape(batch, blocks / 2, 2, p, size, q, size);
