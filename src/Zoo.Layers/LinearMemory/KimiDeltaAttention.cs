@@ -13,10 +13,13 @@ namespace Zoo.Layers.LinearMemory;
 /// Defaults follow fla's <c>KimiDeltaAttention</c> (the Kimi Linear reference code): heads · head dim = d_model
 /// (fla: 16 heads of 128 at 2,048), value dim = key dim (expand_v 1), short conv of 4, gate and output-gate
 /// bottlenecks of the value head dim, β ∈ (0, 1), chunk 64 in fla's kernels. Scaled to Zoo's widths: 2 heads of
-/// d_model / 2 (32 at d_model 64, a state of 2 · 32 · 32 = 2,048 numbers, as a default gated-deltanet's), and chunk 8
-/// because the exact chunked form materialises B·H·L·C·K relative decays (see <see cref="GatedDeltaPerChannel.Chunked"/>):
-/// at d_model 256, B 4, L 1,024 (one thread, CPU time, forward+backward of the layer) chunk 8 is 2.7× the reference
-/// loop, chunk 4 2.0×, chunk 16 1.6× (gated-deltanet's chunk 64: 4.6×). The key dim is also the decay's width.
+/// d_model / 2 (32 at d_model 64, a state of 2 · 32 · 32 = 2,048 numbers, as a default gated-deltanet's), and chunk 32
+/// with sub-chunks of 4: the exact chunked form materialises its relative decays only within sub-chunks (secondary
+/// chunking, see <see cref="GatedDeltaPerChannel.Chunked"/>; fla's kernels: chunk 64, sub-chunk 16). At d_model 64, B 4,
+/// L 1,024 (zoo bench forward+backward, one thread, a shared 2-core machine at load 5–10, medians of 6 runs) it is 4.9× the
+/// reference loop with the reference timed first, 3.0× when it is the first thing a fresh process times (its warm-up
+/// shows); the former chunk 8 without sub-chunks was 2.9× and 2.5×. Chunk 16 and sub-chunk 2 are about as fast; chunk 64
+/// is slower. The key dim is also the decay's width.
 /// </remarks>
 public sealed record KdaOptions : ConvolvedMemoryOptions
 {

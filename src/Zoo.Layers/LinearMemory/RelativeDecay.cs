@@ -21,9 +21,9 @@ internal static class RelativeDecay
     /// <summary>
     /// M_pq = Σ_d x_p,id y_q,jd e^{G_id − G_jd} for j ≤ i, zero above the diagonal, from the stacked x [P, .., C, K] and
     /// y [Q, .., C, K] and the within-chunk cumulative log-decay G [.., C, K] (non-increasing along C), so that the decays
-    /// are worked out once for every pair. Laid out [.., P, C_i, Q·C_j]: row i of x_p against [y_0 | y_1 | ..]. The diagonal sub-chunks have size
-    /// <paramref name="subChunk"/> (at most C); a chunk that is not the sub-chunk times a power of two is padded inside
-    /// (G's last value, zero x and y) and cut back.
+    /// are worked out once for every pair. Laid out [.., P, C_i, Q·C_j]: row i of x_p against [y_0 | y_1 | ..]. The
+    /// diagonal sub-chunks have size <paramref name="subChunk"/> (at most C); a chunk that is not the sub-chunk times a
+    /// power of two is padded inside (G's last value, zero x and y) and cut back.
     /// </summary>
     internal static Tensor Scores(Tensor x, Tensor y, Tensor g, int subChunk)
     {
@@ -43,8 +43,8 @@ internal static class RelativeDecay
             g = cat(new[] { g, g.narrow(1, c - 1, 1).expand(batch, padded - c, dk) }, 1);
         }
 
-        // Diagonal sub-chunks: relative decays [Bt, blocks, sub_i, 1, sub_j, K], masked before exp where j > i (both in place on
-        // the difference, which no backward reads, so the pass allocates one such tensor, not three); then per i
+        // Diagonal sub-chunks: relative decays [Bt, blocks, sub_i, 1, sub_j, K], masked before exp where j > i (both in place
+        // on the difference, which no backward reads, so the pass allocates one such tensor, not three); then per i
         // [Q·sub_j, K] (y_j ⊙ R_ij) × [K, P] (x_i) → m [Bt, blocks, P, sub_i, Q, sub_j].
         var gb = g.view(batch, blocks, sub, dk);
         var mask = ones(sub, sub, dtype: ScalarType.Bool, device: g.device).triu(1).view(sub, 1, sub, 1);   // [sub_i, 1, sub_j, 1]
@@ -77,5 +77,4 @@ internal static class RelativeDecay
         Array.Copy(outer, 0, shape, 0, outer.Length);
         return result.reshape(shape).MoveToOuterDisposeScope();
     }
-
 }

@@ -14,10 +14,12 @@ namespace Zoo.Layers.LinearMemory;
 /// 2 · 32 · 32 = 2,048 numbers as a default gated-deltanet's), value dim = key dim. The low-rank (LoRA) widths default to
 /// fla's formulas without their floor of 32 and rounding to multiples of 32 (which at d_model 64 would make every LoRA
 /// half the model's width): decay and in-context rate round(2.5 · √d_model · head_dim / 64), output gate round(5 · √d_model)
-/// (10, 10 and 40 at d_model 64). Chunk 8, because the exact chunked form materialises 2·B·H·L·C·K relative decays
-/// (see <see cref="GeneralizedDelta.Chunked"/>; fla's kernels chunk 64 with secondary chunking): at d_model 64, B 4,
-/// L 1,024 (zoo bench forward+backward, one thread, a shared machine) chunk 8 is 2.6× the reference loop, chunk 16 2.0×;
-/// chunk 4 is no faster than 8. The key dim is the width of the receptance, key, decay, removal key and rate.
+/// (10, 10 and 40 at d_model 64). Chunk 16 with sub-chunks of 4: the exact chunked form materialises its relative decays
+/// only within sub-chunks (secondary chunking, see <see cref="GeneralizedDelta.Chunked"/>; fla's kernels chunk 64 with
+/// secondary chunking): at d_model 64, B 4, L 1,024 (zoo bench forward+backward, one thread, a shared 2-core machine at
+/// load 5–10, medians of 6 runs) it is 4.4× the reference loop (3.6× with the reference timed first); the former chunk 8
+/// without sub-chunks was 2.4× (2.6×). Chunk 32 is about as fast, sub-chunk 8 and chunk 64 slower. The key dim is the
+/// width of the receptance, key, decay, removal key and rate.
 /// </remarks>
 public sealed record Rwkv7Options : HeadedMemoryOptions
 {
