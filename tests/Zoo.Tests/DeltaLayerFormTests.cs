@@ -15,6 +15,7 @@ public sealed class DeltaLayerFormTests(ITestOutputHelper output)
 {
     [Theory]
     [InlineData("kda", "{\"chunk_size\": 5}")]
+    [InlineData("kda", "{\"chunk_size\": 16, \"sub_chunk\": 2}")]
     [InlineData("kda", "{\"heads\": 3, \"key_dim\": 5, \"value_dim\": 3, \"gate_rank\": 2, \"chunk_size\": 4, \"allow_neg_eigval\": true}")]
     [InlineData("gated-deltaproduct", "{\"chunk_size\": 5}")]
     [InlineData("gated-deltaproduct", "{\"heads\": 3, \"key_dim\": 5, \"value_dim\": 3, \"householder\": 3, \"chunk_size\": 7}")]

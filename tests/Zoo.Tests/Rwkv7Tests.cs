@@ -28,6 +28,8 @@ public sealed class Rwkv7Tests(ITestOutputHelper output)
             "near1" => full(new[] { b, h, l, dk }, Math.Log(1 - 1e-6), dtype: ScalarType.Float64),
             "one" => zeros(new[] { b, h, l, dk }, dtype: ScalarType.Float64),
             "rwkv" => -Math.Exp(-0.5) * U(b, h, l, dk),
+            // log w ∈ (−20, −5): over a chunk of 64, e^{−G} alone would overflow even float64 (e^{800}).
+            "strong" => -20 + 15 * U(b, h, l, dk),
             _ => -8 * U(b, h, l, dk).pow(3),
         };
         var rate = gate == "one" ? ones(new[] { b, h, l, dk }, dtype: ScalarType.Float64) : U(b, h, l, dk);
@@ -37,12 +39,12 @@ public sealed class Rwkv7Tests(ITestOutputHelper output)
             Leaf(removal), Leaf(rate), Leaf(R(b, h, dk, dv) * 0.3) };
     }
 
-    private static (Tensor O, Tensor S, Tensor[] Grads) Run(Tensor[] x, bool chunked, int chunk, bool withState = true)
+    private static (Tensor O, Tensor S, Tensor[] Grads) Run(Tensor[] x, bool chunked, int chunk, bool withState = true, int subChunk = 4)
     {
         foreach (var t in x) t.grad?.zero_();
         var s0 = withState ? x[6] : null;
         var (o, s) = chunked
-            ? GeneralizedDelta.Chunked(x[0], x[1], x[2], x[3], x[4], x[5], s0, chunk)
+            ? GeneralizedDelta.Chunked(x[0], x[1], x[2], x[3], x[4], x[5], s0, chunk, subChunk)
             : GeneralizedDelta.Reference(x[0], x[1], x[2], x[3], x[4], x[5], s0);
         // A loss that weighs every output and state entry differently, so no gradient cancels by symmetry.
         var wo = linspace(-1, 1, o.numel(), dtype: o.dtype).reshape(o.shape);
@@ -72,6 +74,36 @@ public sealed class Rwkv7Tests(ITestOutputHelper output)
         Assert.True(dS < 1e-10, $"final states differ by {dS}");
         for (int i = 0; i < rg.Length; i++)
             Assert.True(TestSupport.MaxAbsDiff(rg[i], cg[i]) < 1e-9, $"grad of {Names[i]} differs by {TestSupport.MaxAbsDiff(rg[i], cg[i])}");
+    }
+
+    /// <summary>
+    /// The secondary chunking of the relative decays (RelativeDecay.Scores): sub-chunks inside larger chunks, lengths
+    /// neither divides, a chunk that is not the sub-chunk times a power of two, sub-chunks of 1 and of the whole chunk, and
+    /// decays strong enough that any factorisation through e^{−G} would overflow.
+    /// </summary>
+    [Theory]
+    [InlineData(45, 32, 8, "random", true)]
+    [InlineData(45, 32, 8, "strong", true)]
+    [InlineData(100, 64, 4, "strong", false)]
+    [InlineData(70, 64, 2, "rwkv", true)]
+    [InlineData(50, 24, 8, "rwkv", true)]     // 24 = 3 sub-chunks: padded to 4 inside
+    [InlineData(37, 16, 1, "near1", true)]
+    [InlineData(33, 16, 16, "one", true)]     // one sub-chunk: every relative decay materialised
+    [InlineData(29, 8, 16, "random", true)]   // sub-chunk larger than the chunk
+    [InlineData(9, 1, 4, "rwkv", true)]       // chunks of one step
+    public void Sub_chunked_equals_reference_in_float64(int length, int chunk, int subChunk, string gate, bool withState)
+    {
+        using var scope = NewDisposeScope();
+        var x = Make(2, 3, length, 6, 5, ScalarType.Float64, gate, seed: (ulong)(length * 31 + chunk + subChunk));
+        var (ro, rs, rg) = Run(x, chunked: false, chunk, withState);
+        var (co, cs, cg) = Run(x, chunked: true, chunk, withState, subChunk);
+        double dO = TestSupport.MaxAbsDiff(ro, co), dS = TestSupport.MaxAbsDiff(rs, cs);
+        double dG = rg.Zip(cg).Max(p => TestSupport.MaxAbsDiff(p.First, p.Second));
+        output.WriteLine($"L {length} C {chunk} c {subChunk} {gate} state {withState}: |Δo| {dO:E2} |ΔS| {dS:E2} max |Δgrad| {dG:E2}");
+        Assert.True(dO < 1e-12, $"outputs differ by {dO}");
+        Assert.True(dS < 1e-12, $"final states differ by {dS}");
+        for (int i = 0; i < rg.Length; i++)
+            Assert.True(TestSupport.MaxAbsDiff(rg[i], cg[i]) < 1e-12, $"grad of {Names[i]} differs by {TestSupport.MaxAbsDiff(rg[i], cg[i])}");
     }
 
     [Theory]
@@ -128,6 +160,7 @@ public sealed class Rwkv7Tests(ITestOutputHelper output)
 
     [Theory]
     [InlineData("{\"chunk_size\": 5}")]
+    [InlineData("{\"chunk_size\": 16, \"sub_chunk\": 2}")]
     [InlineData("{\"heads\": 3, \"key_dim\": 5, \"value_dim\": 3, \"decay_rank\": 2, \"rate_rank\": 3, \"gate_rank\": 2, \"chunk_size\": 4}")]
     public void Layer_chunked_form_equals_the_reference_form_in_float64(string options)
     {

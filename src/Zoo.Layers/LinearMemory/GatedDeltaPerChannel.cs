@@ -5,7 +5,7 @@ namespace Zoo.Layers.LinearMemory;
 /// <summary>
 /// The gated delta rule with a decay per key dimension (Kimi Delta Attention's recurrence: Kimi Team 2025, "Kimi
 /// Linear", arXiv 2510.26692, eq. 1 and §3.1), as an op with two forms: <see cref="Reference"/>, the per-token loop, and
-/// <see cref="Chunked"/>, the chunkwise WY / UT form with the relative decays materialised per dimension.
+/// <see cref="Chunked"/>, the chunkwise WY / UT form with the relative decays per dimension secondary-chunked.
 /// </summary>
 /// <remarks>
 /// Per head, with the state S ∈ ℝ^{K×V} and o_t = S_tᵀ q_t:
@@ -39,17 +39,17 @@ public static class GatedDeltaPerChannel
 
     /// <summary>
     /// The form a layer's options choose: <see cref="Reference"/> for <see cref="MemoryForm.Reference"/> and for a single
-    /// token (a recurrent step), otherwise <see cref="Chunked"/> with <paramref name="chunkSize"/>.
+    /// token (a recurrent step), otherwise <see cref="Chunked"/> with <paramref name="chunkSize"/> and <paramref name="subChunk"/>.
     /// </summary>
     public static (Tensor Output, Tensor State) Apply(MemoryForm form, Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor beta,
-        Tensor initialState, int chunkSize) =>
+        Tensor initialState, int chunkSize, int subChunk) =>
         form == MemoryForm.Reference || q.shape[2] == 1
             ? Reference(q, k, v, logDecay, beta, initialState)
-            : Chunked(q, k, v, logDecay, beta, initialState, chunkSize);
+            : Chunked(q, k, v, logDecay, beta, initialState, chunkSize, subChunk);
 
     /// <summary>
     /// Chunkwise form with chunk size <paramref name="chunkSize"/>. With G the within-chunk cumulative log-decay [C, K]
-    /// and R_ij = e^{G_i − G_j} ∈ (0, 1]^K for j ≤ i (0 above the diagonal), built as a [C, C, K] tensor per chunk:
+    /// and R_ij = e^{G_i − G_j} ∈ (0, 1]^K for j ≤ i (0 above the diagonal):
     /// <list type="bullet">
     /// <item>A_ij = β_i Σ_d k_id k_jd R_ijd (j &lt; i); the UT transform T = (I + A)⁻¹ gives u = T (β ⊙ V) and
     /// w = T (β ⊙ K ⊙ e^G) (one unit-triangular solve, <see cref="GatedDelta.SolveUt"/>);</item>
@@ -57,13 +57,15 @@ public static class GatedDeltaPerChannel
     /// <item>S ← Diag(e^{G_C}) S + Σ_j (k_j ⊙ e^{G_C − G_j}) writes_jᵀ (the across-chunk recurrence shared with
     /// <see cref="GatedDelta"/>, <see cref="GatedDelta.AcrossChunks"/>).</item>
     /// </list>
+    /// The two R-weighted products come from <see cref="RelativeDecay.Scores"/> (secondary chunking, as fla's kernels):
+    /// R is materialised only within diagonal sub-chunks of <paramref name="subChunk"/> steps, and the blocks between
+    /// sub-chunks are matmuls through reference points.
     /// Every exponent is a sum of log-decays over a forward span, so ≤ 0: nothing overflows and nothing is divided, and
-    /// the form is exact for any decay (as <see cref="GatedLinearAttention.Chunked"/>), at the cost of B·H·L·C·K numbers
-    /// for the relative decays (fla's kernels use secondary chunking instead). Lengths not divisible by the chunk size
-    /// are padded with steps that neither decay nor write (log α = 0, β = 0, k = 0).
+    /// the form is exact for any decay (as <see cref="GatedLinearAttention.Chunked"/>). Lengths not divisible by the
+    /// chunk size are padded with steps that neither decay nor write (log α = 0, β = 0, k = 0).
     /// </summary>
     public static (Tensor Output, Tensor State) Chunked(Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor beta,
-        Tensor? initialState = null, int chunkSize = 8)
+        Tensor? initialState = null, int chunkSize = 32, int subChunk = 4)
     {
         if (chunkSize < 1) throw new ArgumentOutOfRangeException(nameof(chunkSize));
         using var scope = NewDisposeScope();
@@ -77,14 +79,11 @@ public static class GatedDeltaPerChannel
         var bc = GatedDelta.Chunks(beta, pad, n, c).unsqueeze(-1);                      // [B, H, N, C, 1]
         var gEnd = g[.., .., .., -1];                                                    // G_C: [B, H, N, K]
 
-        // R_ij = e^{G_i − G_j} for j ≤ i, else 0: masked before exp so the upper triangle never overflows.
-        var future = ones(c, c, dtype: ScalarType.Bool, device: q.device).triu(1).unsqueeze(-1);
-        var relative = (g.unsqueeze(-2) - g.unsqueeze(-3)).masked_fill(future, double.NegativeInfinity).exp();   // [B, H, N, C, C, K]
-        // k_j ⊙ R_ij, then both reductions over d at once: [.., i, j, K] × [.., i, K, 2] (q_i and k_i side by side).
-        var pairs = (kc.unsqueeze(-3) * relative).matmul(stack(new[] { qc, kc }, -1));  // [B, H, N, C, C, 2]
-        var intra = pairs[TensorIndex.Ellipsis, 0];                                      // Σ_d q_id k_jd R_ijd
-        var a = pairs[TensorIndex.Ellipsis, 1] * bc;                                     // β_i Σ_d k_id k_jd R_ijd (diagonal unread)
+        // Σ_d q_id k_jd R_ijd and β_i Σ_d k_id k_jd R_ijd (j ≤ i) from one call: q and β ⊙ k stacked in front, k shared.
         var kBeta = kc * bc;
+        var pairs = RelativeDecay.Scores(stack(new[] { qc, kBeta }), kc.unsqueeze(0), g, subChunk);  // [B, H, N, 2, C, C]
+        var intra = pairs.select(-3, 0);
+        var a = pairs.select(-3, 1);                                                              // A (diagonal unread)
         var (u, w) = GatedDelta.SolveUt(a, vc * bc, kBeta * g.exp());
         var qDecayed = qc * g.exp();
         var kToEndT = (kc * (gEnd.unsqueeze(-2) - g).exp()).transpose(-1, -2);          // (k_j ⊙ e^{G_C − G_j})ᵀ: [B, H, N, K, C]

@@ -6,7 +6,7 @@ namespace Zoo.Layers.LinearMemory;
 /// The generalized delta rule of RWKV-7 (Peng et al. 2025, "RWKV-7 'Goose' with Expressive Dynamic State Evolution",
 /// arXiv 2503.14456, §4): a diagonal-plus-low-rank transition with a decay per key dimension, a removal key separate
 /// from the write key and a removal rate per key dimension, as an op with two forms: <see cref="Reference"/>, the
-/// per-token loop, and <see cref="Chunked"/>, the chunkwise WY / UT form with the relative decays materialised per dimension.
+/// per-token loop, and <see cref="Chunked"/>, the chunkwise WY / UT form with the relative decays per dimension secondary-chunked.
 /// </summary>
 /// <remarks>
 /// The paper writes the state as S ∈ ℝ^{V×K}: S_t = S_{t−1} (Diag(w_t) − κ̂_tᵀ (a_t ⊙ κ̂_t)) + v_tᵀ k̃_t, o_t = S_t r_t.
@@ -46,18 +46,18 @@ public static class GeneralizedDelta
 
     /// <summary>
     /// The form a layer's options choose: <see cref="Reference"/> for <see cref="MemoryForm.Reference"/> and for a single
-    /// token (a recurrent step), otherwise <see cref="Chunked"/> with <paramref name="chunkSize"/>.
+    /// token (a recurrent step), otherwise <see cref="Chunked"/> with <paramref name="chunkSize"/> and <paramref name="subChunk"/>.
     /// </summary>
     public static (Tensor Output, Tensor State) Apply(MemoryForm form, Tensor r, Tensor k, Tensor v, Tensor logDecay, Tensor removalKey,
-        Tensor rate, Tensor? initialState, int chunkSize) =>
+        Tensor rate, Tensor? initialState, int chunkSize, int subChunk) =>
         form == MemoryForm.Reference || r.shape[2] == 1
             ? Reference(r, k, v, logDecay, removalKey, rate, initialState)
-            : Chunked(r, k, v, logDecay, removalKey, rate, initialState, chunkSize);
+            : Chunked(r, k, v, logDecay, removalKey, rate, initialState, chunkSize, subChunk);
 
     /// <summary>
     /// Chunkwise form with chunk size <paramref name="chunkSize"/>. Within a chunk from state S_0, with G_i the cumulative
     /// log-decay through step i [C, K] (G_0 = 0 before the first step), b_j = a_j ⊙ κ̂_j, and the relative decays
-    /// R_ij = e^{G_i − G_j} (j ≤ i) and R'_ij = e^{G_{i−1} − G_j} (j &lt; i), each a [C, C, K] tensor per chunk:
+    /// R_ij = e^{G_i − G_j} (j ≤ i) and R'_ij = e^{G_{i−1} − G_j} (j &lt; i):
     /// <list type="bullet">
     /// <item>unrolled, S_i = e^{G_i} ⊙ S_0 − Σ_{j≤i} (R_ij ⊙ b_j) z_j + Σ_{j≤i} (R_ij ⊙ k̃_j) v_jᵀ, so the reads
     /// z_i = κ̂_iᵀ S_{i−1} satisfy (I + A) z = A_k V + (κ̂ ⊙ e^{G_{i−1}}) S_0 with the strictly lower
@@ -69,11 +69,13 @@ public static class GeneralizedDelta
     /// Both sums run through <see cref="GatedDelta.AcrossChunks"/> as one set of 2C writes per chunk, [−z; v] =
     /// [−u; V] − [W; 0] S_0, with keys [b; k̃] (the v half does not depend on the state). Every exponent is a sum of
     /// log-decays over a forward span, so ≤ 0: nothing overflows and nothing is divided, and the form is exact for any
-    /// decay, at the cost of 2·B·H·L·C·K numbers for the relative decays. Lengths not divisible by the chunk size are
-    /// padded with steps that neither decay, read nor write (log w = 0, κ̂ = 0, k̃ = 0).
+    /// decay. The four R- and R'-weighted products come from one <see cref="RelativeDecay.Scores"/> call (secondary
+    /// chunking: R materialised only within diagonal sub-chunks of <paramref name="subChunk"/> steps, matmuls between
+    /// them), R' as R one row down (A's row i is row i − 1 of the R-product with κ̂ moved up a step). Lengths not
+    /// divisible by the chunk size are padded with steps that neither decay, read nor write (log w = 0, κ̂ = 0, k̃ = 0).
     /// </summary>
     public static (Tensor Output, Tensor State) Chunked(Tensor r, Tensor k, Tensor v, Tensor logDecay, Tensor removalKey, Tensor rate,
-        Tensor? initialState = null, int chunkSize = 8)
+        Tensor? initialState = null, int chunkSize = 16, int subChunk = 4)
     {
         if (chunkSize < 1) throw new ArgumentOutOfRangeException(nameof(chunkSize));
         using var scope = NewDisposeScope();
@@ -90,21 +92,13 @@ public static class GeneralizedDelta
         var gBefore = g - logW;                                                               // G_{i−1}
         var gEnd = g[.., .., .., -1];                                                         // G_C: [B, H, N, K]
 
-        // R_ij = e^{G_i − G_j} (j ≤ i) and R'_ij = e^{G_{i−1} − G_j} (j < i), laid out [.., j, i, K] and masked before exp
-        // so nothing overflows.
-        var later = ones(c, c, dtype: ScalarType.Bool, device: r.device).tril(-1).unsqueeze(-1);     // j > i
-        var notEarlier = ones(c, c, dtype: ScalarType.Bool, device: r.device).tril(0).unsqueeze(-1); // j ≥ i
-        var within = (g.unsqueeze(-3) - g.unsqueeze(-2)).masked_fill(later, double.NegativeInfinity).exp();          // [B, H, N, C_j, C_i, K]
-        var before = (gBefore.unsqueeze(-3) - g.unsqueeze(-2)).masked_fill(notEarlier, double.NegativeInfinity).exp();
-        // Σ_d x_id y_jd R_ijd for y = b and y = k̃ at once: per j, [i, K] (x_i ⊙ R_ij) × [K, 2] (b_j, k̃_j) → [.., i, 2C].
-        var keyPair = stack(new[] { bc, kc }, -1);                                            // [B, H, N, C_j, K, 2]
-        Tensor Pairs(Tensor relative, Tensor x)
-        {
-            var p = (relative * x.unsqueeze(-3)).matmul(keyPair);                             // [B, H, N, C_j, C_i, 2]
-            return cat(new[] { p[TensorIndex.Ellipsis, 0], p[TensorIndex.Ellipsis, 1] }, -2).transpose(-1, -2);
-        }
-        var reads = Pairs(before, ec);                                                        // [A | A_k]: [B, H, N, C, 2C]
-        var intra = Pairs(within, rc);                                                        // [r·b R | r·k̃ R]
+        // Σ_d x_id y_jd R_ijd for x ∈ {r, κ̂ shifted} and y ∈ {b, k̃}, all four from one call (x and y stacked in front).
+        // A_ij = Σ_d κ̂_id y_jd e^{G_{i−1} − G_j} (j < i) is row i − 1 of the same product for x'_{i−1} = κ̂_i: κ̂ moved
+        // up a step (a zero last row), the result moved down a step (a zero first row).
+        var shifted = nn.functional.pad(ec.narrow(-2, 1, c - 1), new long[] { 0, 0, 0, 1 });
+        var scores = RelativeDecay.Scores(stack(new[] { rc, shifted }), stack(new[] { bc, kc }), g, subChunk);   // [B, H, N, 2, C, 2C]
+        var intra = scores.select(-3, 0);                                                     // [r·b R | r·k̃ R]: [B, H, N, C, 2C]
+        var reads = nn.functional.pad(scores.select(-3, 1).narrow(-2, 0, c - 1), new long[] { 0, 0, 1, 0 });   // [A | A_k], R'_ij = e^{G_{i−1} − G_j}
         var (u, w) = GatedDelta.SolveUt(reads[TensorIndex.Ellipsis, ..c], reads[TensorIndex.Ellipsis, c..].matmul(vc), ec * gBefore.exp());
         var writes = cat(new[] { -u, vc }, -2);                                               // [−u; V]: [B, H, N, 2C, V]
         var erase = cat(new[] { w, zeros_like(w) }, -2);                                      // [W; 0]:  [B, H, N, 2C, K]

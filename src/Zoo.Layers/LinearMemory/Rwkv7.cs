@@ -14,10 +14,12 @@ namespace Zoo.Layers.LinearMemory;
 /// 2 · 32 · 32 = 2,048 numbers as a default gated-deltanet's), value dim = key dim. The low-rank (LoRA) widths default to
 /// fla's formulas without their floor of 32 and rounding to multiples of 32 (which at d_model 64 would make every LoRA
 /// half the model's width): decay and in-context rate round(2.5 · √d_model · head_dim / 64), output gate round(5 · √d_model)
-/// (10, 10 and 40 at d_model 64). Chunk 8, because the exact chunked form materialises 2·B·H·L·C·K relative decays
-/// (see <see cref="GeneralizedDelta.Chunked"/>; fla's kernels chunk 64 with secondary chunking): at d_model 64, B 4,
-/// L 1,024 (zoo bench forward+backward, one thread, a shared machine) chunk 8 is 2.6× the reference loop, chunk 16 2.0×;
-/// chunk 4 is no faster than 8. The key dim is the width of the receptance, key, decay, removal key and rate.
+/// (10, 10 and 40 at d_model 64). Chunk 16 with sub-chunks of 4: the exact chunked form materialises its relative decays
+/// only within sub-chunks (secondary chunking, see <see cref="GeneralizedDelta.Chunked"/>; fla's kernels chunk 64 with
+/// secondary chunking): at d_model 64, B 4, L 1,024 (zoo bench forward+backward, one thread, a shared 2-core machine at
+/// load 5–10, medians of 6 runs) it is 4.4× the reference loop (3.6× with the reference timed first); the former chunk 8
+/// without sub-chunks was 2.4× (2.6×). Chunk 32 is about as fast, sub-chunk 8 and chunk 64 slower. The key dim is the
+/// width of the receptance, key, decay, removal key and rate.
 /// </remarks>
 public sealed record Rwkv7Options : HeadedMemoryOptions
 {
@@ -33,9 +35,13 @@ public sealed record Rwkv7Options : HeadedMemoryOptions
     [Option("LoRA width of the output gate g (0 = round(5·√d_model), fla's without its floor of 32)", Min = 0)]
     public int GateRank { get; init; }
 
-    /// <summary>Chunk size of the chunked form (its relative decays take 2·B·H·L·C·K numbers).</summary>
+    /// <summary>Chunk size of the chunked form (steps per iteration of its sequential across-chunk loop).</summary>
     [Option("chunk size C of the chunked form", Min = 1, Max = 256)]
-    public int ChunkSize { get; init; } = 8;
+    public int ChunkSize { get; init; } = 16;
+
+    /// <summary>Sub-chunk size of the chunked form: relative decays are materialised only within sub-chunks (2·B·H·L·c·K numbers, c the sub-chunk), matmuls between them.</summary>
+    [Option("sub-chunk size of the chunked form's secondary chunking (relative decays materialised only within sub-chunks)", Min = 1, Max = 256)]
+    public int SubChunk { get; init; } = 4;
 
     /// <summary>A LoRA width: given, or round(scale · √d_model · key_dim / 64) (at least 1).</summary>
     internal static int Rank(int given, double scale, int dModel, double headFactor) =>
@@ -71,6 +77,7 @@ public sealed record Rwkv7Options : HeadedMemoryOptions
 [ZooLayer("rwkv7", typeof(Rwkv7Options), Summary = "RWKV-7 Goose: generalized delta rule with vector decay and in-context learning rate (Peng et al. 2025)")]
 [ContractCase("{}")]
 [ContractCase("{\"chunk_size\": 4}")]
+[ContractCase("{\"chunk_size\": 24, \"sub_chunk\": 8}")]
 [ContractCase("{\"heads\": 3, \"key_dim\": 5, \"value_dim\": 3, \"decay_rank\": 2, \"rate_rank\": 3, \"gate_rank\": 2, \"chunk_size\": 8}")]
 [ContractCase("{\"form\": \"reference\"}")]
 [ContractCase("{\"chunk_size\": 64}")]
@@ -174,7 +181,7 @@ public sealed class Rwkv7 : SequenceLayer
 
         static Tensor Op(Tensor t) => t.transpose(1, 2);                                                    // [B, L, H, d] → [B, H, L, d]
         var (o, s) = GeneralizedDelta.Apply(_o.Form, Op(r), Op(write), Op(v), Op(Heads(logDecay, _dk)), Op(removal), Op(rate),
-            state["S"], _o.ChunkSize);
+            state["S"], _o.ChunkSize, _o.SubChunk);
         // GroupNorm with one group per head (eps head_dim · 1e-5, as fla), then the bonus (r ⊙ ρ ⊙ k̃)·v and the gate.
         var y = nn.functional.layer_norm(o.transpose(1, 2), new long[] { _dv }, eps: _dk * 1e-5) * gn_weight + gn_bias;
         var bonus = (r * r_k * write).sum(-1, keepdim: true) * v;
