@@ -12,10 +12,12 @@ namespace Zoo.Runner.Training;
 /// </summary>
 /// <remarks>
 /// The background build is used on a GPU only. On the CPU it gains nothing (the trainer and the generator share the
-/// process's cores, one thread per process in Zoo's suites) and it is not safe there: with it, one in two to ten CPU
-/// runs failed mid-training with native errors ("Expected false to be true", "Unknown scalar type", an internal
-/// assert in c10's Scalar) in suites of MQAR and SelectivBench runs, and none has since it builds inline. Whether
-/// libtorch (or TorchSharp) races on the host while a CUDA step runs is not yet checked on a GPU.
+/// process's cores, one thread per process in Zoo's suites), and with it CPU runs failed mid-training with native
+/// errors ("Expected false to be true", "Unknown scalar type", an internal assert in c10's Scalar): 6 of 10 runs in a
+/// SelectivBench suite and 1 of 9 MQAR runs. The errors look like a native object (a scalar or tensor handle) freed by
+/// the garbage collector's finalizer during a native call, which a second allocating thread makes far more likely; the
+/// same error appeared twice, without the prefetcher, in a long single-threaded bench. Whether a GPU run is exposed the
+/// same way is not yet checked.
 /// </remarks>
 public sealed class BatchPrefetcher : IDisposable
 {
