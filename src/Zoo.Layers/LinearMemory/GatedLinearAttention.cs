@@ -36,59 +36,42 @@ public static class GatedLinearAttention
     /// token, otherwise <see cref="Chunked"/> with <paramref name="chunkSize"/>. Pass a null <paramref name="initialState"/>
     /// for a fresh sequence rather than zeros: the chunked form then skips its first chunk's reads of the state.
     /// </summary>
-    public static (Tensor Output, Tensor State) Apply(MemoryForm form, Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor? initialState, int chunkSize) =>
-        form == MemoryForm.Reference || q.shape[2] == 1 ? Reference(q, k, v, logDecay, initialState) : Chunked(q, k, v, logDecay, initialState, chunkSize);
+    public static (Tensor Output, Tensor State) Apply(MemoryForm form, Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor? initialState,
+        int chunkSize, int subChunk = DefaultSubChunk) =>
+        form == MemoryForm.Reference || q.shape[2] == 1
+            ? Reference(q, k, v, logDecay, initialState)
+            : Chunked(q, k, v, logDecay, initialState, chunkSize, subChunk);
+
+    /// <summary>Sub-chunk of the secondary chunking the layers use (GLA, HGRN2); not an option, as it changes no number beyond rounding.</summary>
+    public const int DefaultSubChunk = 4;
 
     /// <summary>
-    /// Chunkwise form with chunk size <paramref name="chunkSize"/> (the paper's §4.2 with the relative decays
-    /// materialised rather than secondary-chunked). With G the within-chunk cumulative log-decay [C, K]:
-    /// inter-chunk o_i = (q_i ⊙ e^{G_i}) S; intra-chunk o_i += Σ_{j≤i} (Σ_d q_id k_jd e^{G_id − G_jd}) v_j, from the
-    /// relative decays e^{G_i − G_j} built as a [C, C, K] tensor per chunk; S ← diag(e^{G_C}) S + Σ_j (k_j ⊙ e^{G_C − G_j}) v_jᵀ.
-    /// Every exponent is a sum of log-decays over a forward span, so ≤ 0: nothing overflows and nothing is divided,
-    /// so the form is exact (no stabilisation error) for any decay, at the cost of B·H·L·C·K numbers for the relative
-    /// decays — hence the small default chunk. Lengths not divisible by the chunk size are padded with steps that
-    /// neither decay nor write.
+    /// Chunkwise form with chunk size <paramref name="chunkSize"/> (the paper's §4.2). With G the within-chunk
+    /// cumulative log-decay [C, K]: inter-chunk o_i = (q_i ⊙ e^{G_i}) S; intra-chunk o_i += Σ_{j≤i} (Σ_d q_id k_jd
+    /// e^{G_id − G_jd}) v_j, by the paper's secondary chunking (<see cref="RelativeDecay.Scores"/>: relative decays
+    /// materialised only within diagonal sub-chunks of <paramref name="subChunk"/> steps, the blocks between them matmuls
+    /// through reference points); S ← diag(e^{G_C}) S + Σ_j (k_j ⊙ e^{G_C − G_j}) v_jᵀ, the across-chunk recurrence of
+    /// the delta forms without erase (<see cref="GatedDelta.AcrossChunks"/>). Every exponent is a sum of log-decays over a
+    /// forward span, so ≤ 0: nothing overflows and nothing is divided, so the form is exact (no stabilisation error) for
+    /// any decay. Lengths not divisible by the chunk size are padded with steps that neither decay nor write.
     /// </summary>
     public static (Tensor Output, Tensor State) Chunked(Tensor q, Tensor k, Tensor v, Tensor logDecay, Tensor? initialState = null,
-        int chunkSize = 16)
+        int chunkSize = 16, int subChunk = DefaultSubChunk)
     {
         if (chunkSize < 1) throw new ArgumentOutOfRangeException(nameof(chunkSize));
         using var scope = NewDisposeScope();
-        long b = q.shape[0], h = q.shape[1], l = q.shape[2], dk = q.shape[3], dv = v.shape[3];
+        long l = q.shape[2], dk = q.shape[3];
         int c = chunkSize;
         long pad = (c - l % c) % c, n = (l + pad) / c;
-        Tensor Chunks(Tensor x) => (pad == 0 ? x : nn.functional.pad(x, new long[] { 0, 0, 0, pad })).reshape(b, h, n, c, x.shape[3]);
-        var qc = Chunks(q);
-        var kc = Chunks(k);
-        var vc = Chunks(v);
-        var g = Chunks(logDecay).cumsum(-2);                                           // G: [B, H, N, C, K]
-        var gEnd = g[.., .., .., -1];                                                  // G_C: [B, H, N, K]
-
-        // e^{G_i − G_j} for j ≤ i, else 0: masked before exp so the upper triangle never overflows.
-        var future = ones(c, c, dtype: ScalarType.Bool, device: q.device).triu(1).unsqueeze(-1);
-        var relative = (g.unsqueeze(-2) - g.unsqueeze(-3)).masked_fill(future, double.NegativeInfinity).exp();   // [B, H, N, C, C, K]
-        var intra = (qc.unsqueeze(-2) * kc.unsqueeze(-3) * relative).sum(-1);         // [B, H, N, C, C]
+        var qc = GatedDelta.Chunks(q, pad, n, c);
+        var kc = GatedDelta.Chunks(k, pad, n, c);
+        var vc = GatedDelta.Chunks(v, pad, n, c);
+        var g = GatedDelta.Chunks(logDecay, pad, n, c).cumsum(-2);                      // G: [B, H, N, C, K]
+        var gEnd = g[.., .., .., -1];                                                    // G_C: [B, H, N, K]
+        var intra = RelativeDecay.Scores(qc.unsqueeze(0), kc.unsqueeze(0), g, subChunk).squeeze(-3);   // [B, H, N, C, C]
         var qDecayed = qc * g.exp();
-        var kToEnd = (kc * (gEnd.unsqueeze(-2) - g).exp()).transpose(-1, -2);          // (k_j ⊙ e^{G_C − G_j})ᵀ: [B, H, N, K, C]
-
-        // Without an initial state the first chunk starts from S = 0: its reads of S are skipped, not computed as zeros.
-        Tensor? s = initialState;
-        var outputs = new Tensor[n];
-        var (vs, qds, intras, toEnds, decays) = (vc.unbind(2), qDecayed.unbind(2), intra.unbind(2), kToEnd.unbind(2), gEnd.exp().unsqueeze(-1).unbind(2));
-        for (long i = 0; i < n; i++)
-        {
-            if (s is null)
-            {
-                outputs[i] = intras[i].matmul(vs[i]);
-                s = toEnds[i].matmul(vs[i]);
-                continue;
-            }
-            outputs[i] = qds[i].matmul(s) + intras[i].matmul(vs[i]);
-            s = decays[i] * s + toEnds[i].matmul(vs[i]);
-        }
-        s ??= zeros(new[] { b, h, dk, dv }, dtype: q.dtype, device: q.device);
-        var o = cat(outputs, 2);
-        if (pad > 0) o = o[.., .., ..(int)l];
+        var kToEndT = (kc * (gEnd.unsqueeze(-2) - g).exp()).transpose(-1, -2);          // (k_j ⊙ e^{G_C − G_j})ᵀ: [B, H, N, K, C]
+        var (o, s) = GatedDelta.AcrossChunks(vc, null, qDecayed, intra, kToEndT, gEnd.exp().unsqueeze(-1), initialState, dk, l);
         return (o.MoveToOuterDisposeScope(), s.MoveToOuterDisposeScope());
     }
 }
