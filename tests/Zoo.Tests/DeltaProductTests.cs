@@ -55,15 +55,7 @@ public sealed class DeltaProductTests(ITestOutputHelper output)
     {
         using var scope = NewDisposeScope();
         var x = Make(2, 3, length, householder, 6, 5, ScalarType.Float64, gate, seed: (ulong)(length * 13 + chunk), betaScale);
-        var (ro, rs, rg) = Run(x, expanded: false, chunk);
-        var (eo, es, eg) = Run(x, expanded: true, chunk);
-        double dO = TestSupport.MaxAbsDiff(ro, eo), dS = TestSupport.MaxAbsDiff(rs, es);
-        double dG = rg.Zip(eg).Max(p => TestSupport.MaxAbsDiff(p.First, p.Second));
-        output.WriteLine($"L {length} n_h {householder} C {chunk} {gate} β×{betaScale}: |Δo| {dO:E2} |ΔS| {dS:E2} max |Δgrad| {dG:E2}");
-        Assert.True(dO < 1e-10, $"outputs differ by {dO}");
-        Assert.True(dS < 1e-10, $"final states differ by {dS}");
-        for (int i = 0; i < rg.Length; i++)
-            Assert.True(TestSupport.MaxAbsDiff(rg[i], eg[i]) < 1e-9, $"grad of {Names[i]} differs by {TestSupport.MaxAbsDiff(rg[i], eg[i])}");
+        TestSupport.AssertSameRun(output, $"L {length} n_h {householder} C {chunk} {gate} β×{betaScale}", Run(x, expanded: false, chunk), Run(x, expanded: true, chunk), Names, 1e-10, 1e-9);
     }
 
     [Fact]

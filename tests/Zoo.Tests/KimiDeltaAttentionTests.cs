@@ -62,15 +62,7 @@ public sealed class KimiDeltaAttentionTests(ITestOutputHelper output)
     {
         using var scope = NewDisposeScope();
         var x = Make(2, 3, length, 6, 5, ScalarType.Float64, gate, seed: (ulong)(length * 17 + chunk), betaScale);
-        var (ro, rs, rg) = Run(x, chunked: false, chunk, withState);
-        var (co, cs, cg) = Run(x, chunked: true, chunk, withState);
-        double dO = TestSupport.MaxAbsDiff(ro, co), dS = TestSupport.MaxAbsDiff(rs, cs);
-        double dG = rg.Zip(cg).Max(p => TestSupport.MaxAbsDiff(p.First, p.Second));
-        output.WriteLine($"L {length} C {chunk} {gate} β×{betaScale} state {withState}: |Δo| {dO:E2} |ΔS| {dS:E2} max |Δgrad| {dG:E2}");
-        Assert.True(dO < 1e-10, $"outputs differ by {dO}");
-        Assert.True(dS < 1e-10, $"final states differ by {dS}");
-        for (int i = 0; i < rg.Length; i++)
-            Assert.True(TestSupport.MaxAbsDiff(rg[i], cg[i]) < 1e-9, $"grad of {Names[i]} differs by {TestSupport.MaxAbsDiff(rg[i], cg[i])}");
+        TestSupport.AssertSameRun(output, $"L {length} C {chunk} {gate} β×{betaScale} state {withState}", Run(x, chunked: false, chunk, withState), Run(x, chunked: true, chunk, withState), Names, 1e-10, 1e-9);
     }
 
     /// <summary>
@@ -91,15 +83,7 @@ public sealed class KimiDeltaAttentionTests(ITestOutputHelper output)
     {
         using var scope = NewDisposeScope();
         var x = Make(2, 3, length, 6, 5, ScalarType.Float64, gate, seed: (ulong)(length * 31 + chunk + subChunk));
-        var (ro, rs, rg) = Run(x, chunked: false, chunk, withState);
-        var (co, cs, cg) = Run(x, chunked: true, chunk, withState, subChunk);
-        double dO = TestSupport.MaxAbsDiff(ro, co), dS = TestSupport.MaxAbsDiff(rs, cs);
-        double dG = rg.Zip(cg).Max(p => TestSupport.MaxAbsDiff(p.First, p.Second));
-        output.WriteLine($"L {length} C {chunk} c {subChunk} {gate} state {withState}: |Δo| {dO:E2} |ΔS| {dS:E2} max |Δgrad| {dG:E2}");
-        Assert.True(dO < 1e-12, $"outputs differ by {dO}");
-        Assert.True(dS < 1e-12, $"final states differ by {dS}");
-        for (int i = 0; i < rg.Length; i++)
-            Assert.True(TestSupport.MaxAbsDiff(rg[i], cg[i]) < 1e-12, $"grad of {Names[i]} differs by {TestSupport.MaxAbsDiff(rg[i], cg[i])}");
+        TestSupport.AssertSameRun(output, $"L {length} C {chunk} c {subChunk} {gate} state {withState}", Run(x, chunked: false, chunk, withState), Run(x, chunked: true, chunk, withState, subChunk), Names, 1e-12, 1e-12);
     }
 
     [Theory]

@@ -44,6 +44,23 @@ internal static class TestSupport
         a.numel() == 0 && b.numel() == 0 ? 0 : (a - b).abs().max().to(ScalarType.Float64).item<double>();
 
     /// <summary>
+    /// Asserts that a fast form's run equals the reference's: outputs and final state within <paramref name="tolerance"/>,
+    /// each gradient (named by <paramref name="names"/>) within <paramref name="gradientTolerance"/>; the largest
+    /// differences go to <paramref name="output"/> after <paramref name="label"/>.
+    /// </summary>
+    public static void AssertSameRun(Xunit.Abstractions.ITestOutputHelper output, string label, (Tensor O, Tensor S, Tensor[] Grads) reference,
+        (Tensor O, Tensor S, Tensor[] Grads) fast, IReadOnlyList<string> names, double tolerance, double gradientTolerance)
+    {
+        double dO = MaxAbsDiff(reference.O, fast.O), dS = MaxAbsDiff(reference.S, fast.S);
+        var dG = reference.Grads.Zip(fast.Grads, MaxAbsDiff).ToArray();
+        output.WriteLine($"{label}: |Δo| {dO:E2} |ΔS| {dS:E2} max |Δgrad| {dG.Max():E2}");
+        Assert.True(dO < tolerance, $"outputs differ by {dO}");
+        Assert.True(dS < tolerance, $"final states differ by {dS}");
+        for (int i = 0; i < dG.Length; i++)
+            Assert.True(dG[i] < gradientTolerance, $"grad of {names[i]} differs by {dG[i]}");
+    }
+
+    /// <summary>
     /// The largest difference between two states' tensors, walking both trees by name; a state whose names, shapes or
     /// counters differ from the other's fails the assertion, naming the path.
     /// </summary>
