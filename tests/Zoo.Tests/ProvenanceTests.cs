@@ -101,11 +101,6 @@ public sealed class ProvenanceTests : IDisposable
         // dim; new options short_conv, conv_size, residual_norm), which changed the hashes of every titans-lmm
         // configuration; growing-memory's are re-run, MAD's are still to be.
         new("mad.csv", Layer: "titans-lmm", Rows: 5),
-        // SelectivBench T2 and T4 rows tested with Zoo's first, uniform gaps: tasks/selectivity.json now tests them as the
-        // authors do (issue 18 part 3, "test_protocol": "authors": T2 a gap_max blank after every symbol, T4 one row per
-        // gap length), so both entries plan new hashes; the 6 layers × 2 seeds of each stay as history until re-run.
-        new("selectivity.csv", TaskOptionsHash: "e1f79d49ba28684d", Rows: 12),   // T2
-        new("selectivity.csv", TaskOptionsHash: "90eb3b2288e61f94", Rows: 12),   // T4
     };
 
     // TaskOptionsHash singles out one task entry of a suite whose entries share a task name (SelectivBench's T1 … T4).
