@@ -57,6 +57,14 @@ public sealed class LeaderboardTests : IDisposable
         Assert.Equal("mqar: length 64, pairs 8", SmallMultiples.SettingTitle("mqar", a, new[] { a, b }));
         Assert.Equal("mqar: length 128, pairs 16", SmallMultiples.SettingTitle("mqar", b, new[] { a, b }));
         Assert.Equal("mqar: vocab 16, length 64, pairs 8", SmallMultiples.SettingTitle("mqar", a, new[] { a }));
+        // Four settings differing in four options: each title keeps going until it names its panel alone, and an option
+        // only another setting has is shown as "none".
+        string[] sel = { "{\"gap_max\":1,\"ambiguities\":20}", "{\"gap_max\":1,\"ambiguities\":40}", "{\"gap_max\":4,\"ambiguities\":40,\"noise\":0.2,\"protocol\":\"authors\"}",
+            "{\"gap_max\":4,\"ambiguities\":40,\"noise\":0.2,\"protocol\":\"authors\",\"gaps\":\"4,8\"}" };
+        var titles = sel.Select(o => SmallMultiples.SettingTitle("sb", o, sel)).ToList();
+        Assert.Equal(titles.Count, titles.Distinct().Count());
+        Assert.Equal("sb: gap_max 4, ambiguities 40, noise 0.2, protocol authors, gaps none", titles[2]);
+        Assert.Contains("gaps 4,8", titles[3]);
     }
 
     [Fact]

@@ -73,14 +73,32 @@ public static class SmallMultiples
 
     /// <summary>
     /// A short panel title for a task setting: the task and the values of the options that differ between the
-    /// settings shown together (all of them when there is one setting, up to a few).
+    /// settings shown together (up to three, more where fewer would leave two panels with one title; length, pairs and
+    /// vocab when there is one setting).
     /// </summary>
     public static string SettingTitle(string task, string taskOptions, IEnumerable<string> allOptions)
     {
         var mine = Parse(taskOptions);
         var others = allOptions.Select(Parse).ToList();
-        var differing = mine.Where(kv => others.Any(o => !o.TryGetValue(kv.Key, out var v) || v != kv.Value)).ToList();
-        var shown = (differing.Count > 0 ? differing : mine.Where(kv => kv.Key is "length" or "pairs" or "vocab").ToList()).Take(3);
+        bool Same(Dictionary<string, string> o, KeyValuePair<string, string> kv) => o.TryGetValue(kv.Key, out var v) && v == kv.Value;
+        var differing = mine.Where(kv => others.Any(o => !Same(o, kv))).ToList();
+        // Up to three differing options, and more, the most telling first, until no other setting shares every value
+        // shown; an option only the others set is shown as "none" (SelectivBench's T2 against T4's test_gap_lengths).
+        var rivals = others.Where(o => o.Count != mine.Count || mine.Any(kv => !Same(o, kv))).ToList();
+        var chosen = new List<KeyValuePair<string, string>>();
+        var left = differing.ToList();
+        while (left.Count > 0 && (rivals.Count > 0 || chosen.Count < 3))
+        {
+            // Each pick rules out as many of the remaining look-alikes as it can (ties: the options' own order).
+            var kv = left.OrderBy(c => rivals.Count(o => Same(o, c))).First();
+            chosen.Add(kv);
+            left.Remove(kv);
+            rivals = rivals.Where(o => Same(o, kv)).ToList();
+        }
+        var shown = mine.Where(chosen.Contains).Select(kv => kv.Value.Length == 0 ? new(kv.Key, "none") : kv).ToList();   // in the options' own order
+        var absent = rivals.SelectMany(o => o.Keys).FirstOrDefault(k => !mine.ContainsKey(k));
+        if (absent is not null) shown.Add(new(absent, "none"));
+        if (differing.Count == 0 && absent is null) shown = mine.Where(kv => kv.Key is "length" or "pairs" or "vocab").ToList();
         var text = string.Join(", ", shown.Select(kv => $"{kv.Key} {kv.Value}"));
         return text.Length == 0 ? task : $"{task}: {text}";
     }
