@@ -6,7 +6,8 @@ namespace Zoo.Layers.LinearMemory;
 /// Heads, per-head dims and parallel form shared by the matrix-memory layers that have an options record of their
 /// own (KDA, Gated DeltaProduct, Gated KalmaNet, RWKV-7), so each spells and validates them the same way. The fields
 /// bind as the layer's own (a suite writes <c>{"heads": 4, "key_dim": 16}</c>); the layers built on
-/// <see cref="LinearMemoryOptions"/> have the same fields there.
+/// <see cref="LinearMemoryOptions"/> have the same fields there. That record keeps its own declarations: deriving it
+/// from this one would reorder its fields, and the field order is part of every committed config hash.
 /// </summary>
 public abstract record HeadedMemoryOptions : IValidatableOptions
 {
