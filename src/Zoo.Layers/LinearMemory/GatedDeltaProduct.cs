@@ -75,11 +75,7 @@ public sealed class GatedDeltaProduct : SequenceLayer
         _o = options;
         (_dk, _dv) = (options.KeyDimFor(dModel), options.ValueDimFor(dModel));
         int h = options.Heads;
-        var shared = new LinearMemoryOptions
-        {
-            Heads = h, KeyDim = _dk, ValueDim = _dv, ShortConv = options.ShortConv, ConvSize = options.ConvSize,
-            OutputGate = options.OutputGate, AllowNegEigval = options.AllowNegEigval,
-        };
+        var shared = options.Features(dModel) with { OutputGate = options.OutputGate, AllowNegEigval = options.AllowNegEigval };
         features = new MemoryFeatures(dModel, shared, MemoryRule.Delta, memories: options.Householder, sharedConv: false);
         readout = new MemoryReadout(dModel, shared);
         if (options.ForgetGate)

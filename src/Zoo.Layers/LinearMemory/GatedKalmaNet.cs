@@ -98,11 +98,7 @@ public sealed class GatedKalmaNet : SequenceLayer
     {
         _o = options;
         (_dk, _dv) = (options.KeyDimFor(dModel), options.ValueDimFor(dModel));
-        var memory = new LinearMemoryOptions
-        {
-            Heads = options.Heads, KeyDim = _dk, ValueDim = _dv, ShortConv = options.ShortConv, ConvSize = options.ConvSize,
-            AInitMin = 0,                                                              // the reference's A ~ U(0, 16)
-        };
+        var memory = options.Features(dModel) with { AInitMin = 0 };                   // the reference's A ~ U(0, 16)
         features = new MemoryFeatures(dModel, memory, MemoryRule.GatedDelta);
         readout = new MemoryReadout(dModel, memory);
         if (options.AlphaConnection) alpha_proj = nn.Linear(dModel, options.Heads, hasBias: true);

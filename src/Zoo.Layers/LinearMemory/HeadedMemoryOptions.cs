@@ -47,4 +47,10 @@ public abstract record ConvolvedMemoryOptions : HeadedMemoryOptions
     /// <summary>Kernel size of the short convolution.</summary>
     [Option("short conv kernel size", Min = 1, Max = 16)]
     public int ConvSize { get; init; } = 4;
+
+    /// <summary>The <see cref="MemoryFeatures"/> options these fields give at width <paramref name="dModel"/> (dims resolved).</summary>
+    internal LinearMemoryOptions Features(int dModel) => new()
+    {
+        Heads = Heads, KeyDim = KeyDimFor(dModel), ValueDim = ValueDimFor(dModel), ShortConv = ShortConv, ConvSize = ConvSize,
+    };
 }

@@ -79,11 +79,7 @@ public sealed class KimiDeltaAttention : SequenceLayer
         _o = options;
         (_dk, _dv) = (options.KeyDimFor(dModel), options.ValueDimFor(dModel));
         int h = options.Heads, rank = options.GateRank > 0 ? options.GateRank : _dv;
-        features = new MemoryFeatures(dModel, new LinearMemoryOptions
-        {
-            Heads = h, KeyDim = _dk, ValueDim = _dv, ShortConv = options.ShortConv, ConvSize = options.ConvSize,
-            AllowNegEigval = options.AllowNegEigval,
-        }, MemoryRule.Delta);
+        features = new MemoryFeatures(dModel, options.Features(dModel) with { AllowNegEigval = options.AllowNegEigval }, MemoryRule.Delta);
         f_down = nn.Linear(dModel, rank, hasBias: false);
         f_up = nn.Linear(rank, h * _dk, hasBias: false);
         g_down = nn.Linear(dModel, rank, hasBias: false);
