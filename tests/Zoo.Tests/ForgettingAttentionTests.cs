@@ -1,3 +1,4 @@
+using TorchSharp;
 using Xunit.Abstractions;
 using Zoo.Layers.Attention;
 using static TorchSharp.torch;
@@ -69,6 +70,25 @@ public sealed class ForgettingAttentionTests(ITestOutputHelper output)
         Assert.True(TestSupport.MaxAbsDiff(a, f) < 1e-12);
         Assert.True(TestSupport.MaxAbsDiff(attention.Forward(x[.., 4..], sa).Output, fox.Forward(x[.., 4..], sf).Output) < 1e-12);
         Assert.True(TestSupport.MaxAbsDiff(sf["log_f"], zeros_like(sf["log_f"])) == 0);
+    }
+
+    [Fact]
+    public void Forget_bias_sets_the_gates_at_initialisation()
+    {
+        using var scope = NewDisposeScope();
+        var registry = TestSupport.Registry();
+        using var options = System.Text.Json.JsonDocument.Parse("{\"forget_bias\": 4}");
+        var fox = registry.CreateLayer("forgetting-attention", 12, registry.BindLayerOptions("forgetting-attention", options.RootElement, 12));
+        fox.to(ScalarType.Float64);
+        var gate = fox.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        Assert.All(gate["fgate.bias"].data<double>().ToArray(), b => Assert.Equal(4.0, b));
+        using (no_grad()) gate["fgate.weight"].zero_();
+        var (_, s) = fox.Forward(TestSupport.Input(1, 5, 12, seed: 2));
+        // key j's bias to the next query is Σ_{l=j+1}^{5} log f_l = (4 − j) log σ(4), j = 0 … 4
+        double logF = -Math.Log(1 + Math.Exp(-4.0));
+        var expected = Enumerable.Range(0, 5).Select(j => (4 - j) * logF).ToArray();
+        var actual = s["log_f"][0, 0].data<double>().ToArray();
+        for (int j = 0; j < 5; j++) Assert.Equal(expected[j], actual[j], 12);
     }
 
     [Fact]

@@ -50,6 +50,14 @@ public sealed record ForgettingAttentionOptions : IValidatableOptions
     [Option("parallel form: parallel (masked softmax over L × L) or the per-token reference loop")]
     public ForgettingAttentionForm Form { get; init; } = ForgettingAttentionForm.Parallel;
 
+    /// <summary>
+    /// Initial bias b_f of the forget gate. The reference code's 0 starts every gate near ½, so a key 60 tokens back
+    /// carries a logit bias near −42 and its softmax weight, and with it the gradient that could raise f, is ≈ 0;
+    /// b_f = 4 starts at f ≈ 0.98 (bias ≈ −1.1 at 60 tokens), the regime of the paper's long-decay heads.
+    /// </summary>
+    [Option("initial bias b_f of the forget gate f = σ(w_fᵀx + b_f) (reference code: 0, f ≈ ½ at start)", AddedLater = true)]
+    public double ForgetBias { get; init; }
+
     /// <inheritdoc />
     public IEnumerable<(string Field, string Message)> Validate(int dModel)
     {
@@ -101,7 +109,7 @@ public sealed class ForgettingAttention : SequenceLayer
         qkv = nn.Linear(dModel, 3L * dModel, hasBias: false);   // q, k, v as attention's (same layout, no RoPE)
         proj = nn.Linear(dModel, dModel, hasBias: false);
         fgate = nn.Linear(dModel, h, hasBias: true);
-        using (no_grad()) fgate.bias!.zero_();                   // the reference code's bias init: f ≈ σ(w_fᵀx) ≈ ½ at start
+        using (no_grad()) fgate.bias!.fill_(options.ForgetBias); // the reference code's 0: f ≈ σ(w_fᵀx) ≈ ½ at start
         if (options.OutputGate) ogate = nn.Linear(dModel, dModel, hasBias: false);
         if (options.KvShift) shift = nn.Linear(dModel, 2L * h, hasBias: false);   // α for k and for v, per head
         if (options.QkNorm) (q_norm, k_norm) = (nn.Parameter(ones(h, _headDim)), nn.Parameter(ones(h, _headDim)));
