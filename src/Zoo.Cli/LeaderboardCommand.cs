@@ -6,7 +6,7 @@ using Zoo.Runner.Results;
 
 namespace Zoo.Cli;
 
-/// <summary><c>zoo leaderboard CSV… [--out FILE.md]</c>: a Markdown leaderboard and, per suite, its figures (bars and metric against state size, one panel per task setting).</summary>
+/// <summary><c>zoo leaderboard CSV… [--out FILE.md]</c>: a Markdown leaderboard and, per suite, its figures (bars, and metric against state size with a line per layer through its widths; one panel per task setting).</summary>
 internal static class LeaderboardCommand
 {
     /// <summary>The command.</summary>
@@ -23,13 +23,14 @@ internal static class LeaderboardCommand
             var entries = Leaderboard.Build(rows);
             var chance = ChanceLevels.From(ZooComponents.Create(Array.Empty<string>(), files[0]));
             var md = p.GetValue(boardOut) ?? Path.ChangeExtension(files[0], ".md");
+            var perWidth = Leaderboard.Build(rows, perWidth: true).ToLookup(e => e.Suite);
             foreach (var suite in entries.GroupBy(e => e.Suite))
             {
                 var folder = SafeFileName.Check(suite.Key, string.Join(", ", files), "suite column");
                 var png = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(md))!, folder, "leaderboard.png");
                 LeaderboardPlots.Bars(suite.ToList(), png, $"{suite.Key}: best per layer", chance);
                 var statePng = Path.Combine(Path.GetDirectoryName(png)!, "leaderboard-state-size.png");
-                LeaderboardPlots.StateSize(suite.ToList(), statePng, $"{suite.Key}: best metric vs state size", chance);
+                LeaderboardPlots.StateSize(perWidth[suite.Key].ToList(), statePng, $"{suite.Key}: best metric vs state size", chance);
                 cli.Out.WriteLine($"wrote {png} and {statePng}");
             }
             AtomicFile.WriteAllText(md, Leaderboard.Markdown(entries));

@@ -77,7 +77,7 @@ public sealed class LeaderboardTests : IDisposable
         LeaderboardPlots.Bars(entries, bars, "t", (_, _) => 1.0 / 64);
         LeaderboardPlots.StateSize(entries.Select(e => e with { StateSize = 100 }).ToList(), state, "t", (_, _) => null);
         // Two settings side by side: wider than one panel.
-        Assert.True(Png.Width(bars) > Png.Width(state) / 2 && Png.Width(state) == 2 * 560);
+        Assert.True(Png.Width(bars) == 2 * 360 && Png.Width(state) == 2 * 760);
 
         var curves = new[] { 50, 100, 150 }.SelectMany(step => new[] { 0L, 1L }.Select(seed => new CurveRow
         {
@@ -87,6 +87,30 @@ public sealed class LeaderboardTests : IDisposable
         var files = LearningCurvePlot.Write(curves, _dir, "s", info);
         Assert.Equal(Path.Combine(_dir, "curves-curriculum.png"), Assert.Single(files));
         Assert.Equal(760, Png.Width(files[0]));
+    }
+
+    [Fact]
+    public void Per_width_entries_keep_each_width_for_the_state_size_figure()
+    {
+        var rows = new[] { 32, 64, 128 }.SelectMany(d => new[] { 1e-3, 3e-3 }.Select(lr => R("gdn", 0, d / 1000.0 + lr, "target", 100) with
+        {
+            DModel = d, Lr = lr, StateSize = d * d, ConfigHash = $"gdn-{d}-{lr}",
+        })).ToList();
+        var best = Assert.Single(Leaderboard.Build(rows));
+        Assert.Equal((128, 3e-3), (best.DModel, best.Lr));
+        var perWidth = Leaderboard.Build(rows, perWidth: true);
+        Assert.Equal(new[] { 32, 64, 128 }, perWidth.Select(e => e.DModel).Order());
+        Assert.All(perWidth, e => Assert.Equal(3e-3, e.Lr));           // still the best lr at each width
+        string png = Path.Combine(_dir, "state-widths.png");
+        LeaderboardPlots.StateSize(perWidth, png, "t", (_, _) => 1.0 / 64);
+        Assert.Equal(760, Png.Width(png));
+    }
+
+    [Fact]
+    public void Series_styles_differ_in_colour_or_marker_past_the_palette()
+    {
+        var styles = Enumerable.Range(0, 40).Select(i => SmallMultiples.Style(i)).Select(st => (st.Color.ToHex(), st.Marker)).ToList();
+        Assert.Equal(styles.Count, styles.Distinct().Count());
     }
 
     private static class Png

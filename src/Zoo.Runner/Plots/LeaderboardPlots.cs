@@ -43,7 +43,10 @@ public static class LeaderboardPlots
         SmallMultiples.Save(panels, pngPath, Math.Max(360, 48 * widest + 120), 460);
     }
 
-    /// <summary>Best metric against recurrent state size (log x) per task setting, points labelled by layer, a chance line.</summary>
+    /// <summary>
+    /// Best metric against recurrent state size (log x) per task setting, a chance line; each layer a line through its
+    /// entries (one per width when built with <c>Leaderboard.Build(rows, perWidth: true)</c>), named in a legend beside the panel.
+    /// </summary>
     public static void StateSize(IReadOnlyList<LeaderboardEntry> entries, string pngPath, string title, ChanceOf? chance = null)
     {
         var (settings, layers) = Panels(entries.Where(e => e.StateSize > 0).ToList());
@@ -51,14 +54,18 @@ public static class LeaderboardPlots
         foreach (var g in settings)
         {
             var plt = new ScottPlot.Plot();
-            foreach (var e in g)
+            foreach (var layer in g.GroupBy(e => e.Layer))
             {
-                var (color, _, marker) = SmallMultiples.Style(layers.IndexOf(e.Layer));
-                plt.Add.Marker(Math.Log10(e.StateSize), e.Mean, marker, 10, color);
-                var label = plt.Add.Text(e.Layer, Math.Log10(e.StateSize), e.Mean);
-                label.LabelFontSize = 11;
-                label.LabelFontColor = color;
-                label.OffsetX = 7;
+                // A layer measured at several widths is one line through its states.
+                var points = layer.OrderBy(e => e.StateSize).ToList();
+                var (color, pattern, marker) = SmallMultiples.Style(layers.IndexOf(layer.Key));
+                var line = plt.Add.Scatter(points.Select(e => Math.Log10(e.StateSize)).ToArray(), points.Select(e => e.Mean).ToArray());
+                line.Color = color;
+                line.LineWidth = points.Count > 1 ? 2 : 0;
+                line.LinePattern = pattern;
+                line.MarkerShape = marker;
+                line.MarkerSize = 10;
+                line.LegendText = layer.Key;
             }
             var first = g.First();
             SmallMultiples.ChanceLine(plt, chance?.Invoke(first.Task, first.TaskOptions), first.Metric);
@@ -66,10 +73,13 @@ public static class LeaderboardPlots
             plt.Axes.Margins(horizontal: 0.2, vertical: 0.12);
             SmallMultiples.PanelTitle(plt, Title(title, g.Key, settings.Count, entries));
             plt.XLabel("recurrent state per sequence (numbers, log scale)");
+            plt.ShowLegend(ScottPlot.Edge.Right);                                    // beside the data: many layers share a point
+            plt.Legend.FontSize = 10;
+            plt.Legend.SymbolWidth = 14;
             panels.Add(plt);
         }
         if (panels.Count == 0) return;
-        SmallMultiples.Save(panels, pngPath, 560, 420);
+        SmallMultiples.Save(panels, pngPath, 760, 480);
     }
 
     // Panels: one per (task, setting) of primary-metric entries; layers in a fixed order so a layer keeps its colour

@@ -27,7 +27,9 @@ public static class SmallMultiples
     /// of each other (several layers at chance) still show as distinct lines.
     /// </summary>
     public static (ScottPlot.Color Color, ScottPlot.LinePattern Pattern, ScottPlot.MarkerShape Marker) Style(int index) =>
-        (Palette.GetColor(index), Patterns[index % Patterns.Length], Markers[index % Markers.Length]);
+        // The marker shifts by one each time the colours wrap, so series i and i + 10 differ in marker as well as pattern
+        // (unique (colour, marker) pairs for the first 100 series).
+        (Palette.GetColor(index), Patterns[index % Patterns.Length], Markers[(index + index / Palette.Colors.Length) % Markers.Length]);
 
     /// <summary>
     /// A dashed grey horizontal line at the task's chance level when it declares one, named in the y-axis label (a label

@@ -48,8 +48,12 @@ public static class Leaderboard
         return !new[] { "loss", "mse", "error", "distance", "wasserstein", "kl", "perplexity" }.Any(m.Contains);
     }
 
-    /// <summary>Best entry per (suite, task setting, layer), ordered by task then best first.</summary>
-    public static IReadOnlyList<LeaderboardEntry> Build(IEnumerable<ResultRow> rows)
+    /// <summary>
+    /// Best entry per (suite, task setting, layer), ordered by task then best first; with <paramref name="perWidth"/>,
+    /// best per d_model as well (the points of the metric-against-state-size figure, where width is the x axis rather
+    /// than a swept value to pick the best of).
+    /// </summary>
+    public static IReadOnlyList<LeaderboardEntry> Build(IEnumerable<ResultRow> rows, bool perWidth = false)
     {
         // A configuration re-run (e.g. with --force) counts once: its latest finished row.
         var finished = rows.Where(r => r.Status is "ok" or "diverged" && double.IsFinite(r.Value)).ToList();
@@ -72,7 +76,7 @@ public static class Leaderboard
                     DescribeEnds(g), g.Count(StoppedImproving), reached.Length > 0 ? Median(reached) : null, reached.Length);
             });
         return configs
-            .GroupBy(e => (e.Suite, e.Task, e.TaskOptions, e.Metric, e.Layer))
+            .GroupBy(e => (e.Suite, e.Task, e.TaskOptions, e.Metric, e.Layer, perWidth ? e.DModel : 0))
             .Select(g => g.OrderBy(e => e.HigherIsBetter ? -e.Mean : e.Mean).First())
             .OrderBy(e => e.Suite, StringComparer.Ordinal).ThenBy(e => e.Task, StringComparer.Ordinal).ThenBy(e => e.TaskOptions, StringComparer.Ordinal)
             .ThenBy(e => e.Metric, StringComparer.Ordinal).ThenBy(e => e.HigherIsBetter ? -e.Mean : e.Mean)
