@@ -73,9 +73,7 @@ public static class LeaderboardPlots
             plt.Axes.Margins(horizontal: 0.2, vertical: 0.12);
             SmallMultiples.PanelTitle(plt, Title(title, g.Key, settings.Count, entries));
             plt.XLabel("recurrent state per sequence (numbers, log scale)");
-            plt.ShowLegend(ScottPlot.Edge.Right);                                    // beside the data: many layers share a point
-            plt.Legend.FontSize = 10;
-            plt.Legend.SymbolWidth = 14;
+            SmallMultiples.LegendBeside(plt);                                        // not on the data: many layers share a point
             panels.Add(plt);
         }
         if (panels.Count == 0) return;

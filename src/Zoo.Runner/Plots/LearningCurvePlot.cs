@@ -76,7 +76,7 @@ public static class LearningCurvePlot
                     : setting.Key.Length == 0 ? $"{task.Key}: runs not in the suite"
                     : SmallMultiples.SettingTitle(task.Key, setting.Key, settings.Select(s => s.Key).Where(k => k.Length > 0)));
                 plt.XLabel("training step");
-                plt.ShowLegend(ScottPlot.Edge.Right);
+                SmallMultiples.LegendBeside(plt);
                 panels.Add(plt);
             }
             var file = PathFor(folder, task.Key);

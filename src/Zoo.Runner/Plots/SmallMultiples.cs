@@ -32,6 +32,17 @@ public static class SmallMultiples
         (Palette.GetColor(index), Patterns[index % Patterns.Length], Markers[(index + index / Palette.Colors.Length) % Markers.Length]);
 
     /// <summary>
+    /// The legend beside the panel, outside the data, in a font small enough that about twenty series fit in one column
+    /// (in two columns at the default size the second was cut at the figure's edge).
+    /// </summary>
+    public static void LegendBeside(ScottPlot.Plot plot)
+    {
+        plot.ShowLegend(ScottPlot.Edge.Right);
+        plot.Legend.FontSize = 10;
+        plot.Legend.SymbolWidth = 14;
+    }
+
+    /// <summary>
     /// A dashed grey horizontal line at the task's chance level when it declares one, named in the y-axis label (a label
     /// on the line itself would sit on the tick labels).
     /// </summary>
