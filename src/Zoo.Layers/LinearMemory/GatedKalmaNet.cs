@@ -242,12 +242,11 @@ public static class TestTimeRidge
         public Tensor FrobeniusNorm()
         {
             var gram = Keys.matmul(Keys.transpose(-1, -2));                            // k_s · k_s' [B, H, c, c]
-            var kh0k = (Keys.matmul(H0) * Keys).sum(-1);                               // k_sᵀ H_0 k_s [B, H, c]
-            var h0 = H0.pow(2).sum(new long[] { -2, -1 })[.., .., TensorIndex.None, TensorIndex.None];
-            var e = FromStart.squeeze(-1);
-            var squared = e.pow(2) * h0.squeeze(-1) + 2 * e * Decay.matmul(kh0k.unsqueeze(-1)).squeeze(-1)
-                          + (Decay.matmul(gram.pow(2)) * Decay).sum(-1);
-            return squared.clamp_min(0).sqrt().unsqueeze(-1);
+            var kh0k = (Keys.matmul(H0) * Keys).sum(-1, keepdim: true);                // k_sᵀ H_0 k_s [B, H, c, 1]
+            var h0 = H0.pow(2).sum(new long[] { -2, -1 }, keepdim: true);              // ‖H_0‖² [B, H, 1, 1]
+            var squared = FromStart.pow(2) * h0 + 2 * FromStart * Decay.matmul(kh0k)
+                          + (Decay.matmul(gram.pow(2)) * Decay).sum(-1, keepdim: true);
+            return squared.clamp_min(0).sqrt();
         }
     }
 
