@@ -182,11 +182,14 @@ public static class TestTimeRidge
 
     /// <summary>
     /// Chunked form. Within a chunk of C tokens H_t = e^{G_t} H_0 + Σ_{s≤t} e^{G_t − G_s} k_s k_sᵀ (G the within-chunk
-    /// cumulative log-decay) is never formed: the Chebyshev iteration applies it to all the chunk's tokens at once as
-    /// H_t y_t = e^{G_t} H_0 y_t + Σ_s D_ts (k_s · y_t) k_s (three batched matmuls, the paper's chunk-wise form), and
-    /// ‖H_t‖_F² comes from the same pieces (<see cref="ChunkCovariance"/>). Chunks pass H on sequentially; U_t and the
-    /// read-out with q̃ are <see cref="GatedDelta.Chunked"/> (erase off, β = 1). The exact solver builds each H_t (it is
-    /// for checks). A last chunk shorter than C is run at its length (no padding).
+    /// cumulative log-decay, H_0 the covariance at the chunk's start) is never formed: the Chebyshev iteration applies
+    /// it to all the chunk's tokens at once as H_t y_t = e^{G_t} H_0 y_t + Σ_s D_ts (k_s · y_t) k_s (three batched
+    /// matmuls, the paper's chunk-wise form), and ‖H_t‖_F² comes from the same pieces (<see cref="ChunkCovariance"/>).
+    /// Only the chunk-start covariances H_0 are passed on sequentially (one K × K update per chunk); the solves depend
+    /// on nothing else, so every chunk's tokens are solved in one batch, and the iteration's 30 steps run once per call
+    /// rather than once per chunk. U_t and the read-out with q̃ are <see cref="GatedDelta.Chunked"/> (erase off, β = 1).
+    /// The exact solver builds each H_t (it is for checks). Lengths the chunk does not divide are padded with steps that
+    /// neither decay nor write (zero key and query), whose solutions are cut.
     /// </summary>
     public static (Tensor Output, Tensor State, Tensor Covariance) Chunked(Tensor q, Tensor k, Tensor v, Tensor logDecay,
         Tensor alpha, Tensor covariance, Tensor state, double ridge, int iterations, RidgeSolver solver, int chunkSize = 16)
@@ -194,32 +197,42 @@ public static class TestTimeRidge
         if (chunkSize < 1) throw new ArgumentOutOfRangeException(nameof(chunkSize));
         using var scope = NewDisposeScope();
         long b = q.shape[0], nh = q.shape[1], l = q.shape[2], dk = q.shape[3];
+        int c = chunkSize;
+        long pad = (c - l % c) % c, n = (l + pad) / c;
+        var qc = GatedDelta.Chunks(q, pad, n, c);                                        // [B, H, N, C, K]
+        var kc = GatedDelta.Chunks(k, pad, n, c);
+        var g = GatedDelta.Chunks(logDecay, pad, n, c).cumsum(-1);                       // G: [B, H, N, C]
+        var future = ones(c, c, dtype: ScalarType.Bool, device: q.device).triu(1);
+        var decay = (g.unsqueeze(-1) - g.unsqueeze(-2)).masked_fill(future, double.NegativeInfinity).exp();   // D_ts
+        var fromStart = g.exp().unsqueeze(-1);                                          // e^{G_t} [B, H, N, C, 1]
+
+        // H at each chunk's end is e^{G_C} H_0 + Σ_s D_Cs k_s k_sᵀ: the written part for all chunks at once, then the
+        // chunk-start covariances by a sequential pass of N small updates.
+        var written = (kc * decay[.., .., .., -1].unsqueeze(-1)).transpose(-1, -2).matmul(kc);    // [B, H, N, K, K]
+        var (writes, carries) = (written.unbind(2), fromStart[.., .., .., -1].unsqueeze(-1).unbind(2));
+        var starts = new Tensor[n];
         var hk = covariance;
-        var solved = new List<Tensor>();
-        for (long start = 0; start < l; start += chunkSize)
+        for (long i = 0; i < n; i++)
         {
-            long c = Math.Min(chunkSize, l - start);
-            var span = TensorIndex.Slice(start, start + c);
-            var (qc, kc) = (q[.., .., span], k[.., .., span]);
-            var g = logDecay[.., .., span].cumsum(-1);                                 // G: [B, H, c]
-            var future = ones(c, c, dtype: ScalarType.Bool, device: q.device).triu(1);
-            var decay = (g.unsqueeze(-1) - g.unsqueeze(-2)).masked_fill(future, double.NegativeInfinity).exp();   // D_ts
-            var fromStart = g.exp().unsqueeze(-1);                                     // e^{G_t} [B, H, c, 1]
-            if (solver == RidgeSolver.Exact)
-            {
-                var outer = (kc.unsqueeze(-1) * kc.unsqueeze(-2)).reshape(b, nh, c, dk * dk);
-                var hc = decay.matmul(outer).view(b, nh, c, dk, dk) + fromStart.unsqueeze(-1) * hk.unsqueeze(2);
-                solved.Add(Solve(hc, qc, ridge, iterations, solver));
-            }
-            else
-            {
-                var cov = new ChunkCovariance(hk, kc, decay, fromStart);
-                solved.Add(Chebyshev(cov.Apply, qc, cov.FrobeniusNorm(), ridge, iterations));
-            }
-            // H at the chunk's end: e^{G_c} H_0 + Σ_s D_cs k_s k_sᵀ.
-            hk = fromStart[.., .., -1].unsqueeze(-1) * hk + (kc * decay[.., .., -1].unsqueeze(-1)).transpose(-1, -2).matmul(kc);
+            starts[i] = hk;
+            hk = carries[i] * hk + writes[i];
         }
-        var x = cat(solved, 2);
+        var h0 = stack(starts, 2);                                                      // [B, H, N, K, K]
+
+        Tensor solved;
+        if (solver == RidgeSolver.Exact)
+        {
+            var outer = (kc.unsqueeze(-1) * kc.unsqueeze(-2)).reshape(b, nh, n, c, dk * dk);
+            var hc = decay.matmul(outer).view(b, nh, n, c, dk, dk) + fromStart.unsqueeze(-1) * h0.unsqueeze(3);
+            solved = Solve(hc, qc, ridge, iterations, solver);
+        }
+        else
+        {
+            var cov = new ChunkCovariance(h0, kc, decay, fromStart);
+            solved = Chebyshev(cov.Apply, qc, cov.FrobeniusNorm(), ridge, iterations);
+        }
+        var x = solved.reshape(b, nh, n * c, dk);
+        if (pad > 0) x = x[.., .., ..(int)l];
         var qt = q + alpha.unsqueeze(-1) * (x - q);
         var ones_ = ones_like(alpha);
         var (o, u) = GatedDelta.Chunked(qt, k, v, logDecay, ones_, state, chunkSize, erase: false);
@@ -227,23 +240,24 @@ public static class TestTimeRidge
     }
 
     /// <summary>
-    /// The covariances H_t = e^{G_t} H_0 + Σ_{s≤t} D_ts k_s k_sᵀ of one chunk's tokens, held as H_0 [B, H, K, K], the
-    /// chunk's keys [B, H, c, K], D [B, H, c, c] and e^{G_t} [B, H, c, 1], never as c matrices of K × K.
+    /// The covariances H_t = e^{G_t} H_0 + Σ_{s≤t} D_ts k_s k_sᵀ of every chunk's tokens, held as the chunk-start H_0
+    /// [.., K, K], the chunk's keys [.., c, K], D [.., c, c] and e^{G_t} [.., c, 1] (leading dims B, H, N), never as c
+    /// matrices of K × K per chunk.
     /// </summary>
     private sealed record ChunkCovariance(Tensor H0, Tensor Keys, Tensor Decay, Tensor FromStart)
     {
-        /// <summary>H_t y_t for every token t: y [B, H, c, K] → [B, H, c, K].</summary>
+        /// <summary>H_t y_t for every token t: y [.., c, K] → [.., c, K].</summary>
         public Tensor Apply(Tensor y) =>
             FromStart * y.matmul(H0.transpose(-1, -2)) + (Decay * y.matmul(Keys.transpose(-1, -2))).matmul(Keys);
 
         /// <summary>
-        /// ‖H_t‖_F [B, H, c, 1] = √(e^{2G_t} ‖H_0‖² + 2 e^{G_t} Σ_s D_ts k_sᵀH_0k_s + Σ_{s,s'} D_ts D_ts' (k_s · k_s')²).
+        /// ‖H_t‖_F [.., c, 1] = √(e^{2G_t} ‖H_0‖² + 2 e^{G_t} Σ_s D_ts k_sᵀH_0k_s + Σ_{s,s'} D_ts D_ts' (k_s · k_s')²).
         /// </summary>
         public Tensor FrobeniusNorm()
         {
-            var gram = Keys.matmul(Keys.transpose(-1, -2));                            // k_s · k_s' [B, H, c, c]
-            var kh0k = (Keys.matmul(H0) * Keys).sum(-1, keepdim: true);                // k_sᵀ H_0 k_s [B, H, c, 1]
-            var h0 = H0.pow(2).sum(new long[] { -2, -1 }, keepdim: true);              // ‖H_0‖² [B, H, 1, 1]
+            var gram = Keys.matmul(Keys.transpose(-1, -2));                            // k_s · k_s' [.., c, c]
+            var kh0k = (Keys.matmul(H0) * Keys).sum(-1, keepdim: true);                // k_sᵀ H_0 k_s [.., c, 1]
+            var h0 = H0.pow(2).sum(new long[] { -2, -1 }, keepdim: true);              // ‖H_0‖² [.., 1, 1]
             var squared = FromStart.pow(2) * h0 + 2 * FromStart * Decay.matmul(kh0k)
                           + (Decay.matmul(gram.pow(2)) * Decay).sum(-1, keepdim: true);
             return squared.clamp_min(0).sqrt();
