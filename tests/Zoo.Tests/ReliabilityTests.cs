@@ -185,6 +185,7 @@ public sealed class ReliabilityTests : IDisposable
         Assert.Equal(3e-3, lstm.Lr);
         Assert.Equal(0.85, lstm.Mean, 12);
         Assert.Equal(Math.Sqrt(0.005), lstm.Spread, 12);
+        Assert.Equal(new[] { 0.9, 0.8 }, lstm.SeedValues);            // the bar chart draws each seed
         Assert.Equal(1, entries[0].Seeds); // the error row is not a result
         var md = Leaderboard.Markdown(entries);
         Assert.Contains("| 2 | lstm | 0.8500 ± 0.0707 | 2 | – | – |", md);

@@ -11,7 +11,12 @@ public static class LeaderboardPlots
     /// <summary>The chance level of a task setting (task name, task options JSON), or null when the task has none.</summary>
     public delegate double? ChanceOf(string task, string taskOptions);
 
-    /// <summary>Bar chart per task setting: one bar per layer (error bar = spread over seeds), a chance line; ↑ marks a layer with seeds still improving when they stopped.</summary>
+    /// <summary>
+    /// Bar chart per task setting: one bar per layer (the mean over seeds) with each seed's value as a dot on it, a
+    /// chance line; ↑ marks a layer with seeds still improving when they stopped. Dots rather than a standard-deviation
+    /// bar: with two or three seeds they show what the runs did (one seed solving, one on the plateau), where mean ± SD
+    /// would draw a whisker past the metric's range.
+    /// </summary>
     public static void Bars(IReadOnlyList<LeaderboardEntry> entries, string pngPath, string title, ChanceOf? chance = null)
     {
         var (settings, layers) = Panels(entries);
@@ -23,10 +28,18 @@ public static class LeaderboardPlots
             int x = 0;
             foreach (var e in g.OrderBy(e => layers.IndexOf(e.Layer)))
             {
+                var seeds = e.SeedValues ?? Array.Empty<double>();
                 plt.Add.Bar(new ScottPlot.Bar
                 {
-                    Position = x, Value = e.Mean, Error = e.Spread, FillColor = SmallMultiples.Style(layers.IndexOf(e.Layer)).Color,
+                    Position = x, Value = e.Mean, Error = seeds.Count > 0 ? 0 : e.Spread,
+                    FillColor = SmallMultiples.Style(layers.IndexOf(e.Layer)).Color,
                 });
+                if (seeds.Count > 1)
+                {
+                    var dots = plt.Add.Markers(seeds.Select(_ => (double)x).ToArray(), seeds.ToArray(), ScottPlot.MarkerShape.FilledCircle, 7, ScottPlot.Colors.Black);
+                    dots.MarkerStyle.OutlineColor = ScottPlot.Colors.White;
+                    dots.MarkerStyle.OutlineWidth = 1;
+                }
                 ticks.Add(new ScottPlot.Tick(x++, e.StillImproving > 0 ? $"{e.Layer} ↑" : e.Layer));
             }
             var first = g.First();

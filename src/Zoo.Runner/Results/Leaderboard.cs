@@ -27,10 +27,13 @@ namespace Zoo.Runner.Results;
 /// bound on what the layer reaches, so their rank against converged rows is provisional.</param>
 /// <param name="StepsToNineTenths">Median over the seeds that got there of the first step at 0.9 of the range above chance; null when none did.</param>
 /// <param name="ReachedNineTenths">How many seeds reached 0.9 of the range above chance.</param>
+/// <param name="SeedValues">Each seed's value, in row order (the bar chart draws them: with two or three seeds a
+/// standard deviation says little, and mean ± SD can leave the metric's range).</param>
 public sealed record LeaderboardEntry(
     string Suite, string Task, string TaskOptions, string Layer, string Metric, bool HigherIsBetter,
     double Mean, double Spread, int Seeds, int Diverged, double Lr, int DModel, long Params, long StateSize, double TokensPerSecond, string LayerOptions,
-    bool Primary = true, string Ends = "", int StillImproving = 0, double? StepsToNineTenths = null, int ReachedNineTenths = 0);
+    bool Primary = true, string Ends = "", int StillImproving = 0, double? StepsToNineTenths = null, int ReachedNineTenths = 0,
+    IReadOnlyList<double>? SeedValues = null);
 
 /// <summary>
 /// Turns result rows into a leaderboard: for each (task setting, layer), configurations that differ only in seed are
@@ -73,7 +76,7 @@ public static class Leaderboard
                     mean, spread, values.Length, g.Count(r => r.Status == "diverged"), first.Lr, first.DModel, first.Params, first.StateSize,
                     g.Average(r => r.TrainTokensPerSecond), first.LayerOptions,
                     !primary.TryGetValue(first.ConfigHash, out var p) || p == first.Metric,
-                    DescribeEnds(g), g.Count(StoppedImproving), reached.Length > 0 ? Median(reached) : null, reached.Length);
+                    DescribeEnds(g), g.Count(StoppedImproving), reached.Length > 0 ? Median(reached) : null, reached.Length, values);
             });
         return configs
             .GroupBy(e => (e.Suite, e.Task, e.TaskOptions, e.Metric, e.Layer, perWidth ? e.DModel : 0))
