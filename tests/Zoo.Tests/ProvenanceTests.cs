@@ -81,26 +81,16 @@ public sealed class ProvenanceTests : IDisposable
     // while the other layers' runs failed on since-fixed errors: their hashes are no longer produced. Each configuration
     // was rerun in the same file under today's hash (except MoM's five L 128 runs, still pending); retraining them all
     // would take ≈ 2 h of CPU, so they stay as history.
-    // The nine selective-copying rows of mad.csv (written without a commit stamp, "unknown") were trained on the uniform
-    // placement before MAD's became the default (placement: mad), so tasks/mad.json now plans other hashes for them.
-    // Re-running them costs ≈ 26 min on 2 idle cores (≈ 35-40 CPU-min single-threaded, MoM 8 of it), beyond what the
-    // change's budget allowed on the shared machine; `zoo run tasks/mad.json --out results` trains the new ones.
     // Each stale row counts under the first entry that matches it (file, then commit, layer, task and task options hash where given).
     private static readonly StaleRows[] KnownStale =
     {
         new("recall.csv", Commit: "071d835d9e9b", Rows: 84),
-        new("mad.csv", Task: "selective-copying", Rows: 9),
         // Rows of a layer whose options changed after they were written. MoM's defaults became the reference's form
         // (issue 18 part 6: β unscaled by the router, shared q / conv / decay parameters, balance loss top_k at
         // balance), it gained the compute option and then capacity_factor (with dense as the default form), so every committed MoM row's hash changed; the rows stay as
         // history of the earlier form until the suites re-run them.
-        new("mad.csv", Layer: "mom", Rows: 5),
         new("recall.csv", Layer: "mom", Rows: 7),
         new("recall-long.csv", Layer: "mom", Rows: 1),
-        // Titans' rows predate issue 18's change of titans-lmm's defaults (short conv after q/k/v, inner_lr 1 / value
-        // dim; new options short_conv, conv_size, residual_norm), which changed the hashes of every titans-lmm
-        // configuration; growing-memory's are re-run, MAD's are still to be.
-        new("mad.csv", Layer: "titans-lmm", Rows: 5),
     };
 
     // TaskOptionsHash singles out one task entry of a suite whose entries share a task name (SelectivBench's T1 … T4).
