@@ -149,4 +149,31 @@ public sealed class MadTaskTests
         double tolerance = 4 * Math.Sqrt(chance * (1 - chance) / total.Count);
         Assert.True(Math.Abs(total.Mean - chance) < tolerance, $"{name}: constant predictor scored {total.Mean:F4}, chance {chance:F4} ± {tolerance:F4}");
     }
+
+    public static TheoryData<string> MadTasks() => new() { "in-context-recall", "noisy-in-context-recall", "fuzzy-in-context-recall", "memorization", "compression" };
+
+    private static TokenTask MadTask(string name) => name switch
+    {
+        "in-context-recall" => new InContextRecall(new InContextRecallOptions()),
+        "noisy-in-context-recall" => new InContextRecall(new InContextRecallOptions { Vocab = 32, NoiseVocab = 16, NoiseFraction = 0.2 }),
+        "fuzzy-in-context-recall" => new FuzzyInContextRecall(new FuzzyInContextRecallOptions()),
+        "memorization" => new Memorization(new MemorizationOptions { Vocab = 64 }),
+        _ => new Compression(new CompressionOptions()),
+    };
+
+    /// <summary>
+    /// The chance level drawn in the figures and used for steps-to-0.9 is what a constant guess scores: the scored
+    /// labels take exactly 1 / chance values, none of them much more often than the others.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(MadTasks))]
+    public void Chance_is_one_over_the_scored_label_values_and_they_are_near_uniform(string name)
+    {
+        var task = MadTask(name);
+        var labels = Enumerable.Range(0, 400).SelectMany(i => task.Example(1, Split.Test, i).Labels).Where(y => y != TokenExamples.Ignore).ToList();
+        var counts = labels.GroupBy(y => y).Select(g => g.Count()).ToList();
+        double chance = ((IChanceLevel)task).Chance;
+        Assert.Equal(1 / chance, counts.Count, 6);
+        Assert.InRange(counts.Max() / (double)labels.Count, chance / 2, chance * 1.5);   // the best constant guess scores ≈ chance
+    }
 }

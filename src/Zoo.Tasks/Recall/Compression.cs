@@ -56,9 +56,12 @@ public sealed record CompressionOptions : IValidatableOptions, IDifficultyLadder
 /// </para>
 /// </summary>
 [ZooTask("compression", typeof(CompressionOptions), Summary = "MAD compression: reproduce the sequence in order after a compression token (causal form)")]
-public sealed class Compression : TokenTask, IClassAveragedAccuracy
+public sealed class Compression : TokenTask, IClassAveragedAccuracy, IChanceLevel
 {
     private readonly CompressionOptions _o;
+
+    /// <summary>One of the V − 1 data tokens, uniform at every scored position.</summary>
+    public double Chance => 1.0 / (_o.Vocab - 1);
 
     /// <summary>Builds the task.</summary>
     public Compression(CompressionOptions options) => _o = options;

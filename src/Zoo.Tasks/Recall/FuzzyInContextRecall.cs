@@ -90,9 +90,12 @@ public sealed record FuzzyInContextRecallOptions : IValidatableOptions, IDifficu
 /// </para>
 /// </summary>
 [ZooTask("fuzzy-in-context-recall", typeof(FuzzyInContextRecallOptions), Summary = "MAD fuzzy in-context recall: multi-token key and value motifs, values of repeated keys scored")]
-public sealed class FuzzyInContextRecall : TokenTask, IClassAveragedAccuracy
+public sealed class FuzzyInContextRecall : TokenTask, IClassAveragedAccuracy, IChanceLevel
 {
     private readonly FuzzyInContextRecallOptions _o;
+
+    /// <summary>One value token of the upper half of the key-value vocabulary (every scored position is a value token).</summary>
+    public double Chance => 1.0 / (_o.KeyValueVocab - _o.KeyValueVocab / 2);
 
     /// <summary>Builds the task.</summary>
     public FuzzyInContextRecall(FuzzyInContextRecallOptions options) => _o = options;

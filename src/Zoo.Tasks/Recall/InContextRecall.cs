@@ -68,9 +68,12 @@ public sealed record InContextRecallOptions : IValidatableOptions, IDifficultyLa
 /// before (multi-query) or the value of one final probe key after a copy prefix.
 /// </summary>
 [ZooTask("in-context-recall", typeof(InContextRecallOptions), Summary = "MAD in-context recall (and noisy recall): key-value stream, values of repeated keys scored")]
-public sealed class InContextRecall : TokenTask, IClassAveragedAccuracy
+public sealed class InContextRecall : TokenTask, IClassAveragedAccuracy, IChanceLevel
 {
     private readonly InContextRecallOptions _o;
+
+    /// <summary>One value token of the upper half of the key-value vocabulary, which the scored values are uniform over.</summary>
+    public double Chance => 1.0 / (_o.KeyValueVocab - _o.KeyValueVocab / 2);
 
     /// <summary>Builds the task.</summary>
     public InContextRecall(InContextRecallOptions options) => _o = options;

@@ -47,9 +47,12 @@ public sealed record MemorizationOptions : IValidatableOptions, IDifficultyLadde
 /// token. The map must be stored in the weights: there is nothing to recall in context.
 /// </summary>
 [ZooTask("memorization", typeof(MemorizationOptions), Summary = "MAD memorization: a fixed key → value map learned into the weights")]
-public sealed class Memorization : TokenTask, IClassAveragedAccuracy
+public sealed class Memorization : TokenTask, IClassAveragedAccuracy, IChanceLevel
 {
     private readonly MemorizationOptions _o;
+
+    /// <summary>One of the map's values, one per key: keys are uniform over the lower half of the non-special vocabulary.</summary>
+    public double Chance => 1.0 / ((_o.Vocab - 1) / 2);
     private readonly long[] _keys;
     private readonly Dictionary<long, long> _map;
 
