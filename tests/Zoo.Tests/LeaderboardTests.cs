@@ -35,8 +35,8 @@ public sealed class LeaderboardTests : IDisposable
         Assert.Equal(0, lstm.StillImproving);
 
         var md = Leaderboard.Markdown(entries);
-        Assert.Contains("| 1 ↑ | attention | 0.9767 ± 0.0231 | 3 | target 2, cap 1 | 200 (3/3) |", md);
-        Assert.Contains("| 2 | lstm | 0.1100 ± 0.0141 | 2 | plateau 2 | – |", md);
+        Assert.Contains("| 1 ↑ | attention | 0.9767 (0.990, 0.990, 0.950) | 3 | target 2, cap 1 | 200 (3/3) |", md);
+        Assert.Contains("| 2 | lstm | 0.1100 (0.100, 0.120) | 2 | plateau 2 | – |", md);
     }
 
     [Theory]

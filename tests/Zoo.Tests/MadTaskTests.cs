@@ -137,6 +137,7 @@ public sealed class MadTaskTests
             "noisy-fuzzy" => (new FuzzyInContextRecall(new FuzzyInContextRecallOptions { Vocab = 32, NoiseVocab = 16, NoiseFraction = 0.2 }), 12),
             _ => (new Compression(new CompressionOptions()), 4),
         };
+        Assert.Equal(chance, ((IChanceLevel)task).Chance, 12);                           // the level the figures draw
         using var scope = NewDisposeScope();
         var total = new MetricTally(0, 0);
         for (int first = 0; first < 4000; first += 500)

@@ -188,7 +188,7 @@ public sealed class ReliabilityTests : IDisposable
         Assert.Equal(new[] { 0.9, 0.8 }, lstm.SeedValues);            // the bar chart draws each seed
         Assert.Equal(1, entries[0].Seeds); // the error row is not a result
         var md = Leaderboard.Markdown(entries);
-        Assert.Contains("| 2 | lstm | 0.8500 ± 0.0707 | 2 | – | – |", md);
+        Assert.Contains("| 2 | lstm | 0.8500 (0.900, 0.800) | 2 | – | – |", md);           // two seeds: their values, not ± SD
         var png = Path.Combine(_dir, "board.png");
         LeaderboardPlots.Bars(entries, png, "test");
         Assert.True(new FileInfo(png).Length > 1000);

@@ -105,11 +105,22 @@ public static class Leaderboard
         return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
     }
 
+    // Mean over seeds; with two or three seeds each seed's value beside it (a standard deviation of two values, one run
+    // solving and one on the plateau, reads as 0.52 ± 0.66), with more the standard deviation.
+    private static string FormatValue(LeaderboardEntry e)
+    {
+        var seeds = e.SeedValues ?? Array.Empty<double>();
+        if (e.Seeds <= 1) return string.Create(CultureInfo.InvariantCulture, $"{e.Mean:F4}");
+        if (seeds.Count is >= 2 and <= 3)
+            return string.Create(CultureInfo.InvariantCulture, $"{e.Mean:F4} ({string.Join(", ", seeds.Select(v => v.ToString("F3", CultureInfo.InvariantCulture)))})");
+        return string.Create(CultureInfo.InvariantCulture, $"{e.Mean:F4} ± {e.Spread:F4}");
+    }
+
     /// <summary>Markdown: one table per (suite, task setting).</summary>
     public static string Markdown(IReadOnlyList<LeaderboardEntry> entries, string title = "Zoo leaderboard")
     {
         var sb = new StringBuilder($"# {title}\n\n");
-        sb.Append("Best configuration per layer (over swept learning rates, widths and options); value = mean ± standard deviation over seeds of each run's best test metric. ")
+        sb.Append("Best configuration per layer (over swept learning rates, widths and options); value = mean over seeds of each run's best test metric, with each seed's value in brackets for two or three seeds and ± the standard deviation for more. ")
             .Append("*end*: how the seeds' runs stopped (`steps`: fixed budget; `target`/`plateau`: converged under `train.until`; `cap`: hit the step cap while still improving). ")
             .Append("*steps to 0.9*: median first step at 0.9 of the range above chance, over the seeds that reached it (count in brackets). ")
             .Append("A rank marked ↑ has seeds that stopped while still improving (`cap`, or a fixed budget whose best evaluation was its last): ")
@@ -124,7 +135,7 @@ public static class Leaderboard
             foreach (var e in table)
             {
                 var diverged = e.Diverged > 0 ? $" ({e.Diverged} diverged)" : "";
-                var value = e.Seeds > 1 ? string.Create(CultureInfo.InvariantCulture, $"{e.Mean:F4} ± {e.Spread:F4}") : string.Create(CultureInfo.InvariantCulture, $"{e.Mean:F4}");
+                var value = FormatValue(e);
                 var mark = e.StillImproving > 0 ? " ↑" : "";
                 var ends = e.Ends.Length == 0 ? "–" : e.Ends;
                 var speed = e.StepsToNineTenths is { } s9 ? string.Create(CultureInfo.InvariantCulture, $"{s9:N0} ({e.ReachedNineTenths}/{e.Seeds})") : "–";
