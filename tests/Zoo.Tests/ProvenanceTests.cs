@@ -90,7 +90,6 @@ public sealed class ProvenanceTests : IDisposable
         // balance), it gained the compute option and then capacity_factor (with dense as the default form), so every committed MoM row's hash changed; the rows stay as
         // history of the earlier form until the suites re-run them.
         new("recall.csv", Layer: "mom", Rows: 7),
-        new("recall-long.csv", Layer: "mom", Rows: 1),
     };
 
     // TaskOptionsHash singles out one task entry of a suite whose entries share a task name (SelectivBench's T1 … T4).
