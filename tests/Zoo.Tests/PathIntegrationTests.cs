@@ -114,6 +114,26 @@ public sealed class PathIntegrationTests : IDisposable
         Assert.Equal(0.0, bare.forward(zeros(2, 5, 2)).abs().max().item<float>());
     }
 
+    [Fact]
+    public void Code_peak_is_one_over_the_cells_for_a_flat_readout_and_rises_as_the_readout_sharpens()
+    {
+        var (task, model) = Small();
+        using (no_grad())
+            foreach (var p in model.parameters()) p.zero_();
+        // Every readout is 0 (the readout's bias included), so each of the 16 cells gets probability 1/16.
+        var flat = task.EvaluateAfterTraining(model, 1).Metrics;
+        Assert.Equal(1 / 16.0, flat["replay_code_peak"], 12);
+        Assert.Equal(1 / 16.0, flat["replay_code_peak_active"], 12);
+        // A readout bias of 3 on one cell: e³ / (e³ + 15) at every step, driven or not.
+        using (no_grad())
+            model.named_parameters().Single(p => p.name == "readout.bias").parameter[5] = 3.0f;
+        var sharp = task.EvaluateAfterTraining(model, 1).Metrics;
+        Assert.Equal(Math.Exp(3) / (Math.Exp(3) + 15), sharp["replay_code_peak"], 6);
+        Assert.Equal(Math.Exp(3) / (Math.Exp(3) + 15), sharp["replay_code_peak_active"], 6);
+        // The decoded point then never moves: no jumps.
+        Assert.Equal(0.0, sharp["replay_jump_fraction"]);
+    }
+
     private static (PathIntegration Task, BareModel Model) Small(ArenaKind arena = ArenaKind.OpenBox, LeakyRnnOptions? options = null)
     {
         var task = new PathIntegration(new PathIntegrationOptions { Environment = arena, PlaceCells = 16, Steps = 12, Replays = 4, ReachReplays = 3, ReplaySteps = 40, ReferenceTrajectories = 8 });
@@ -161,9 +181,12 @@ public sealed class PathIntegrationTests : IDisposable
         Assert.Equal(a.Metrics, b.Metrics);
         var expected = new[] { "replay_speed", "replay_exploration", "replay_coverage", "replay_path_length", "replay_sliced_w1", "replay_kde_kl",
             "replay_kde_kl_frozen", "replay_kde_kl_training", "replay_kde_kl_active", "replay_kde_kl_active_frozen", "replay_kde_kl_active_training",
+            "replay_jump_fraction", "replay_code_peak", "replay_code_peak_active",
             "replay_diffusion_exponent", "replay_reach_fraction", "replay_reach_time" };
         Assert.Equal(expected.Order(), a.Metrics.Keys.Order());
         Assert.All(a.Metrics.Values, v => Assert.True(double.IsFinite(v)));
+        Assert.InRange(a.Metrics["replay_code_peak"], 1 / 16.0, 1.0);
+        Assert.InRange(a.Metrics["replay_jump_fraction"], 0.0, 1.0);
         Assert.Equal(4 + 4, a.Trajectories.Count);
         Assert.Equal(40, a.Trajectories.First(t => t.Kind == "replay").Points.Count);
         // Replay noise matters: another noise seed moves the replay.
@@ -183,11 +206,11 @@ public sealed class PathIntegrationTests : IDisposable
             """);
         var outDir = Path.Combine(_dir, "out");
         var rows = new SuiteRunner().Run(suite, new RunSettings(outDir));
-        Assert.Equal(4 * 15, rows.Count);
+        Assert.Equal(4 * 18, rows.Count);
         var stored = new CsvTable<ResultRow>(Path.Combine(outDir, "minireplay.csv")).Read();
         Assert.Equal(4, stored.Count(r => r.Metric == "position_error"));
         Assert.Equal(4, stored.Count(r => r.Metric == "replay_sliced_w1"));
-        Assert.All(stored.GroupBy(r => r.ConfigHash), g => Assert.Equal(15, g.Count()));
+        Assert.All(stored.GroupBy(r => r.ConfigHash), g => Assert.Equal(18, g.Count()));
         var kept = new CsvTable<TrajectoryRow>(Path.Combine(outDir, "minireplay", "trajectories.csv")).Read();
         Assert.Equal(new[] { "leaky+momentum", "vanilla" }, kept.Select(k => k.Label).Distinct().Order());
         foreach (var png in new[] { "replay-t_maze.png", "replay-metrics-t_maze.png", "pi-error-t_maze.png" })
@@ -203,7 +226,7 @@ public sealed class PathIntegrationTests : IDisposable
         Assert.Contains("replay_reach_time", Leaderboard.Markdown(board));
         // The merge keeps one row per (run, metric).
         var merged = Path.Combine(_dir, "merged.csv");
-        Assert.Equal(60, ShardMerger.Merge(new[] { Path.Combine(outDir, "minireplay.csv") }, merged).RowsWritten);
+        Assert.Equal(4 * 18, ShardMerger.Merge(new[] { Path.Combine(outDir, "minireplay.csv") }, merged).RowsWritten);
     }
 
     [Theory]

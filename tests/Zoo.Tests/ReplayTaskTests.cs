@@ -143,6 +143,10 @@ public sealed class ReplayTaskTests
         Assert.Equal(2.0, ReplayMetrics.PathLength(path), 12);
         Assert.Equal(path.Select(p => p[0]).Select(x => x * x).Sum() / 10, ReplayMetrics.Exploration(path), 12); // mean x is 0
         Assert.Equal(11 / 400.0, ReplayMetrics.Coverage(path, Bounds.Square(2.2)), 12);
+        Assert.Equal(1.0, ReplayMetrics.JumpFraction(path, 0.1));
+        Assert.Equal(0.0, ReplayMetrics.JumpFraction(path, 0.3));
+        var leap = path.Take(5).Append(new[] { 0.9, 0.9 }).ToArray();                       // 4 steps of 0.2, then one of ≈ 1.1
+        Assert.Equal(1 / 5.0, ReplayMetrics.JumpFraction(leap, 0.5), 12);
         Assert.Equal(8, ReplayMetrics.TimeToReach(path, (x, _) => x > 0.5));
         Assert.Null(ReplayMetrics.TimeToReach(path, (_, y) => y > 0.5));
     }

@@ -235,15 +235,17 @@ public sealed class PathIntegration : ISequenceTask, IPostTrainingEvaluation
     /// </summary>
     public PostTrainingResult EvaluateAfterTraining(IDrivableModel model, long seed)
     {
-        var reference = Enumerable.Range(0, _o.ReferenceTrajectories)
-            .SelectMany(i => Example(seed, Split.Train, i).Positions).ToList();
+        var referencePaths = Enumerable.Range(0, _o.ReferenceTrajectories).Select(i => Example(seed, Split.Train, i).Positions).ToList();
+        var reference = referencePaths.SelectMany(p => p).ToList();
         var starts = Enumerable.Range(0, _o.Replays).Select(i => Example(seed, Split.Test, _o.TestExamples + i).Positions[0]).ToList();
-        var free = Replay(model, starts, seed * 2 + 1);
+        var (free, replayPeak) = ReplayWithPeak(model, starts, seed * 2 + 1);
         var fixedStart = Replay(model, Enumerable.Repeat(_arena.ReplayStart, _o.ReachReplays).ToList(), seed * 2 + 2);
 
         var pooled = free.SelectMany(p => p).Where((_, i) => i % 4 == 0).ToList();      // thinned: successive points are near-duplicates
         var reach = fixedStart.Select(p => ReplayMetrics.TimeToReach(p, _arena.InTarget)).ToList();
-        var active = Active(model, seed);
+        var (active, activePeak) = ActiveWithPeak(model, seed);
+        // A jump: one replay step longer than ten steps of behaviour, so the decoded point leapt rather than moved.
+        double behaviourStep = referencePaths.Average(ReplayMetrics.MeanStepLength);
         // Baselines of as many points as the pooled replay: every replay frozen at its start, and held-out training paths.
         var frozen = starts.SelectMany(p => Enumerable.Repeat(p, Math.Max(1, pooled.Count / starts.Count))).ToList();
         var trainingPath = Enumerable.Range(_o.ReferenceTrajectories, (pooled.Count + _o.Steps) / (_o.Steps + 1))
@@ -262,10 +264,16 @@ public sealed class PathIntegration : ISequenceTask, IPostTrainingEvaluation
             ["replay_kde_kl_active"] = ReplayMetrics.KdeKlMonteCarlo(pooled, active, seed: klSeed),
             ["replay_kde_kl_active_frozen"] = ReplayMetrics.KdeKlMonteCarlo(frozen, active, seed: klSeed),
             ["replay_kde_kl_active_training"] = ReplayMetrics.KdeKlMonteCarlo(trainingPath, active, seed: klSeed),
+            ["replay_jump_fraction"] = free.Average(p => ReplayMetrics.JumpFraction(p, 10 * behaviourStep)),
             ["replay_diffusion_exponent"] = ReplayMetrics.DiffusionExponent(free, Math.Max(2, _o.ReplaySteps / 10)),
             ["replay_reach_fraction"] = reach.Count(r => r is not null) / (double)reach.Count,
             ["replay_reach_time"] = reach.Average(r => (double)(r ?? _o.ReplaySteps)),
         };
+        if (_o.Target == PathTarget.PlaceCode)
+        {
+            metrics["replay_code_peak"] = replayPeak;
+            metrics["replay_code_peak_active"] = activePeak;
+        }
         var samples = free.Take(4).Select((p, i) => new TrajectorySample("replay", i, p))
             .Concat(Enumerable.Range(0, 4).Select(i => new TrajectorySample("training", i, Example(seed, Split.Train, i).Positions)))
             .ToList();
@@ -276,27 +284,44 @@ public sealed class PathIntegration : ISequenceTask, IPostTrainingEvaluation
     /// Decoded outputs [R·T][2] of the network driven by the velocities of <see cref="PathIntegrationOptions.Replays"/>
     /// test trajectories at the training noise (the predecessor's "active" distribution).
     /// </summary>
-    public List<double[]> Active(IDrivableModel model, long seed)
+    public List<double[]> Active(IDrivableModel model, long seed) => ActiveWithPeak(model, seed).Points;
+
+    /// <summary>Decoded replay trajectories [R][T][2] from <paramref name="starts"/>.</summary>
+    public List<double[][]> Replay(IDrivableModel model, IReadOnlyList<double[]> starts, long noiseSeed) =>
+        ReplayWithPeak(model, starts, noiseSeed).Paths;
+
+    private (List<double[]> Points, double CodePeak) ActiveWithPeak(IDrivableModel model, long seed)
     {
         using var scope = NewDisposeScope();
         var batch = Batch(Split.Test, seed, 0, _o.Replays);
-        using var generator = new Generator((ulong)seed * 2 + 3);
-        var output = model.Drive(batch.Inputs, batch.Context, _o.ReplayNoise / Math.Sqrt(2), generator);
-        var decoded = Decode(output.cpu().to(ScalarType.Float64)).data<double>().ToArray();
-        return Enumerable.Range(0, decoded.Length / 2).Select(i => new[] { decoded[2 * i], decoded[2 * i + 1] }).ToList();
+        var (decoded, peak) = DriveAndDecode(model, batch.Inputs, batch.Context, _o.ReplayNoise / Math.Sqrt(2), (ulong)seed * 2 + 3);
+        return (Enumerable.Range(0, decoded.Length / 2).Select(i => new[] { decoded[2 * i], decoded[2 * i + 1] }).ToList(), peak);
     }
 
-    /// <summary>Decoded replay trajectories [R][T][2] from <paramref name="starts"/>.</summary>
-    public List<double[][]> Replay(IDrivableModel model, IReadOnlyList<double[]> starts, long noiseSeed)
+    private (List<double[][]> Paths, double CodePeak) ReplayWithPeak(IDrivableModel model, IReadOnlyList<double[]> starts, long noiseSeed)
     {
         using var scope = NewDisposeScope();
-        int R = starts.Count;
+        int R = starts.Count, T = _o.ReplaySteps;
         var context = Code(tensor(starts.SelectMany(p => p).Select(v => (float)v).ToArray(), new long[] { R, 2 }));
-        using var generator = new Generator((ulong)noiseSeed);
-        var output = model.Drive(zeros(R, _o.ReplaySteps, 2), context, _o.ReplayNoise, generator);
-        var decoded = Decode(output.cpu().to(ScalarType.Float64)).data<double>().ToArray();
-        int T = _o.ReplaySteps;
-        return Enumerable.Range(0, R).Select(r => Enumerable.Range(0, T)
+        var (decoded, peak) = DriveAndDecode(model, zeros(R, T, 2), context, _o.ReplayNoise, (ulong)noiseSeed);
+        var paths = Enumerable.Range(0, R).Select(r => Enumerable.Range(0, T)
             .Select(t => new[] { decoded[(r * T + t) * 2], decoded[(r * T + t) * 2 + 1] }).ToArray()).ToList();
+        return (paths, peak);
+    }
+
+    /// <summary>
+    /// Drives the model and returns its decoded positions (flat, x y pairs) and the place code's mean peak: the highest
+    /// softmax probability of a cell, averaged over steps (1/cells for a flat code, near 1 for one sharp cell; NaN
+    /// when the target is the position itself). A replay whose peak falls far below the driven network's reads mostly
+    /// the injected noise, and its decoded "path" jumps between cells.
+    /// </summary>
+    private (double[] Decoded, double CodePeak) DriveAndDecode(IDrivableModel model, Tensor inputs, Tensor? context, double noise, ulong noiseSeed)
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(noiseSeed);
+        var output = model.Drive(inputs, context, noise, generator).cpu().to(ScalarType.Float64);
+        double peak = _o.Target == PathTarget.PlaceCode ? nn.functional.softmax(output, -1).amax(-1).mean().item<double>() : double.NaN;
+        return (Decode(output).data<double>().ToArray(), peak);
     }
 }
+

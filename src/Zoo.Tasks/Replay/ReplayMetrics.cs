@@ -17,6 +17,10 @@ public static class ReplayMetrics
     public static double PathLength(IReadOnlyList<double[]> p) =>
         Enumerable.Range(0, p.Count - 1).Sum(t => Distance(p[t], p[t + 1]));
 
+    /// <summary>Fraction of steps longer than <paramref name="threshold"/> (decoded leaps rather than movement).</summary>
+    public static double JumpFraction(IReadOnlyList<double[]> p, double threshold) =>
+        Enumerable.Range(0, p.Count - 1).Count(t => Distance(p[t], p[t + 1]) > threshold) / (double)(p.Count - 1);
+
     /// <summary>Trace of the covariance of the positions (exploration).</summary>
     public static double Exploration(IReadOnlyList<double[]> p)
     {
