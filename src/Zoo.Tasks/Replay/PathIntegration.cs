@@ -294,8 +294,7 @@ public sealed class PathIntegration : ISequenceTask, IPostTrainingEvaluation
     {
         using var scope = NewDisposeScope();
         var batch = Batch(Split.Test, seed, 0, _o.Replays);
-        var (decoded, peak) = DriveAndDecode(model, batch.Inputs, batch.Context, _o.ReplayNoise / Math.Sqrt(2), (ulong)seed * 2 + 3);
-        return (Enumerable.Range(0, decoded.Length / 2).Select(i => new[] { decoded[2 * i], decoded[2 * i + 1] }).ToList(), peak);
+        return DriveAndDecode(model, batch.Inputs, batch.Context, _o.ReplayNoise / Math.Sqrt(2), (ulong)seed * 2 + 3);
     }
 
     private (List<double[][]> Paths, double CodePeak) ReplayWithPeak(IDrivableModel model, IReadOnlyList<double[]> starts, long noiseSeed)
@@ -303,25 +302,23 @@ public sealed class PathIntegration : ISequenceTask, IPostTrainingEvaluation
         using var scope = NewDisposeScope();
         int R = starts.Count, T = _o.ReplaySteps;
         var context = Code(tensor(starts.SelectMany(p => p).Select(v => (float)v).ToArray(), new long[] { R, 2 }));
-        var (decoded, peak) = DriveAndDecode(model, zeros(R, T, 2), context, _o.ReplayNoise, (ulong)noiseSeed);
-        var paths = Enumerable.Range(0, R).Select(r => Enumerable.Range(0, T)
-            .Select(t => new[] { decoded[(r * T + t) * 2], decoded[(r * T + t) * 2 + 1] }).ToArray()).ToList();
-        return (paths, peak);
+        var (points, peak) = DriveAndDecode(model, zeros(R, T, 2), context, _o.ReplayNoise, (ulong)noiseSeed);
+        return (points.Chunk(T).ToList(), peak);
     }
 
     /// <summary>
-    /// Drives the model and returns its decoded positions (flat, x y pairs) and the place code's mean peak: the highest
+    /// Drives the model and returns its decoded positions [B·T][2] and the place code's mean peak: the highest
     /// softmax probability of a cell, averaged over steps (1/cells for a flat code, near 1 for one sharp cell; NaN
     /// when the target is the position itself). A replay whose peak falls far below the driven network's reads mostly
     /// the injected noise, and its decoded "path" jumps between cells.
     /// </summary>
-    private (double[] Decoded, double CodePeak) DriveAndDecode(IDrivableModel model, Tensor inputs, Tensor? context, double noise, ulong noiseSeed)
+    private (List<double[]> Points, double CodePeak) DriveAndDecode(IDrivableModel model, Tensor inputs, Tensor? context, double noise, ulong noiseSeed)
     {
         using var scope = NewDisposeScope();
         using var generator = new Generator(noiseSeed);
         var output = model.Drive(inputs, context, noise, generator).cpu().to(ScalarType.Float64);
         double peak = _o.Target == PathTarget.PlaceCode ? nn.functional.softmax(output, -1).amax(-1).mean().item<double>() : double.NaN;
-        return (Decode(output).data<double>().ToArray(), peak);
+        var decoded = Decode(output).data<double>().ToArray();
+        return (decoded.Chunk(2).ToList(), peak);
     }
 }
-
