@@ -191,7 +191,7 @@ public sealed class RateRnnEnsemble : IDisposable
         {
             before[t] = r;
             // W_in u_t + b + ε + W_rec r (add + bmm: TorchSharp 0.107's baddbmm rejects these shapes, it seems to mix up its arguments)
-            var z = (drive[t] + r.bmm(recurrentT)).tanh();
+            var z = (drive.select(2, t) + r.bmm(recurrentT)).tanh();
             r = r.lerp(z, alpha);  // (1 − α) r + α z
             after[t] = r;
         }
@@ -201,8 +201,9 @@ public sealed class RateRnnEnsemble : IDisposable
     /// <summary>
     /// Gradients of <paramref name="objective"/> (a scalar function of the readout <c>[E, B, L, 2]</c>, e.g. the sum of
     /// the networks' losses) with respect to <see cref="Parameters"/>, by hand-written backpropagation through time:
-    /// the forward loop runs without autograd, the readout's gradient comes from autograd, and the recurrence is
-    /// walked back with δ_t = ∂/∂r_t: g_t = α (1 − z_t²) ⊙ δ_{t+1}, δ_t = ∂ℓ/∂r_t|_readout + (1 − α) δ_{t+1} + g_t W_rec.
+    /// the forward loop runs without autograd, autograd gives only the objective's gradient dR with respect to the
+    /// readout, and the recurrence is walked back with δ_t = ∂/∂r_t: g_t = α (1 − z_t²) ⊙ δ_{t+1},
+    /// δ_t = dR_t W_out + (1 − α) δ_{t+1} + g_t W_rec.
     /// The weight gradients are then one batched product each (∂W_rec = Σ_t g_tᵀ r_t), instead of one small product
     /// and one E·N² accumulation per step as autograd does them; that is most of the backward time at small batches.
     /// Draws the same initial rates and noise as <see cref="Forward"/> would. Returns the readout (detached) and the
@@ -210,52 +211,62 @@ public sealed class RateRnnEnsemble : IDisposable
     /// </summary>
     public (Tensor Readout, Tensor[] Grads) Gradients(Tensor inputs, Func<Tensor, Tensor> objective)
     {
-        Tensor x, states, slope;
-        long b, l, n = _o.Hidden, e = Size;
+        long b = inputs.shape[0], l = inputs.shape[1], n = _o.Hidden, e = Size;
         double alpha = _o.Alpha;
-        using (no_grad())
+        using var noGrad = no_grad();
+        // The recurrence runs over two step-major [E, L, B, N] buffers (88 MB each at E 72, B 32, L 96, N 100): `work`
+        // holds the drive, then z_t = tanh(pre_t) in the forward loop, then g_t = ∂/∂pre_t in the backward loop, each
+        // overwriting the last in place; `steps` holds r_t. Each step reads and writes one contiguous [B, N] block per
+        // network, which stays in cache. The products over all steps (readout, weight gradients) read batch-major
+        // copies, so every sum runs in the order of the earlier form, and both give the same numbers bit for bit;
+        // the earlier form stacked per-step tensors and let autograd differentiate the readout of the full state
+        // tensor: about eight passes over buffers of this size per epoch, where this makes three copies.
+        var (x, r0, drive) = Prepare(inputs);
+        var work = drive.transpose(1, 2).contiguous();
+        drive.Dispose();
+        var steps = empty(new[] { e, l, b, n }, dtype: Dtype, device: Device);
+        var recurrentT = WRec.transpose(1, 2);
+        using var a = tensor(alpha, dtype: Dtype, device: Device);
+        var r = r0;
+        for (int t = 0; t < l; t++)
         {
-            Tensor r0, drive;
-            (x, r0, drive) = Prepare(inputs);
-            (b, l) = (x.shape[0], x.shape[1]);
-            var recurrentT = WRec.transpose(1, 2);
-            var a = tensor(alpha, dtype: Dtype, device: Device);
-            var before = new Tensor[l];
-            var z = new Tensor[l];
-            var r = r0;
-            for (int t = 0; t < l; t++)
-            {
-                before[t] = r;
-                z[t] = (drive[t] + r.bmm(recurrentT)).tanh();
-                r = r.lerp(z[t], a);
-            }
-            states = stack(before, 2);                       // [E, B, L, N]: r_t before step t
-            slope = (1 - stack(z).square()).mul_(alpha);      // [L, E, B, N]: α (1 − z_t²)
+            steps.select(1, t).copy_(r);
+            var z = work.select(1, t).add_(r.bmm(recurrentT)).tanh_();  // z_t = tanh(drive_t + W_rec r_t)
+            if (t < l - 1) r = r.lerp(z, a);                             // (1 − α) r + α z; r_L is never read out
         }
-        var rates = states.requires_grad_();
-        var readout = Readout(rates);
-        var outer = autograd.grad(new[] { objective(readout) }, new[] { rates, WOut, BOut });
-        using (no_grad())
+        var states = steps.transpose(1, 2).contiguous();  // [E, B, L, N]
+        steps.Dispose();
+        var flatStates = states.view(e, b * l, n);
+        var readout = Readout(states);
+
+        // The objective's gradient with respect to the readout (small: [E, B, L, 2]) is autograd's; the rest is by hand.
+        Tensor dReadout;
+        using (enable_grad())
         {
-            var fromReadout = outer[0].permute(2, 0, 1, 3);  // [L, E, B, N]
-            var delta = zeros(new[] { e, b, n }, dtype: Dtype, device: Device);  // ∂/∂r_L: the last state is never read out
-            var g = new Tensor[l];
-            for (long t = l - 1; t >= 0; t--)
-            {
-                g[t] = delta * slope[t];                                             // ∂/∂pre_t
-                delta = fromReadout[t].add(delta, alpha: 1 - alpha).add_(g[t].bmm(WRec));  // ∂/∂r_t
-            }
-            var gPre = stack(g, 2).view(e, b * l, n);                                // [E, B·L, N]
-            var gPreT = gPre.transpose(1, 2);                                        // [E, N, B·L]
-            var gWRec = gPreT.bmm(states.detach().view(e, b * l, n));
-            var gWIn = gPreT.matmul(x.reshape(b * l, Inputs));
-            var gBias = gPre.sum(1);
-            return (readout.detach(), new[] { gWIn, gWRec, outer[1], gBias, gBias.clone(), outer[2] });
+            var leaf = readout.detach().requires_grad_();
+            dReadout = autograd.grad(new[] { objective(leaf) }, new[] { leaf })[0];
         }
+        var dFlat = dReadout.view(e, b * l, Outputs);
+        var gWOut = flatStates.transpose(1, 2).bmm(dFlat).transpose(1, 2);  // (Σ r_tᵀ dR_t)ᵀ, as autograd forms it
+        var gBOut = dReadout.sum(new long[] { 1, 2 });
+        var delta = zeros(new[] { e, b, n }, dtype: Dtype, device: Device);  // ∂/∂r_L: the last state is never read out
+        for (long t = l - 1; t >= 0; t--)
+        {
+            // g_t = α (1 − z_t²) ⊙ δ_{t+1}, written over z_t
+            var g = work.select(1, t).pow_(2).neg_().add_(1).mul_(alpha).mul_(delta);
+            // δ_t = dR_t W_out + (1 − α) δ_{t+1} + g_t W_rec
+            delta = dReadout.select(2, t).bmm(WOut).add_(delta, alpha: 1 - alpha).add_(g.bmm(WRec));
+        }
+        var gPre = work.transpose(1, 2).contiguous().view(e, b * l, n);              // [E, B·L, N]
+        var gPreT = gPre.transpose(1, 2);                                            // [E, N, B·L]
+        var gWRec = gPreT.bmm(flatStates);
+        var gWIn = x.reshape(b * l, Inputs).t().matmul(gPre).transpose(1, 2);          // [E, N, 2], reading gPre in order
+        var gBias = gPre.sum(1);
+        return (readout, new[] { gWIn, gWRec, gWOut, gBias, gBias.clone(), gBOut });
     }
 
     // Inputs in the ensemble's dtype, r₀ [E, B, N] and the input drive W_in u + b_in + b_rec + ε of all steps,
-    // time-major [L, E, B, N]. Each network draws r₀ then ε from its own generator; the draws do not depend on E.
+    // [E, B, L, N]. Each network draws r₀ then ε from its own generator; the draws do not depend on E.
     private (Tensor X, Tensor R0, Tensor Drive) Prepare(Tensor inputs)
     {
         long b = inputs.shape[0], l = inputs.shape[1], n = _o.Hidden, e = Size;
@@ -269,7 +280,7 @@ public sealed class RateRnnEnsemble : IDisposable
         // [1, B·L, 2] @ [E, 2, N] → [E, B·L, N]: one product for all steps.
         var drive = x.reshape(1, b * l, Inputs).matmul(WIn.transpose(1, 2)).view(e, b, l, n)
                     + (BIn + BRec).view(e, 1, 1, n) + noise;
-        return (x, r0, drive.permute(2, 0, 1, 3).contiguous());
+        return (x, r0, drive);
     }
 
     // Readout pre-activations W_out r + b_out of states [E, B, L, N] → [E, B, L, 2].
