@@ -139,6 +139,10 @@ public sealed class MemoryCaching : SequenceLayer
         var sum = CarriesSum ? state["cache_sum"] : null;
 
         var outputs = new List<Tensor>();
+        // Batched gated reads wait for the loop's end (they do not feed the recurrence): then every cache is stacked
+        // once and each segment reads a prefix view of that stack. Stacked per segment, the copies (and autograd's
+        // saved copies) grew with the square of the number of caches.
+        var deferred = new List<(int Output, Tensor Reads, Tensor Queries, Tensor Xs, Tensor OnlinePool, int Caches)>();
         foreach (var xs in TimePieces.Split(x, 1, pos, _o.Segment))
         {
             long n = xs.shape[1];
@@ -162,10 +166,18 @@ public sealed class MemoryCaching : SequenceLayer
                 else
                 {
                     (reads, var queries, next) = Memory.Memorize(xs, online);
-                    reads = Combine(reads, queries, xs, onlinePool, pooled, memories, sum);
+                    if (Batched && _o.Rule != CachingRule.Residual)
+                    {
+                        deferred.Add((outputs.Count, reads, queries, xs, onlinePool, memories.Count));
+                        reads = null!;
+                    }
+                    else
+                    {
+                        reads = Combine(reads, queries, xs, onlinePool, pooled, memories, sum);
+                    }
                 }
             }
-            outputs.Add(Memory.Output(reads, xs));
+            outputs.Add(reads is null ? null! : Memory.Output(reads, xs));
             segSum = segSum + xs.sum(1);
             pos += n;
             if (pos == _o.Segment)
@@ -180,6 +192,16 @@ public sealed class MemoryCaching : SequenceLayer
             else
             {
                 online = next;
+            }
+        }
+        if (deferred.Count > 0)
+        {
+            var stacked = stack(memories.ConvertAll(m => MatrixMemory!.Matrix(m)), 2);                 // [B, H, N, K, V]
+            foreach (var d in deferred)
+            {
+                var reads = Combine(d.Reads, d.Queries, d.Xs, d.OnlinePool, pooled.GetRange(0, d.Caches), memories.GetRange(0, d.Caches), sum,
+                    stacked.narrow(2, 0, d.Caches));
+                outputs[d.Output] = Memory.Output(reads, d.Xs);
             }
         }
         // Fresh handles throughout: the online memory and the last cache may be the same tensors.
@@ -208,7 +230,8 @@ public sealed class MemoryCaching : SequenceLayer
         inner.StateSize(sequenceLength) + DModel + sequenceLength / _o.Segment * (inner.StateSize(_o.Segment) + DModel);
 
     // Online reads [B, H, n, V] combined with the cached memories' reads by the chosen rule.
-    private Tensor Combine(Tensor reads, Tensor queries, Tensor xs, Tensor onlinePool, List<Tensor> pooled, List<LayerState> memories, Tensor? sum)
+    private Tensor Combine(Tensor reads, Tensor queries, Tensor xs, Tensor onlinePool, List<Tensor> pooled, List<LayerState> memories, Tensor? sum,
+        Tensor? stacked = null)
     {
         if (_o.Rule == CachingRule.Residual)
             return Batched ? reads + queries.matmul(sum!) : memories.Aggregate(reads, (acc, m) => acc + Memory.Read(m, queries));
@@ -217,8 +240,8 @@ public sealed class MemoryCaching : SequenceLayer
         bool selective = _o.Rule == CachingRule.SparseSelective && _o.TopK < memories.Count;
         if (Batched)
         {
-            // One stack of the cached matrices [B, H, N, K, V] per segment: its copy costs 1/n of the reads it serves.
-            var matrices = stack(memories.ConvertAll(m => MatrixMemory!.Matrix(m)), 2);
+            // The cached matrices [B, H, N, K, V]: a prefix view of the stack Forward builds once (it defers these reads).
+            var matrices = stacked ?? throw new InvalidOperationException("batched gated reads take Forward's stacked caches");
             if (selective && memories.Count > GatherAbove)
             {
                 var (top, index) = cacheScores.topk(_o.TopK, dim: -1);                         // [B, n, k]
