@@ -138,7 +138,7 @@ public sealed class MemoryCaching : SequenceLayer
         var memories = caches.Select(c => c.Child("memory")).ToList();
         var sum = CarriesSum ? state["cache_sum"] : null;
 
-        var outputs = new List<Tensor>();
+        var outputs = new List<Tensor?>();  // null: a segment whose cache reads are deferred (below)
         // Batched gated reads wait for the loop's end (they do not feed the recurrence): then every cache is stacked
         // once and each segment reads a prefix view of that stack. Stacked per segment, the copies (and autograd's
         // saved copies) grew with the square of the number of caches.
@@ -146,7 +146,7 @@ public sealed class MemoryCaching : SequenceLayer
         foreach (var xs in TimePieces.Split(x, 1, pos, _o.Segment))
         {
             long n = xs.shape[1];
-            Tensor reads;
+            Tensor? reads;
             LayerState next;
             if (memories.Count == 0)
             {
@@ -169,7 +169,7 @@ public sealed class MemoryCaching : SequenceLayer
                     if (Batched && _o.Rule != CachingRule.Residual)
                     {
                         deferred.Add((outputs.Count, reads, queries, xs, onlinePool, memories.Count));
-                        reads = null!;
+                        reads = null;
                     }
                     else
                     {
@@ -177,7 +177,7 @@ public sealed class MemoryCaching : SequenceLayer
                     }
                 }
             }
-            outputs.Add(reads is null ? null! : Memory.Output(reads, xs));
+            outputs.Add(reads is null ? null : Memory.Output(reads, xs));
             segSum = segSum + xs.sum(1);
             pos += n;
             if (pos == _o.Segment)
@@ -206,7 +206,7 @@ public sealed class MemoryCaching : SequenceLayer
         }
         // Fresh handles throughout: the online memory and the last cache may be the same tensors.
         var nextState = State(pos, segSum, online, pooled, memories, sum).Map(t => t.alias()).MoveToOuterDisposeScope();
-        return (cat(outputs, 1).MoveToOuterDisposeScope(), nextState);
+        return (cat(outputs.ConvertAll(o => o!), 1).MoveToOuterDisposeScope(), nextState);
     }
 
     private static LayerState State(long position, Tensor segmentSum, LayerState online, List<Tensor> pooled, List<LayerState> memories, Tensor? sum)
