@@ -23,7 +23,8 @@ internal static class LeaderboardCommand
             var entries = Leaderboard.Build(rows);
             var chance = ChanceLevels.From(ZooComponents.Create(Array.Empty<string>(), files[0]));
             var md = p.GetValue(boardOut) ?? Path.ChangeExtension(files[0], ".md");
-            var perWidth = Leaderboard.Build(rows, perWidth: true).ToLookup(e => e.Suite);
+            var widths = Leaderboard.Build(rows, perWidth: true);
+            var perWidth = widths.ToLookup(e => e.Suite);
             foreach (var suite in entries.GroupBy(e => e.Suite))
             {
                 var folder = SafeFileName.Check(suite.Key, string.Join(", ", files), "suite column");
@@ -33,7 +34,7 @@ internal static class LeaderboardCommand
                 LeaderboardPlots.StateSize(perWidth[suite.Key].ToList(), statePng, $"{suite.Key}: best metric vs state size", chance);
                 cli.Out.WriteLine($"wrote {png} and {statePng}");
             }
-            AtomicFile.WriteAllText(md, Leaderboard.Markdown(entries));
+            AtomicFile.WriteAllText(md, Leaderboard.Markdown(entries, perWidth: widths));
             cli.Out.WriteLine($"wrote {md} ({entries.Count} entries from {rows.Count} rows)");
             return ExitCode.Ok;
         }));

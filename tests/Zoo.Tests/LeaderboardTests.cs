@@ -39,6 +39,23 @@ public sealed class LeaderboardTests : IDisposable
         Assert.Contains("| 2 | lstm | 0.1100 (0.100, 0.120) | 2 | plateau 2 | – |", md);
     }
 
+    [Fact]
+    public void A_setting_run_at_several_widths_gets_a_table_of_each_layers_best_value_per_width()
+    {
+        ResultRow W(string layer, int d, double value, long state, string end = "plateau") =>
+            R(layer, 0, value, end, null) with { DModel = d, StateSize = state, ConfigHash = $"{layer}-{d}" };
+        var rows = new[] { W("gdn", 32, 0.40, 1_000, "cap"), W("gdn", 64, 0.99, 4_000), W("lstm", 32, 0.01, 64), W("lstm", 64, 0.02, 128),
+            W("attention", 64, 1.0, 16_000) };
+        var md = Leaderboard.Markdown(Leaderboard.Build(rows), perWidth: Leaderboard.Build(rows, perWidth: true));
+        Assert.Contains("| layer | d_model 32 | d_model 64 |", md);
+        Assert.Contains("| attention | – | 1.000 (16,000) |", md);
+        Assert.Contains("| gdn | 0.400 ↑ (1,000) | 0.990 (4,000) |", md);
+        Assert.Contains("| lstm | 0.010 (64) | 0.020 (128) |", md);
+        // One width only: no extra table.
+        var single = rows.Where(r => r.DModel == 64).ToList();
+        Assert.DoesNotContain("By width", Leaderboard.Markdown(Leaderboard.Build(single), perWidth: Leaderboard.Build(single, perWidth: true)));
+    }
+
     [Theory]
     [InlineData("steps", 400, true)]    // a fixed budget whose best evaluation was its last: still improving
     [InlineData("steps", 200, false)]

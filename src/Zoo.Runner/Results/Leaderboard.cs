@@ -116,8 +116,13 @@ public static class Leaderboard
         return string.Create(CultureInfo.InvariantCulture, $"{e.Mean:F4} ± {e.Spread:F4}");
     }
 
-    /// <summary>Markdown: one table per (suite, task setting).</summary>
-    public static string Markdown(IReadOnlyList<LeaderboardEntry> entries, string title = "Zoo leaderboard")
+    /// <summary>
+    /// Markdown: one table per (suite, task setting). With <paramref name="perWidth"/> (<see cref="Build"/> with
+    /// perWidth), a setting whose runs span several widths also gets a table of each layer's best value per d_model, with
+    /// its state size: the numbers behind the metric-against-state-size figure.
+    /// </summary>
+    public static string Markdown(IReadOnlyList<LeaderboardEntry> entries, string title = "Zoo leaderboard",
+        IReadOnlyList<LeaderboardEntry>? perWidth = null)
     {
         var sb = new StringBuilder($"# {title}\n\n");
         sb.Append("Best configuration per layer (over swept learning rates, widths and options); value = mean over seeds of each run's best test metric, with each seed's value in brackets for two or three seeds and ± the standard deviation for more. ")
@@ -142,7 +147,30 @@ public static class Leaderboard
                 sb.Append(CultureInfo.InvariantCulture,
                     $"| {rank++}{mark} | {e.Layer} | {value} | {e.Seeds}{diverged} | {ends} | {speed} | {e.Lr:G3} | {e.DModel} | {e.Params:N0} | {e.StateSize:N0} | {e.TokensPerSecond:N0} |\n");
             }
+            if (perWidth is not null) AppendByWidth(sb, table.ToList(), perWidth.Where(e => e.Suite == first.Suite && e.Task == first.Task
+                && e.TaskOptions == first.TaskOptions && e.Metric == first.Metric).ToList());
         }
         return sb.ToString();
+    }
+
+    // Rows: the main table's layers in its order; columns: the widths run. A cell is the layer's best value at that width
+    // with its state size, ↑ when a seed stopped still improving, – when the layer was not run at that width.
+    private static void AppendByWidth(StringBuilder sb, List<LeaderboardEntry> best, List<LeaderboardEntry> widths)
+    {
+        var dModels = widths.Select(e => e.DModel).Distinct().Order().ToList();
+        if (dModels.Count < 2) return;
+        var cells = widths.ToDictionary(e => (e.Layer, e.DModel));
+        sb.Append("\nBy width (best value per d_model; state size in brackets):\n\n");
+        sb.Append("| layer | ").Append(string.Join(" | ", dModels.Select(d => $"d_model {d}"))).Append(" |\n");
+        sb.Append("|---|").Append(string.Concat(dModels.Select(_ => "---:|"))).Append('\n');
+        foreach (var layer in best.Select(e => e.Layer))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"| {layer} |");
+            foreach (var d in dModels)
+                sb.Append(cells.TryGetValue((layer, d), out var e)
+                    ? string.Create(CultureInfo.InvariantCulture, $" {e.Mean:F3}{(e.StillImproving > 0 ? " ↑" : "")} ({e.StateSize:N0}) |")
+                    : " – |");
+            sb.Append('\n');
+        }
     }
 }
