@@ -23,16 +23,18 @@ internal static class RunCommand
         var forceOption = new Option<bool>("--force") { Description = "re-run configurations that already have an ok/diverged row" };
         var shardOption = new Option<string?>("--shard") { Description = "run only shard i of n (i/n, 0-based), e.g. $SLURM_ARRAY_TASK_ID/8; writes SUITE.shard-i-of-n.csv" };
         var checkpointOption = new Option<string?>("--checkpoints") { Description = "save each trained model (and a PyTorch state dict) in this folder" };
+        var onlyOption = new Option<string[]>("--only") { Description = "train only the layer entries with this label (or layer name when unlabelled); repeatable", AllowMultipleArgumentsPerToken = true };
         var plotsOnlyOption = new Option<bool>("--plots-only") { Description = "redraw the suite's figures from the rows and curves stored in OUT; train nothing" };
         var run = new Command("run", "train every pending run of a suite and append result rows to OUT/SUITE.csv")
         {
-            suiteArg, outOption, deviceOption, pluginOption, dryRunOption, forceOption, shardOption, checkpointOption, plotsOnlyOption,
+            suiteArg, outOption, deviceOption, pluginOption, dryRunOption, forceOption, shardOption, checkpointOption, onlyOption, plotsOnlyOption,
         };
         run.SetAction(p => cli.Guard(p, () =>
         {
             var shardText = p.GetValue(shardOption);
             var settings = new RunSettings(p.GetValue(outOption)!, p.GetValue(deviceOption)!, p.GetValue(pluginOption) ?? Array.Empty<string>(),
-                p.GetValue(forceOption), shardText is null ? null : Shard.Parse(shardText), p.GetValue(checkpointOption));
+                p.GetValue(forceOption), shardText is null ? null : Shard.Parse(shardText), p.GetValue(checkpointOption),
+                p.GetValue(onlyOption) is { Length: > 0 } only ? only : null);
             var suitePath = p.GetValue(suiteArg)!;
             if (p.GetValue(dryRunOption))
             {

@@ -27,8 +27,15 @@ public sealed record RunSettings(
     IReadOnlyList<string>? Plugins = null,
     bool Force = false,
     Shard? Shard = null,
-    string? CheckpointDir = null)
+    string? CheckpointDir = null,
+    IReadOnlyList<string>? Only = null)
 {
+    /// <summary>
+    /// Whether <paramref name="run"/> is among the layers <see cref="Only"/> names (by label, or layer name when the
+    /// entry has no label); every run when <see cref="Only"/> is null or empty.
+    /// </summary>
+    public bool Selects(RunSpec run) => Only is not { Count: > 0 } || Only.Contains(run.DisplayName);
+
     /// <summary>
     /// Where runs write unless told otherwise: <c>runs/</c>, which git ignores, so trying a suite never changes the
     /// committed <c>results/</c>; publishing there is an explicit <c>--out results</c>.
@@ -58,6 +65,7 @@ public sealed class SuiteRunner
         var registry = ZooComponents.Create(suite.PluginPaths(), suitePath);
         foreach (var p in settings.Plugins ?? Array.Empty<string>()) PluginLoader.Load(registry, p);
         var runs = SuiteExpander.Expand(suite, registry);
+        CheckOnly(runs, settings, suitePath);
         // Build each distinct task and layer once, so a constructor that throws fails the suite before anything trains;
         // tasks first, so that no layer is built (its weights allocated) for a run whose memory estimate cannot fit.
         var tasks = runs.DistinctBy(r => (r.Task, r.TaskOptionsHash))
@@ -89,6 +97,15 @@ public sealed class SuiteRunner
         return (suite, registry, runs);
     }
 
+    // A name in --only that no entry carries is a typo: say which names there are instead of running nothing.
+    private static void CheckOnly(IReadOnlyList<RunSpec> runs, RunSettings settings, string suitePath)
+    {
+        var names = runs.Select(r => r.DisplayName).Distinct().ToList();
+        foreach (var name in settings.Only ?? Array.Empty<string>())
+            if (!names.Contains(name))
+                throw new ZooConfigException(suitePath, "--only", $"no layer entry is named '{name}'; allowed: {string.Join(", ", names)}");
+    }
+
     private static void CheckMemory(RunSpec run, TaskSignature signature, string suitePath)
     {
         var estimate = MemoryEstimate.For(run, signature);
@@ -114,12 +131,14 @@ public sealed class SuiteRunner
 
     /// <summary>
     /// The runs still to do: this shard's runs without an ok/diverged row in <paramref name="done"/> (all of the
-    /// shard's runs with <paramref name="force"/>). Runs that ended in error or oom are retried.
+    /// shard's runs with <paramref name="force"/>), restricted to <paramref name="selects"/> when given. Runs that
+    /// ended in error or oom are retried.
     /// </summary>
-    public static IReadOnlyList<RunSpec> Pending(IReadOnlyList<RunSpec> runs, IEnumerable<ResultRow> done, Shard? shard, bool force)
+    public static IReadOnlyList<RunSpec> Pending(IReadOnlyList<RunSpec> runs, IEnumerable<ResultRow> done, Shard? shard, bool force,
+        Func<RunSpec, bool>? selects = null)
     {
         var finished = force ? new HashSet<string>() : done.Where(r => r.Status is "ok" or "diverged").Select(r => r.ConfigHash).ToHashSet();
-        return runs.Where((r, i) => (shard is null || shard.Contains(i)) && !finished.Contains(r.ConfigHash)).ToList();
+        return runs.Where((r, i) => (shard is null || shard.Contains(i)) && (selects?.Invoke(r) ?? true) && !finished.Contains(r.ConfigHash)).ToList();
     }
 
     /// <summary>
@@ -132,8 +151,8 @@ public sealed class SuiteRunner
         var (suite, _, runs) = Plan(suitePath, settings);
         var resultsPath = ResultsPath(settings.OutDir, suite.Name, settings.Shard);
         var done = new CsvTable<ResultRow>(resultsPath, note).Read();
-        var pending = Pending(runs, done, settings.Shard, settings.Force).Select(r => r.ConfigHash).ToHashSet();
-        var inShard = runs.Where((_, i) => settings.Shard?.Contains(i) ?? true)
+        var pending = Pending(runs, done, settings.Shard, settings.Force, settings.Selects).Select(r => r.ConfigHash).ToHashSet();
+        var inShard = runs.Where((r, i) => (settings.Shard?.Contains(i) ?? true) && settings.Selects(r))
             .Select(r => new PlannedRun(r, pending.Contains(r.ConfigHash))).ToList();
         return new SuitePlan(suite, resultsPath, runs.Count, inShard, pending.Count, settings.Shard);
     }
@@ -151,7 +170,7 @@ public sealed class SuiteRunner
         outputs.CheckWritable(runs.Select(r => r.Task).Distinct());
         var (results, curves, trajectories) = (outputs.Results, outputs.Curves, outputs.Trajectories);
         var before = results.Read(); // Read also refuses another schema
-        var pending = Pending(runs, before, settings.Shard, settings.Force);
+        var pending = Pending(runs, before, settings.Shard, settings.Force, settings.Selects);
         curves.Read();
         trajectories.Read();
         _reporter.SuitePlanned(runs.Count, pending.Count);

@@ -12,6 +12,7 @@ public sealed class BaselineLayerFormTests
 {
     [Theory]
     [InlineData("retnet", "{\"heads\": 3, \"chunk_size\": 5}")]
+    [InlineData("retnet", "{\"heads\": 2, \"chunk_size\": 5, \"positions\": \"rope\"}")]
     [InlineData("mamba2", "{\"head_dim\": 8, \"d_state\": 6, \"chunk_size\": 5}")]
     [InlineData("gla", "{\"heads\": 2, \"chunk_size\": 5}")]
     [InlineData("hgrn2", "{\"expand_ratio\": 4, \"chunk_size\": 5, \"lower_bound\": 0.3}")]

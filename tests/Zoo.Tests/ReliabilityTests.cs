@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Zoo.Core.Options;
 using Zoo.Runner;
 using Zoo.Runner.Models;
 using Zoo.Runner.Plots;
@@ -60,6 +61,20 @@ public sealed class ReliabilityTests : IDisposable
         var more = Suite(seeds: 2);
         Assert.Equal(0, BadInputTests.Zoo("run", more, "--out", Out, "--plots-only").Code);
         Assert.Equal(before, File.ReadAllText(csv));
+    }
+
+    [Fact]
+    public void Only_trains_the_named_entries_and_refuses_an_unknown_name()
+    {
+        var suite = Suite(seeds: 2);
+        var rows = new SuiteRunner().Run(suite, new RunSettings(Out, Only: new[] { "gru" }));
+        Assert.Equal(new[] { "gru", "gru" }, rows.Select(r => r.Layer));
+        // The rest is still pending for a run without --only, and the plan of --only lists only its entries.
+        Assert.Equal(new[] { "lstm", "lstm" }, new SuiteRunner().Run(suite, new RunSettings(Out)).Select(r => r.Layer));
+        Assert.All(SuiteRunner.Schedule(suite, new RunSettings(Out, Only: new[] { "lstm" })).InShard, r => Assert.Equal("lstm", r.Run.Layer));
+        var e = Assert.Throws<ZooConfigException>(() => SuiteRunner.Plan(suite, new RunSettings(Out, Only: new[] { "grux" })));
+        Assert.Contains("--only", e.Message);
+        Assert.Contains("allowed: lstm, gru", e.Message);
     }
 
     [Fact]

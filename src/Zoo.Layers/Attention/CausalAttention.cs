@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using Zoo.Core.Layers;
+using Zoo.Core.Nn;
 using Zoo.Core.Options;
 using Zoo.Core.Registry;
 using static TorchSharp.torch;
@@ -171,28 +172,10 @@ public sealed class CausalAttention : SequenceLayer
         Tensor q = parts[0], k = parts[1], v = parts[2];
         if (_o.Positions == PositionEncoding.Rope)
         {
-            var (cos, sin) = RotaryTables(offset, l, x.dtype, x.device);
-            q = Rotate(q, cos, sin);
-            k = Rotate(k, cos, sin);
+            var (cos, sin) = Rotary.Tables(_headDim, _o.RopeBase, offset, l, x.dtype, x.device);
+            q = Rotary.Rotate(q, cos, sin);
+            k = Rotary.Rotate(k, cos, sin);
         }
         return (q, k, v);
-    }
-
-    private (Tensor Cos, Tensor Sin) RotaryTables(long offset, long length, ScalarType dtype, Device device)
-    {
-        var inv = pow(_o.RopeBase, -arange(0, _headDim, 2, dtype: ScalarType.Float64, device: device) / _headDim);
-        var pos = arange(offset, offset + length, dtype: ScalarType.Float64, device: device);
-        var angles = outer(pos, inv); // [L, d/2]
-        return (angles.cos().to(dtype), angles.sin().to(dtype));
-    }
-
-    // Rotates consecutive pairs (x1, x2) of the head dimension by the position's angle.
-    private static Tensor Rotate(Tensor x, Tensor cos, Tensor sin)
-    {
-        var shape = x.shape;
-        var pairs = x.reshape(shape[0], shape[1], shape[2], shape[3] / 2, 2);
-        var x1 = pairs[.., .., .., .., 0];
-        var x2 = pairs[.., .., .., .., 1];
-        return stack(new[] { x1 * cos - x2 * sin, x1 * sin + x2 * cos }, -1).reshape(shape);
     }
 }

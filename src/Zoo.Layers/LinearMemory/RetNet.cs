@@ -1,8 +1,10 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using Zoo.Core.Layers;
+using Zoo.Core.Nn;
 using Zoo.Core.Options;
 using Zoo.Core.Registry;
+using Zoo.Layers.Attention;
 using static TorchSharp.torch;
 
 namespace Zoo.Layers.LinearMemory;
@@ -34,6 +36,17 @@ public sealed record RetNetOptions : IValidatableOptions
     [Option("parallel form: chunked or the per-token reference loop")]
     public MemoryForm Form { get; init; } = MemoryForm.Chunked;
 
+    /// <summary>
+    /// Position information on q and k: none (the paper's decays alone) or rotary embeddings, the relative position
+    /// of fla's port (the paper's xPos is RoPE with an extra per-dimension decay).
+    /// </summary>
+    [Option("position encoding on q, k: none (decays only) or rope (fla's port; the paper's xPos without its scale)", AddedLater = true)]
+    public PositionEncoding Positions { get; init; } = PositionEncoding.None;
+
+    /// <summary>RoPE base frequency (with positions = rope).</summary>
+    [Option("RoPE base θ (positions = rope)", Min = 1, AddedLater = true)]
+    public double RopeBase { get; init; } = 10000;
+
     /// <summary>Key dim for width <paramref name="dModel"/>.</summary>
     public int KeyDimFor(int dModel) => HeadDims.Resolve(KeyDim, dModel, Heads);
 
@@ -41,7 +54,12 @@ public sealed record RetNetOptions : IValidatableOptions
     public int ValueDimFor(int dModel) => ValueDim > 0 ? ValueDim : 2 * dModel / Heads;
 
     /// <inheritdoc />
-    public IEnumerable<(string Field, string Message)> Validate(int dModel) => HeadDims.Check(dModel, Heads, KeyDim, ValueDim);
+    public IEnumerable<(string Field, string Message)> Validate(int dModel)
+    {
+        foreach (var problem in HeadDims.Check(dModel, Heads, KeyDim, ValueDim)) yield return problem;
+        if (dModel > 0 && Positions == PositionEncoding.Rope && KeyDimFor(dModel) % 2 != 0)
+            yield return ("positions", $"rope needs an even key dim, got {KeyDimFor(dModel)}; allowed: none, or key_dim/heads making it even");
+    }
 }
 
 /// <summary>
@@ -57,15 +75,20 @@ public sealed record RetNetOptions : IValidatableOptions
 /// </list>
 /// Q Kᵀ is scaled by 1/√d_k (§2.3). The retention is <see cref="GatedDelta"/> with erase = false, β = 1 and a
 /// constant log-decay log γ_h, so all three forms are that op's Reference and Chunked forms.
-/// Not implemented: the xPos relative position (Θ in eq. 5; fla's port uses RoPE instead) — the decays alone
-/// carry position here, which keeps the state at H·K·V with no position counter; and torchscale's initialisation
-/// (Xavier with gain 2^−2.5), replaced by the library default.
+/// Position: the paper's xPos (Θ in eq. 5) is not implemented; <c>positions: rope</c> rotates q and k as fla's port
+/// does (xPos without its per-dimension scale), and the state then carries the position of the next token as a
+/// counter. The default, none, leaves the decays alone to carry position: with neither rotary nor a short
+/// convolution the layer cannot tell the previous token from older ones, so it cannot form the previous-token
+/// feature that associative recall is built on (MQAR stays near 0.06 at any learning rate; see
+/// <c>tasks/state-size-lr.json</c>). Not implemented either: torchscale's initialisation (Xavier with gain 2^−2.5),
+/// replaced by the library default.
 /// GroupNorm is per head over its value dims with a learned per-channel gain and bias, as the paper's GroupNorm.
 /// </remarks>
 [ZooLayer("retnet", typeof(RetNetOptions), Summary = "RetNet multi-scale retention: fixed per-head decays, GroupNorm, swish gate (Sun et al. 2023)")]
 [ContractCase("{}")]
 [ContractCase("{\"chunk_size\": 4, \"heads\": 3}")]
 [ContractCase("{\"form\": \"reference\", \"heads\": 2, \"key_dim\": 5, \"value_dim\": 3}")]
+[ContractCase("{\"positions\": \"rope\", \"chunk_size\": 4, \"heads\": 2}")]
 public sealed class RetNet : MatrixMemoryLayer
 {
     private readonly RetNetOptions _o;
@@ -100,6 +123,12 @@ public sealed class RetNet : MatrixMemoryLayer
         long b = x.shape[0], l = x.shape[1];
         int h = _o.Heads;
         var (q, k, v) = HeadLayout.ScaledQkv(x, q_proj, k_proj, v_proj, h, _dk, _dv);
+        long position = Rope && state is not null ? state.Counter("position") : 0;
+        if (Rope)
+        {
+            var (cos, sin) = Rotary.Tables(_dk, _o.RopeBase, position, l, x.dtype, x.device);
+            (q, k) = (Rotary.Rotate(q, cos, sin), Rotary.Rotate(k, cos, sin));
+        }
         // log γ_h = log1p(−2^(−5−h)), made on the device (no host copy per call); log1p because 1 − 2^−28 is 1 in float32.
         var logDecay = (-exp2(-arange(h, dtype: x.dtype, device: x.device) - 5)).log1p()[TensorIndex.None, .., TensorIndex.None].expand(b, h, l);
         var beta = ones(new[] { b, (long)h, l }, dtype: x.dtype, device: x.device);
@@ -108,6 +137,17 @@ public sealed class RetNet : MatrixMemoryLayer
         var y = nn.functional.layer_norm(o.transpose(1, 2), new long[] { _dv }, eps: 1e-5) * gn_weight + gn_bias;
         y = y.reshape(b, l, h * _dv);
         y = nn.functional.silu(g_proj.forward(x)) * y;
-        return (o_proj.forward(y).MoveToOuterDisposeScope(), new LayerState().With("S", s).MoveToOuterDisposeScope());
+        var next = new LayerState().With("S", s);
+        if (Rope) next.WithCounter("position", position + l);
+        return (o_proj.forward(y).MoveToOuterDisposeScope(), next.MoveToOuterDisposeScope());
+    }
+
+    private bool Rope => _o.Positions == PositionEncoding.Rope;
+
+    /// <summary>State: the memory "S" [B, H, K, V], zero; with rotary positions also the next token's position.</summary>
+    public override LayerState InitialState(long batch, Device device, ScalarType dtype)
+    {
+        var state = base.InitialState(batch, device, dtype);
+        return Rope ? state.WithCounter("position", 0) : state;
     }
 }
