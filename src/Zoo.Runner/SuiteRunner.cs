@@ -21,6 +21,7 @@ namespace Zoo.Runner;
 /// <param name="Force">Re-run configurations that already have an ok/diverged row.</param>
 /// <param name="Shard">Run only this shard of the expanded runs (cluster arrays).</param>
 /// <param name="CheckpointDir">Save each trained model here (null: no checkpoints).</param>
+/// <param name="Only">Run only the layer entries with these labels (null: every entry).</param>
 public sealed record RunSettings(
     string OutDir = RunSettings.DefaultOutDir,
     string Device = "cpu",

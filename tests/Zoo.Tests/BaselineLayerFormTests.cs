@@ -13,8 +13,10 @@ public sealed class BaselineLayerFormTests
     [Theory]
     [InlineData("retnet", "{\"heads\": 3, \"chunk_size\": 5}")]
     [InlineData("retnet", "{\"heads\": 2, \"chunk_size\": 5, \"positions\": \"rope\"}")]
+    [InlineData("retnet", "{\"heads\": 2, \"chunk_size\": 5, \"positions\": \"rope\", \"short_conv\": true}")]
     [InlineData("mamba2", "{\"head_dim\": 8, \"d_state\": 6, \"chunk_size\": 5}")]
     [InlineData("gla", "{\"heads\": 2, \"chunk_size\": 5}")]
+    [InlineData("gla", "{\"heads\": 2, \"chunk_size\": 5, \"short_conv\": true}")]
     [InlineData("hgrn2", "{\"expand_ratio\": 4, \"chunk_size\": 5, \"lower_bound\": 0.3}")]
     public void Chunked_form_equals_the_reference_form_in_float64(string layer, string options)
     {

@@ -43,6 +43,17 @@ public sealed record GlaOptions : IValidatableOptions
     [Option("parallel form: chunked or the per-token reference loop")]
     public MemoryForm Form { get; init; } = MemoryForm.Chunked;
 
+    /// <summary>
+    /// fla's <c>use_short_conv</c>: a causal depthwise conv + SiLU on q, k and v. Off by default, as in the paper and
+    /// fla; without it the layer has no view of the previous token (see <see cref="QkvShortConvolution"/>).
+    /// </summary>
+    [Option("short causal conv + SiLU on q, k, v (fla's use_short_conv; the paper has none)", AddedLater = true)]
+    public bool ShortConv { get; init; }
+
+    /// <summary>Kernel size of the short conv.</summary>
+    [Option("short conv kernel size (short_conv = true)", Min = 2, Max = 16, AddedLater = true)]
+    public int ConvSize { get; init; } = 4;
+
     /// <summary>Key dim for width <paramref name="dModel"/>.</summary>
     public int KeyDimFor(int dModel) => KeyDim > 0 ? KeyDim : dModel / (2 * Heads);
 
@@ -68,19 +79,22 @@ public sealed record GlaOptions : IValidatableOptions
 /// Per head: q_t = x_t W_Q / √d_k, k_t = x_t W_K, v_t = x_t W_V, α_t = σ(x_t W_α1 W_α2 + b_α)^(1/τ) ∈ (0, 1)^{d_k}
 /// (rank 16, τ = 16), S_t = diag(α_t) S_(t−1) + k_t v_tᵀ, o_t = S_tᵀ q_t; r_t = Swish(x_t W_r + b_r);
 /// y_t = (r_t ⊙ Norm(o_t)) W_O with Norm per head. The recurrence is the <see cref="GatedLinearAttention"/> op.
-/// Norm is RMSNorm per head (fla's choice) where the paper writes LayerNorm; no short conv, no feature map (the
-/// paper's setting).
+/// Norm is RMSNorm per head (fla's choice) where the paper writes LayerNorm; no feature map, and no short conv unless
+/// <c>short_conv</c> asks for fla's (the paper has none: on MQAR at d_model 64 the bare layer stays near chance at
+/// every learning rate, results/state-size-lr.csv).
 /// </remarks>
 [ZooLayer("gla", typeof(GlaOptions), Summary = "GLA: gated linear attention with a data-dependent decay per key dimension (Yang et al. 2024)")]
 [ContractCase("{\"heads\": 2}")]
 [ContractCase("{\"heads\": 3, \"key_dim\": 5, \"value_dim\": 3, \"chunk_size\": 4, \"gate_rank\": 2}")]
 [ContractCase("{\"heads\": 1, \"form\": \"reference\"}")]
+[ContractCase("{\"heads\": 2, \"short_conv\": true, \"conv_size\": 3, \"chunk_size\": 4}")]
 public sealed class Gla : MatrixMemoryLayer
 {
     private readonly GlaOptions _o;
     private readonly int _dk, _dv;
     private readonly Linear q_proj, k_proj, v_proj, gk_down, gk_up, r_proj, o_proj;
     private readonly Parameter o_norm;
+    private readonly QkvShortConvolution? conv;
 
     /// <summary>Builds the layer.</summary>
     public Gla(int dModel, GlaOptions options) : base("Gla", dModel)
@@ -96,6 +110,7 @@ public sealed class Gla : MatrixMemoryLayer
         r_proj = nn.Linear(dModel, h * _dv, hasBias: true);
         o_proj = nn.Linear(h * _dv, dModel, hasBias: false);
         o_norm = nn.Parameter(ones(_dv));
+        if (options.ShortConv) conv = new QkvShortConvolution(h * _dk, h * _dv, options.ConvSize);
         RegisterComponents();
     }
 
@@ -103,15 +118,20 @@ public sealed class Gla : MatrixMemoryLayer
     protected override (int Heads, int KeyDim, int ValueDim) MemoryShape => (_o.Heads, _dk, _dv);
 
     /// <inheritdoc />
+    protected override QkvShortConvolution? QkvConv => conv;
+
+    /// <inheritdoc />
     protected override (Tensor Output, LayerState State) Run(Tensor x, LayerState? state)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
         int h = _o.Heads;
-        var (q, k, v) = HeadLayout.ScaledQkv(x, q_proj, k_proj, v_proj, h, _dk, _dv);
+        var (q, k, v, cache) = HeadLayout.ScaledQkv(x, q_proj, k_proj, v_proj, conv?.Kernel(), ConvCache(state, x), h, _dk, _dv);
         var logDecay = HeadLayout.Split(nn.functional.logsigmoid(gk_up.forward(gk_down.forward(x))) / _o.GateTemperature, h, _dk);
         var (o, s) = GatedLinearAttention.Apply(_o.Form, q, k, v, logDecay, state?["S"], _o.ChunkSize);
         var y = RmsNorm.Apply(o.transpose(1, 2), o_norm) * nn.functional.silu(r_proj.forward(x)).view(b, l, h, _dv);
-        return (o_proj.forward(y.reshape(b, l, h * _dv)).MoveToOuterDisposeScope(), new LayerState().With("S", s).MoveToOuterDisposeScope());
+        var next = new LayerState().With("S", s);
+        if (cache is not null) next.With("conv", cache);
+        return (o_proj.forward(y.reshape(b, l, h * _dv)).MoveToOuterDisposeScope(), next.MoveToOuterDisposeScope());
     }
 }

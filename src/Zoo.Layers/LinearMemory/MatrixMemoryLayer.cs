@@ -16,12 +16,20 @@ public abstract class MatrixMemoryLayer : SequenceLayer
     /// <summary>Heads H, key dim K and value dim V of the memory.</summary>
     protected abstract (int Heads, int KeyDim, int ValueDim) MemoryShape { get; }
 
-    /// <summary>State: the memory "S" [B, H, K, V], zero.</summary>
+    /// <summary>State: the memory "S" [B, H, K, V], zero, and with a short conv its empty cache "conv".</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype)
     {
         var (h, k, v) = MemoryShape;
-        return new LayerState().With("S", zeros(new long[] { batch, h, k, v }, dtype: dtype, device: device));
+        var state = new LayerState().With("S", zeros(new long[] { batch, h, k, v }, dtype: dtype, device: device));
+        return QkvConv is { } conv ? state.With("conv", conv.EmptyCache(batch, device, dtype)) : state;
     }
+
+    /// <summary>The optional short conv on q, k, v (null: none); its cache is the state's "conv" [B, kernel − 1, channels].</summary>
+    protected virtual QkvShortConvolution? QkvConv => null;
+
+    /// <summary>The conv cache to continue from: the state's, a fresh one when <paramref name="state"/> is null, or null without the conv.</summary>
+    protected Tensor? ConvCache(LayerState? state, Tensor x) =>
+        QkvConv is not { } conv ? null : state?["conv"] ?? conv.EmptyCache(x.shape[0], x.device, x.dtype);
 
     /// <inheritdoc />
     public override (Tensor Output, LayerState State) Forward(Tensor x, LayerState? state = null) => Run(x, state);
@@ -29,11 +37,11 @@ public abstract class MatrixMemoryLayer : SequenceLayer
     /// <summary>One token: <see cref="Run"/> over a segment of length 1 (its ops take the per-token reference form).</summary>
     public override (Tensor Output, LayerState State) Step(Tensor x, LayerState state) => AsOneToken(x, t => Run(t, state));
 
-    /// <summary>H·K·V.</summary>
+    /// <summary>H·K·V, plus the conv cache when there is one.</summary>
     public override long StateSize(long sequenceLength)
     {
         var (h, k, v) = MemoryShape;
-        return (long)h * k * v;
+        return (long)h * k * v + (QkvConv is { } conv ? (conv.Size - 1) * conv.Channels : 0);
     }
 
     /// <summary>

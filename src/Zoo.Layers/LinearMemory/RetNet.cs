@@ -47,6 +47,14 @@ public sealed record RetNetOptions : IValidatableOptions
     [Option("RoPE base θ (positions = rope)", Min = 1, AddedLater = true)]
     public double RopeBase { get; init; } = 10000;
 
+    /// <summary>fla's <c>use_short_conv</c>: a causal depthwise conv + SiLU on q, k and v, before the rotary (off by default, as in the paper and fla).</summary>
+    [Option("short causal conv + SiLU on q, k, v (fla's use_short_conv; the paper has none)", AddedLater = true)]
+    public bool ShortConv { get; init; }
+
+    /// <summary>Kernel size of the short conv.</summary>
+    [Option("short conv kernel size (short_conv = true)", Min = 2, Max = 16, AddedLater = true)]
+    public int ConvSize { get; init; } = 4;
+
     /// <summary>Key dim for width <paramref name="dModel"/>.</summary>
     public int KeyDimFor(int dModel) => HeadDims.Resolve(KeyDim, dModel, Heads);
 
@@ -89,12 +97,14 @@ public sealed record RetNetOptions : IValidatableOptions
 [ContractCase("{\"chunk_size\": 4, \"heads\": 3}")]
 [ContractCase("{\"form\": \"reference\", \"heads\": 2, \"key_dim\": 5, \"value_dim\": 3}")]
 [ContractCase("{\"positions\": \"rope\", \"chunk_size\": 4, \"heads\": 2}")]
+[ContractCase("{\"short_conv\": true, \"positions\": \"rope\", \"chunk_size\": 4, \"heads\": 2}")]
 public sealed class RetNet : MatrixMemoryLayer
 {
     private readonly RetNetOptions _o;
     private readonly int _dk, _dv;
     private readonly Linear q_proj, k_proj, v_proj, g_proj, o_proj;
     private readonly Parameter gn_weight, gn_bias;
+    private readonly QkvShortConvolution? conv;
 
     /// <summary>Builds the layer.</summary>
     public RetNet(int dModel, RetNetOptions options) : base("RetNet", dModel)
@@ -110,6 +120,7 @@ public sealed class RetNet : MatrixMemoryLayer
         // GroupNorm's gain and bias, per channel as nn.GroupNorm's (TorchSharp 0.107's GroupNorm module leaves them uninitialised).
         gn_weight = nn.Parameter(ones(h, _dv));
         gn_bias = nn.Parameter(zeros(h, _dv));
+        if (options.ShortConv) conv = new QkvShortConvolution(h * _dk, h * _dv, options.ConvSize);
         RegisterComponents();
     }
 
@@ -117,12 +128,15 @@ public sealed class RetNet : MatrixMemoryLayer
     protected override (int Heads, int KeyDim, int ValueDim) MemoryShape => (_o.Heads, _dk, _dv);
 
     /// <inheritdoc />
+    protected override QkvShortConvolution? QkvConv => conv;
+
+    /// <inheritdoc />
     protected override (Tensor Output, LayerState State) Run(Tensor x, LayerState? state)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
         int h = _o.Heads;
-        var (q, k, v) = HeadLayout.ScaledQkv(x, q_proj, k_proj, v_proj, h, _dk, _dv);
+        var (q, k, v, cache) = HeadLayout.ScaledQkv(x, q_proj, k_proj, v_proj, conv?.Kernel(), ConvCache(state, x), h, _dk, _dv);
         long position = Rope && state is not null ? state.Counter("position") : 0;
         if (Rope)
         {
@@ -139,6 +153,7 @@ public sealed class RetNet : MatrixMemoryLayer
         y = nn.functional.silu(g_proj.forward(x)) * y;
         var next = new LayerState().With("S", s);
         if (Rope) next.WithCounter("position", position + l);
+        if (cache is not null) next.With("conv", cache);
         return (o_proj.forward(y).MoveToOuterDisposeScope(), next.MoveToOuterDisposeScope());
     }
 
