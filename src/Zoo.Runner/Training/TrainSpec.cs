@@ -21,6 +21,15 @@ public sealed record TrainSpec
     [Option("AdamW decoupled weight decay", Min = 0)]
     public double WeightDecay { get; init; } = 0.1;
 
+    /// <summary>
+    /// Which parameters the weight decay applies to: <see cref="WeightDecayScope.All"/> (every parameter, as
+    /// <c>torch.optim.AdamW(model.parameters())</c>), or <see cref="WeightDecayScope.Fla"/>: all but the parameters fla
+    /// and Mamba mark <c>_no_weight_decay</c> (<see cref="WeightDecayGroups.FlaExempt"/>). Added later: its default
+    /// leaves committed hashes unchanged.
+    /// </summary>
+    [Option("parameters under weight decay: all, or fla (all but A_log, dt_bias, D, which fla and Mamba exempt)", AddedLater = true)]
+    public WeightDecayScope WeightDecayScope { get; init; } = WeightDecayScope.All;
+
     /// <summary>Linear warm-up steps, then cosine decay to min_lr_ratio · lr.</summary>
     [Option("linear warm-up steps before the cosine decay", Min = 0)]
     public int Warmup { get; init; } = 100;

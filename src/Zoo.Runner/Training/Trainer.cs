@@ -32,7 +32,7 @@ public sealed class Trainer
         model.to(_device);
         model.train();
         var parameters = model.parameters().ToList();   // walked once, not by every step's clipping
-        using var optimizer = optim.AdamW(parameters, lr: spec.Lr, weight_decay: spec.WeightDecay);
+        using var optimizer = WeightDecayGroups.AdamW(model, spec);
         var curve = new List<CurvePoint>();
         double best = double.NaN, lossSum = 0, smoothed = double.NaN;
         int bestStep = -1, lossCount = 0, sinceBest = 0;
