@@ -25,6 +25,9 @@ public static class WeightDecayGroups
     /// <summary>Parameter names (last path segment) fla exempts from weight decay.</summary>
     public static readonly IReadOnlySet<string> FlaExempt = new HashSet<string> { "A_log", "dt_bias", "D" };
 
+    /// <summary>Whether the parameter at <paramref name="path"/> (e.g. <c>blocks.0.mixer.A_log</c>) is one fla exempts.</summary>
+    public static bool IsFlaExempt(string path) => FlaExempt.Contains(path[(path.LastIndexOf('.') + 1)..]);
+
     /// <summary>The model's trainable parameters split into (decayed, exempt) under <paramref name="scope"/>.</summary>
     public static (List<Parameter> Decayed, List<Parameter> Exempt) Split(nn.Module model, WeightDecayScope scope)
     {
@@ -33,7 +36,7 @@ public static class WeightDecayGroups
         foreach (var (name, p) in model.named_parameters())
         {
             if (!p.requires_grad) continue;
-            bool free = scope == WeightDecayScope.Fla && FlaExempt.Contains(name[(name.LastIndexOf('.') + 1)..]);
+            bool free = scope == WeightDecayScope.Fla && IsFlaExempt(name);
             (free ? exempt : decayed).Add(p);
         }
         return (decayed, exempt);
