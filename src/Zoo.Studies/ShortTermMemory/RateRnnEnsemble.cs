@@ -1,3 +1,4 @@
+using TorchSharp;
 using Zoo.Core.Options;
 using Zoo.Core.Tasks;
 using static TorchSharp.torch;
@@ -227,11 +228,15 @@ public sealed class RateRnnEnsemble : IDisposable
         var steps = empty(new[] { e, l, b, n }, dtype: Dtype, device: Device);
         var recurrentT = WRec.transpose(1, 2);
         using var a = tensor(alpha, dtype: Dtype, device: Device);
+        // Scalars held for the whole call. TorchSharp's implicit number → Scalar conversions hand libtorch only the
+        // native handle, so a garbage collection during the native call can finalize the Scalar under it: long STM runs
+        // died twice that way ("Expected false to be true", toFloat at Scalar.h:140, inside this loop's add_).
+        using Scalar one = 1.0.ToScalar(), two = 2.0.ToScalar(), alphaS = alpha.ToScalar(), keep = (1 - alpha).ToScalar();
         var r = r0;
         for (int t = 0; t < l; t++)
         {
             steps.select(1, t).copy_(r);
-            var z = work.select(1, t).add_(r.bmm(recurrentT)).tanh_();  // z_t = tanh(drive_t + W_rec r_t)
+            var z = work.select(1, t).add_(r.bmm(recurrentT), one).tanh_();  // z_t = tanh(drive_t + W_rec r_t)
             if (t < l - 1) r = r.lerp(z, a);                             // (1 − α) r + α z; r_L is never read out
         }
         var states = steps.transpose(1, 2).contiguous();  // [E, B, L, N]
@@ -253,9 +258,9 @@ public sealed class RateRnnEnsemble : IDisposable
         for (long t = l - 1; t >= 0; t--)
         {
             // g_t = α (1 − z_t²) ⊙ δ_{t+1}, written over z_t
-            var g = work.select(1, t).pow_(2).neg_().add_(1).mul_(alpha).mul_(delta);
+            var g = work.select(1, t).pow_(two).neg_().add_(one, one).mul_(alphaS).mul_(delta);
             // δ_t = dR_t W_out + (1 − α) δ_{t+1} + g_t W_rec
-            delta = dReadout.select(2, t).bmm(WOut).add_(delta, alpha: 1 - alpha).add_(g.bmm(WRec));
+            delta = dReadout.select(2, t).bmm(WOut).add_(delta, keep).add_(g.bmm(WRec), one);
         }
         var gPre = work.transpose(1, 2).contiguous().view(e, b * l, n);              // [E, B·L, N]
         var gPreT = gPre.transpose(1, 2);                                            // [E, N, B·L]
@@ -346,6 +351,7 @@ public sealed class StackedSgd : IDisposable
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
+        using Scalar one = 1.0.ToScalar(), decay = _weightDecay.ToScalar(), momentum = _momentum.ToScalar();  // held: see Gradients
         for (int i = 0; i < _parameters.Count; i++)
         {
             var p = _parameters[i];
@@ -353,8 +359,8 @@ public sealed class StackedSgd : IDisposable
             Array.Fill(shape, 1L);
             shape[0] = p.shape[0];
             var mask = step.view(shape);
-            var g = grads[i].add(p, alpha: _weightDecay);
-            var v = _velocity[i].mul(_momentum).add_(g);
+            var g = grads[i].add(p, decay);
+            var v = _velocity[i].mul(momentum).add_(g, one);
             _velocity[i].copy_(where(mask, v, _velocity[i]));
             p.copy_(where(mask, p - _lr.view(shape) * _velocity[i], p));
         }

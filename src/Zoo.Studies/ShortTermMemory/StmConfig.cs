@@ -58,6 +58,14 @@ public sealed record StmConfig : IValidatableOptions
     [Option("analysis only: CSV of the authors' critical points to overlay and compare with, relative to the config file (empty: none)")]
     public string ReferencePoints { get; init; } = "";
 
+    /// <summary>
+    /// Analysis only: a CSV of the authors' class fractions per (learning rate, delay) (<see cref="AuthorsFractions"/>),
+    /// relative to the config file; with it the analysis compares outcome shares cell by cell and simulates how far
+    /// the exponents scatter at this study's seed count.
+    /// </summary>
+    [Option("analysis only: CSV of the authors' class fractions per (lr, delay), relative to the config file (empty: none)")]
+    public string ReferenceFractions { get; init; } = "";
+
     /// <summary>Seeds per (delay, learning rate).</summary>
     [Option("seeds per (delay, lr): first_seed, …, first_seed + seeds − 1", Min = 1, Max = 100000)]
     public int Seeds { get; init; } = 100;
@@ -144,7 +152,7 @@ public sealed record StmConfig : IValidatableOptions
     private JsonObject SharedJson()
     {
         var all = OptionsBinder.ToJson(this);
-        foreach (var k in new[] { "name", "delays", "lr_max", "lr_min", "lr_count", "lr_list", "seeds", "first_seed", "ensemble_size", "sp_fit_min_lr", "reference_points" }) all.Remove(k);
+        foreach (var k in new[] { "name", "delays", "lr_max", "lr_min", "lr_count", "lr_list", "seeds", "first_seed", "ensemble_size", "sp_fit_min_lr", "reference_points", "reference_fractions" }) all.Remove(k);
         return all;
     }
 
@@ -167,10 +175,20 @@ public sealed record StmConfig : IValidatableOptions
             DuplicateKeys.Check(doc.RootElement, path);
             config = OptionsBinder.Bind<StmConfig>(doc.RootElement.Clone(), path, "");
         }
-        if (config.ReferencePoints.Length == 0) return config;
-        var reference = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, config.ReferencePoints);
-        if (!File.Exists(reference)) throw new ZooConfigException(path, "reference_points", $"'{reference}' not found");
-        return config with { ReferencePoints = reference };
+        return config with
+        {
+            ReferencePoints = Beside(path, "reference_points", config.ReferencePoints),
+            ReferenceFractions = Beside(path, "reference_fractions", config.ReferenceFractions),
+        };
+    }
+
+    // A file named relative to the config, as a full path; empty stays empty.
+    private static string Beside(string configPath, string field, string name)
+    {
+        if (name.Length == 0) return name;
+        var full = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(configPath))!, name);
+        if (!File.Exists(full)) throw new ZooConfigException(configPath, field, $"'{full}' not found");
+        return full;
     }
 }
 

@@ -21,7 +21,12 @@ public static class StmPlot
             var marks = plt.Add.ScatterPoints(pts.Select(p => Math.Log10(p.DelayMs)).ToArray(), pts.Select(p => Math.Log10(p.Lr)).ToArray());
             marks.Color = color;
             marks.MarkerSize = 8;
-            marks.MarkerShape = g.Key.Method == "paper_fit" ? ScottPlot.MarkerShape.FilledCircle : ScottPlot.MarkerShape.FilledSquare;
+            marks.MarkerShape = g.Key.Method switch
+            {
+                "paper_fit" => ScottPlot.MarkerShape.FilledCircle,
+                "grid_fit" => ScottPlot.MarkerShape.OpenCircle,
+                _ => ScottPlot.MarkerShape.FilledSquare,
+            };
             var fit = fits.FirstOrDefault(f => f.Method == g.Key.Method && f.Category == g.Key.Category);
             if (fit is null)
             {
@@ -34,7 +39,12 @@ public static class StmPlot
             line.Color = color;
             line.LineWidth = 2;
             line.MarkerSize = 0;
-            line.LinePattern = g.Key.Method == "paper_fit" ? ScottPlot.LinePattern.Solid : ScottPlot.LinePattern.Dashed;
+            line.LinePattern = g.Key.Method switch
+            {
+                "paper_fit" => ScottPlot.LinePattern.Solid,
+                "grid_fit" => ScottPlot.LinePattern.Dotted,
+                _ => ScottPlot.LinePattern.Dashed,
+            };
             var se = double.IsFinite(fit.SlopeSe) ? $" ± {fit.SlopeSe:F2}" : "";
             line.LegendText = $"{g.Key.Method}: {g.Key.Category}, slope {fit.Slope:F2}{se}" + (fit.Paper.Length > 0 ? $" (paper {fit.Paper.Split(' ')[0]})" : "");
         }

@@ -103,7 +103,8 @@ public sealed class StmStudy
     /// Reads the rows of <paramref name="config"/>'s networks from <paramref name="csvPath"/> (the latest row per
     /// network), computes the critical learning rates and their log-log fits, and writes <c>critical.csv</c>,
     /// <c>fits.csv</c>, <c>critical-lr.png</c> and <c>phase-diagram.png</c> (and, with
-    /// <see cref="StmConfig.ReferencePoints"/>, <c>authors-comparison.csv</c>) into the folder beside the CSV named after
+    /// <see cref="StmConfig.ReferencePoints"/>, <c>authors-comparison.csv</c>; with <see cref="StmConfig.ReferenceFractions"/>,
+    /// <c>fractions-comparison.csv</c> and <c>sampling.csv</c>) into the folder beside the CSV named after
     /// it (<c>results/stm.csv</c> → <c>results/stm/</c>).
     /// </summary>
     public StmAnalysis Analyse(StmConfig config, string csvPath)
@@ -129,6 +130,20 @@ public sealed class StmStudy
             new CsvTable<CriticalComparison>(Path.Combine(folder, "authors-comparison.csv")).Write(comparison);
             foreach (var c in comparison)
                 _log($"lr {c.Lr,-9:G6} {c.Category,-11}: zoo {(c.ZooMs is { } z ? $"{z,6:F1}" : "     -")} ms, authors {c.AuthorsMs,6:F1} ms");
+        }
+        if (config.ReferenceFractions.Length > 0)
+        {
+            var fractions = AuthorsFractions.Load(config.ReferenceFractions);
+            var cells = FractionComparison.Compare(rows, fractions);
+            new CsvTable<FractionComparison>(Path.Combine(folder, "fractions-comparison.csv")).Write(cells);
+            foreach (var c in cells.GroupBy(c => c.Category))
+                _log($"{c.Key,-11}: {c.Sum(x => x.ZooCount)} networks, {c.Sum(x => x.Seeds * x.AuthorsFraction):F1} expected from the authors' fractions " +
+                     $"over {c.Count()} cells");
+            var spread = SamplingSpread.Simulate(rows, fractions, fits, config.SpFitMinLr);
+            new CsvTable<SamplingSpread>(Path.Combine(folder, "sampling.csv")).Write(spread);
+            foreach (var s in spread)
+                _log($"{s.Design} ({s.Seeds} seeds, {s.Delays} delays): {s.Category} ({s.FitRates}) slope median {s.Median:F2} [{s.P05:F2}, {s.P95:F2}]" +
+                     (s.Observed is { } o ? $", this study {o:F2} (share of draws as flat: {s.ShareFlatter:F2})" : ""));
         }
         foreach (var d in rows.GroupBy(r => r.DelaySteps).OrderBy(g => g.Key))
             _log($"delay {d.Key,2} ({5 * d.Key,3} ms): {d.Count(r => r.Trained == "yes"),4}/{d.Count(),-4} trained, " +
