@@ -12,27 +12,33 @@ public static class StmPlot
     public static void Write(IReadOnlyList<CriticalPoint> points, IReadOnlyList<CriticalFit> fits, string path, string title)
     {
         var plt = new ScottPlot.Plot();
+        // Colour says which boundary, marker and line say which method, so a boundary's estimates read as one family.
         var palette = new ScottPlot.Palettes.Category10();
-        int i = 0;
-        foreach (var g in points.Where(p => p.DelayMs > 0 && p.Lr > 0).GroupBy(p => (p.Method, p.Category)).OrderBy(g => g.Key))
+        var categories = points.Select(p => p.Category).Distinct().OrderBy(c => c switch { "no_solution" => 0, "sp" => 1, _ => 2 }).ThenBy(c => c).ToList();
+        int Order(string method) => method switch { "authors" => 0, "paper_fit" => 1, "grid_fit" => 2, _ => 3 };
+        foreach (var g in points.Where(p => p.DelayMs > 0 && p.Lr > 0).GroupBy(p => (p.Method, p.Category))
+                     .OrderBy(g => categories.IndexOf(g.Key.Category)).ThenBy(g => Order(g.Key.Method)))
         {
-            var color = palette.GetColor(i++);
+            var color = palette.GetColor(categories.IndexOf(g.Key.Category));
             var pts = g.OrderBy(p => p.DelayMs).ToList();
             var marks = plt.Add.ScatterPoints(pts.Select(p => Math.Log10(p.DelayMs)).ToArray(), pts.Select(p => Math.Log10(p.Lr)).ToArray());
             marks.Color = color;
-            marks.MarkerSize = 8;
-            marks.MarkerShape = g.Key.Method switch
+            (marks.MarkerShape, marks.MarkerSize) = g.Key.Method switch
             {
-                "paper_fit" => ScottPlot.MarkerShape.FilledCircle,
-                "grid_fit" => ScottPlot.MarkerShape.OpenCircle,
-                _ => ScottPlot.MarkerShape.FilledSquare,
+                "authors" => (ScottPlot.MarkerShape.FilledSquare, 6f),
+                "paper_fit" => (ScottPlot.MarkerShape.FilledCircle, 9f),
+                "grid_fit" => (ScottPlot.MarkerShape.OpenCircle, 9f),
+                _ => (ScottPlot.MarkerShape.FilledTriangleUp, 9f),
             };
-            var fit = fits.FirstOrDefault(f => f.Method == g.Key.Method && f.Category == g.Key.Category);
-            if (fit is null)
+            // One legend entry per series showing its marker and, for a fitted one, its line.
+            var entry = new ScottPlot.LegendItem
             {
-                marks.LegendText = $"{g.Key.Method}: {g.Key.Category}";
-                continue;
-            }
+                LabelText = $"{g.Key.Method}: {g.Key.Category}", MarkerShape = marks.MarkerShape, MarkerSize = marks.MarkerSize,
+                MarkerFillColor = color, MarkerLineColor = color, LineWidth = 0,
+            };
+            plt.Legend.ManualItems.Add(entry);
+            var fit = fits.FirstOrDefault(f => f.Method == g.Key.Method && f.Category == g.Key.Category);
+            if (fit is null) continue;
             double x0 = Math.Log(pts[0].DelayMs), x1 = Math.Log(pts[^1].DelayMs);
             var xs = new[] { x0, x1 };
             var line = plt.Add.Scatter(xs.Select(v => v / Math.Log(10)).ToArray(), xs.Select(v => (fit.Intercept + fit.Slope * v) / Math.Log(10)).ToArray());
@@ -46,7 +52,8 @@ public static class StmPlot
                 _ => ScottPlot.LinePattern.Dashed,
             };
             var se = double.IsFinite(fit.SlopeSe) ? $" ± {fit.SlopeSe:F2}" : "";
-            line.LegendText = $"{g.Key.Method}: {g.Key.Category}, slope {fit.Slope:F2}{se}" + (fit.Paper.Length > 0 ? $" (paper {fit.Paper.Split(' ')[0]})" : "");
+            entry.LabelText += $", slope {fit.Slope:F2}{se}" + (fit.Paper.Length > 0 ? $" (paper {fit.Paper.Split(' ')[0]})" : "");
+            (entry.LineColor, entry.LineWidth, entry.LinePattern) = (color, 2, line.LinePattern);
         }
         plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => $"{Math.Pow(10, v):G3}" };
         Save(plt, path, title, "critical learning rate", 1200, 650);
