@@ -37,6 +37,45 @@ public sealed class RateRnnEnsembleTests
     }
 
     [Fact]
+    public void The_authors_score_window_moves_the_scores_not_the_training()
+    {
+        var members = new[] { new EnsembleMember(0.3, 31, 5), new EnsembleMember(0.1, 32, 5) };
+        History Train(int shift)
+        {
+            using var net = new RateRnnEnsemble(members.Select(m => m.Seed).ToList(), Small, ScalarType.Float64, CPU);
+            var h = EnsembleTraining.Train(net, members, Layout, Trials, momentum: 0.9, weightDecay: 1e-3, scoreShift: shift);
+            return new History(h, net.Parameters.Select(p => p.detach().flatten().data<double>().ToArray()).ToArray());
+        }
+        var response = Train(0);
+        var authors = Train(-1);
+        for (int i = 0; i < members.Length; i++)
+        {
+            AssertSame(response.Networks[i].Loss, authors.Networks[i].Loss, 0);
+            Assert.NotEqual(response.Networks[i].Reliability, authors.Networks[i].Reliability);
+        }
+        for (int p = 0; p < response.Weights.Length; p++) AssertSame(response.Weights[p], authors.Weights[p], 0);
+
+        // The window itself (3 steps here). Perfect outputs score 1 on the response window. One step early the window
+        // starts on the last delay step, whose all-zero target makes channel 0 "right": outputs that are silent there
+        // tie (argmax 0: right, share 0.5), outputs that already show the cue are wrong on channel-1 trials.
+        var batch = DelayedCueDiscrimination.Trials(Layout, 0, 2);  // trial 0 cues channel 0, trial 1 channel 1
+        var perfect = batch.Targets.to(ScalarType.Float64) * 0.98 + 0.01;
+        var (accuracy, reliability) = DelayedCueDiscrimination.Scores(Layout, perfect, batch.Targets);
+        Assert.Equal(1.0, accuracy.item<double>(), 12);
+        Assert.Equal(0.99, reliability.item<double>(), 12);
+        var (early, earlyReliability) = DelayedCueDiscrimination.Scores(Layout, perfect, batch.Targets, shift: -1);
+        Assert.Equal(1.0, early.item<double>(), 12);
+        Assert.Equal((0.5 + 2 * 0.99) / 3, earlyReliability.item<double>(), 12);
+        var anticipating = perfect.clone();
+        anticipating[.., Layout.ResponseStart - 1] = perfect[.., Layout.ResponseStart];
+        var (anticipated, _) = DelayedCueDiscrimination.Scores(Layout, anticipating, batch.Targets, shift: -1);
+        Assert.Equal((1 + 2.0 / 3) / 2, anticipated.item<double>(), 12);
+        Assert.Throws<ArgumentOutOfRangeException>(() => DelayedCueDiscrimination.Scores(Layout, perfect, batch.Targets, shift: -6));
+    }
+
+    private sealed record History(IReadOnlyList<NetworkHistory> Networks, double[][] Weights);
+
+    [Fact]
     public void Each_network_of_an_ensemble_trains_as_it_would_alone()
     {
         var members = new[]

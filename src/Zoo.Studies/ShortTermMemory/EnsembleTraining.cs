@@ -59,9 +59,13 @@ public static class EnsembleTraining
     // Noise stream of the mechanism run (any fixed number other than the training stream's).
     private const ulong AnalysisStream = 0xA11A_1_5E5UL;
 
-    /// <summary>Trains the networks of <paramref name="net"/> (one <see cref="EnsembleMember"/> each, same order).</summary>
+    /// <summary>
+    /// Trains the networks of <paramref name="net"/> (one <see cref="EnsembleMember"/> each, same order), recording
+    /// accuracy and reliability over the response window moved by <paramref name="scoreShift"/> steps (scores only:
+    /// training does not read them).
+    /// </summary>
     public static IReadOnlyList<NetworkHistory> Train(RateRnnEnsemble net, IReadOnlyList<EnsembleMember> members, DelayedCueLayout layout,
-        int trials, double momentum, double weightDecay, Action<int, int>? progress = null)
+        int trials, double momentum, double weightDecay, Action<int, int>? progress = null, int scoreShift = 0)
     {
         if (members.Count != net.Size) throw new ArgumentException($"{members.Count} members for {net.Size} networks");
         var device = net.Device;
@@ -120,7 +124,7 @@ public static class EnsembleTraining
                 });
                 using (no_grad())
                 {
-                    var (accuracy, reliability) = DelayedCueDiscrimination.Scores(layout, readout.sigmoid(), targets);
+                    var (accuracy, reliability) = DelayedCueDiscrimination.Scores(layout, readout.sigmoid(), targets, scoreShift);
                     history[epoch].index_copy_(1, index, stack(new[] { loss.detach(), accuracy, reliability }).to(ScalarType.Float64));
                     var finite = loss.isfinite();
                     foreach (var g in grads) finite = finite & g.isfinite().flatten(1).all(1, false);

@@ -81,7 +81,7 @@ public sealed class StmStudy
                 if (lastLog.Elapsed.TotalSeconds < 30) return;
                 lastLog.Restart();
                 _log($"  ensemble {i + 1}/{plan.Count}: epoch {epoch}/{epochs}");
-            });
+            }, config.ScoreWindow == ScoreWindow.Authors ? -1 : 0);
             double trainSeconds = wall.Elapsed.TotalSeconds;
             var results = EnsembleTraining.Analyse(net, histories, layout);
             double seconds = wall.Elapsed.TotalSeconds;

@@ -163,12 +163,17 @@ public sealed class DelayedCueDiscrimination : ISequenceTask
     /// Accuracy and reliability of <paramref name="probs"/> <c>[..., B, L, 2]</c> over the response window, averaged
     /// over trials and window steps (one value per leading index). The outputs are normalised to shares
     /// p_c / (p_0 + p_1) (NaN → 0, as the authors' <c>nan_to_num</c>); a tie counts as channel 0, as argmax does.
+    /// <paramref name="shift"/> moves the scored window: −1 is the authors' window (one step early: the last delay
+    /// step, whose all-zero target makes channel 0 the "truth", and the window without its last step).
     /// </summary>
-    public static (Tensor Accuracy, Tensor Reliability) Scores(DelayedCueLayout layout, Tensor probs, Tensor targets)
+    public static (Tensor Accuracy, Tensor Reliability) Scores(DelayedCueLayout layout, Tensor probs, Tensor targets, int shift = 0)
     {
-        var p = probs.narrow(-2, layout.ResponseStart, layout.ResponseSteps);
+        int start = layout.ResponseStart + shift;
+        if (start < 0 || start + layout.ResponseSteps > layout.Length)
+            throw new ArgumentOutOfRangeException(nameof(shift), $"window shifted by {shift} leaves the trial of {layout.Length} steps");
+        var p = probs.narrow(-2, start, layout.ResponseSteps);
         var share = (p / p.sum(-1, keepdim: true)).nan_to_num(0, 0, 0);
-        var truth = targets.narrow(-2, layout.ResponseStart, layout.ResponseSteps).argmax(-1);
+        var truth = targets.narrow(-2, start, layout.ResponseSteps).argmax(-1);
         var truthFull = truth.expand(share.shape[..^1]);
         var accuracy = (share.argmax(-1) == truthFull).to(probs.dtype).mean(new long[] { -2, -1 });
         var reliability = share.gather(-1, truthFull.unsqueeze(-1)).squeeze(-1).mean(new long[] { -2, -1 });
