@@ -73,8 +73,8 @@ public static class CriticalLearningRate
         var categories = new (string Name, Func<StmRow, bool> In)[]
         {
             ("trained", r => r.Trained == "yes"),
-            ("sp", r => r.Trained == "yes" && r.MechanismFft == "sp"),
-            ("lc", r => r.Trained == "yes" && r.MechanismFft == "lc"),
+            ("sp", Outcomes.Sp),
+            ("lc", Outcomes.Lc),
         };
         foreach (var delay in rows.GroupBy(r => r.DelayMs).OrderBy(g => g.Key))
             foreach (var (name, inCategory) in categories)
@@ -98,8 +98,8 @@ public static class CriticalLearningRate
             var byDelay = lr.GroupBy(r => r.DelayMs).OrderBy(g => g.Key).ToList();
             if (byDelay.Count < 3) continue;  // two parameters need more than two delays
             var x = byDelay.Select(g => g.Key).ToArray();
-            var fail = byDelay.Select(g => g.Count(r => r.Trained != "yes") / (double)g.Count()).ToArray();
-            var sp = byDelay.Select(g => g.Count(r => r.Trained == "yes" && r.MechanismFft == "sp") / (double)g.Count()).ToArray();
+            var fail = byDelay.Select(g => g.Count(Outcomes.NoSolution) / (double)g.Count()).ToArray();
+            var sp = byDelay.Select(g => g.Count(Outcomes.Sp) / (double)g.Count()).ToArray();
             foreach (var (category, y, model, global) in new (string, double[], Func<double, double, double, double>, Func<double[], double[], (double X0, double, double)>)[]
                      { ("no_solution", fail, Onset, FitOnset), ("sp", sp, Logistic, FitLogistic) })
             {

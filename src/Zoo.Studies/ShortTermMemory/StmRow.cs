@@ -45,3 +45,16 @@ public sealed record StmRow
     [Name("commit")] public string Commit { get; init; } = "";
     [Name("utc")] public string Utc { get; init; } = "";
 }
+
+/// <summary>The three outcomes the authors count (no solution includes their "unstable" class, as ours does).</summary>
+internal static class Outcomes
+{
+    public static bool NoSolution(StmRow r) => r.Trained != "yes";
+    public static bool Lc(StmRow r) => r.Trained == "yes" && r.MechanismFft == "lc";
+    public static bool Sp(StmRow r) => r.Trained == "yes" && r.MechanismFft == "sp";
+
+    public static IEnumerable<(string Category, int Count)> Count(IReadOnlyCollection<StmRow> cell) => new[]
+    {
+        ("no_solution", cell.Count(NoSolution)), ("lc", cell.Count(Lc)), ("sp", cell.Count(Sp)),
+    };
+}
