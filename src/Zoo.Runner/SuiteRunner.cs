@@ -235,7 +235,8 @@ public sealed class SuiteRunner
             var taskOptions = OptionsBinder.ToJson(r.TaskOptions).ToJsonString();
             var withoutSeed = r.ToJson();
             withoutSeed.Remove("seed");
-            info[r.ConfigHash] = new CurveRunInfo(taskOptions, withoutSeed.ToJsonString(), chance(r.Task, taskOptions));
+            info[r.ConfigHash] = new CurveRunInfo(taskOptions, withoutSeed.ToJsonString(), chance(r.Task, taskOptions),
+                $"d_model {r.Model.DModel}, lr {r.Train.Lr:G3}");
         }
         return info;
     }

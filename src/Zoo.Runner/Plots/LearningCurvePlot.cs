@@ -6,7 +6,9 @@ namespace Zoo.Runner.Plots;
 /// <param name="TaskOptions">The run's task options (JSON): runs with equal options share a panel.</param>
 /// <param name="Configuration">Identifies the run's configuration apart from its seed: seeds of one configuration form one line.</param>
 /// <param name="Chance">The task setting's chance level, or null.</param>
-public sealed record CurveRunInfo(string TaskOptions, string Configuration, double? Chance);
+/// <param name="Detail">A short name of the configuration (e.g. <c>d_model 128, lr 0.001</c>) for the legend, when a
+/// layer's best of several is drawn.</param>
+public sealed record CurveRunInfo(string TaskOptions, string Configuration, double? Chance, string Detail = "");
 
 /// <summary>
 /// Test metric against training step, one PNG per task, one panel per task setting. Per layer the configuration with the
@@ -50,9 +52,10 @@ public static class LearningCurvePlot
                 var plt = new ScottPlot.Plot();
                 foreach (var layer in setting.GroupBy(r => r.Layer).OrderBy(g => layers.IndexOf(g.Key)))
                 {
-                    // Seeds of one configuration form a line; of a layer's configurations (swept lr, width) the best is drawn.
-                    var best = layer.GroupBy(r => r.Info?.Configuration ?? "")
-                        .OrderBy(c => (higher ? -1 : 1) * c.Average(r => Y(r.Points[^1]))).First().ToList();
+                    // Seeds of one configuration form a line; of a layer's configurations (swept lr, width) the best is
+                    // drawn, and the legend says which.
+                    var configurations = layer.GroupBy(r => r.Info?.Configuration ?? "").ToList();
+                    var best = configurations.OrderBy(c => (higher ? -1 : 1) * c.Average(r => Y(r.Points[^1]))).First().ToList();
                     var (color, pattern, marker) = SmallMultiples.Style(layers.IndexOf(layer.Key));
                     var steps = best.SelectMany(r => r.Points.Select(p => p.Step)).Distinct().Order().ToArray();
                     var atStep = steps.Select(s => best.SelectMany(r => r.Points.Where(p => p.Step == s).Select(Y)).ToArray()).ToArray();
@@ -69,7 +72,10 @@ public static class LearningCurvePlot
                     line.LinePattern = pattern;
                     line.MarkerShape = marker;
                     line.MarkerSize = 6;
-                    line.LegendText = best.Count > 1 ? $"{layer.Key} ({best.Count} seeds)" : layer.Key;
+                    var detail = best[0].Info?.Detail ?? "";
+                    var which = configurations.Count > 1 && detail.Length > 0 ? $", {detail}, best of {configurations.Count}" : "";
+                    var seeds = best.Count > 1 ? $", {best.Count} seeds" : "";
+                    line.LegendText = which.Length + seeds.Length > 0 ? $"{layer.Key} ({(which + seeds)[2..]})" : layer.Key;
                 }
                 SmallMultiples.ChanceLine(plt, levels ? null : setting.First().Info?.Chance, levels ? metric : $"test {metric}");
                 SmallMultiples.PanelTitle(plt, settings.Count == 1 ? $"{suite}: {task.Key}"
