@@ -72,10 +72,10 @@ public static class LearningCurvePlot
                     line.LinePattern = pattern;
                     line.MarkerShape = marker;
                     line.MarkerSize = 6;
-                    var detail = best[0].Info?.Detail ?? "";
-                    var which = configurations.Count > 1 && detail.Length > 0 ? $", {detail}, best of {configurations.Count}" : "";
-                    var seeds = best.Count > 1 ? $", {best.Count} seeds" : "";
-                    line.LegendText = which.Length + seeds.Length > 0 ? $"{layer.Key} ({(which + seeds)[2..]})" : layer.Key;
+                    var notes = new List<string>();
+                    if (configurations.Count > 1 && best[0].Info?.Detail is { Length: > 0 } detail) notes.Add($"{detail}, best of {configurations.Count}");
+                    if (best.Count > 1) notes.Add($"{best.Count} seeds");
+                    line.LegendText = notes.Count > 0 ? $"{layer.Key} ({string.Join(", ", notes)})" : layer.Key;
                 }
                 SmallMultiples.ChanceLine(plt, levels ? null : setting.First().Info?.Chance, levels ? metric : $"test {metric}");
                 SmallMultiples.PanelTitle(plt, settings.Count == 1 ? $"{suite}: {task.Key}"

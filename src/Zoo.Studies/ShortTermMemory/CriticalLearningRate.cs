@@ -89,6 +89,17 @@ public static class CriticalLearningRate
         return points;
     }
 
+    /// <summary>A learning rate whose fraction never reaches this is skipped by the curve fits, as in the paper.</summary>
+    internal const double MinFraction = 0.1;
+
+    /// <summary>The curves fitted per learning rate: which networks count, the model, and its global fit.</summary>
+    internal static readonly (string Category, Func<StmRow, bool> In, Func<double, double, double, double> Model,
+        Func<double[], double[], (double X0, double Rate, double Sse)> Global)[] Curves =
+    {
+        ("no_solution", Outcomes.NoSolution, Onset, FitOnset),
+        ("sp", Outcomes.Sp, Logistic, FitLogistic),
+    };
+
     /// <summary>The <c>paper_fit</c> and <c>grid_fit</c> points: per learning rate, the fitted transition delay of each category.</summary>
     public static IReadOnlyList<CriticalPoint> PerLearningRate(IReadOnlyList<StmRow> rows)
     {
@@ -98,12 +109,10 @@ public static class CriticalLearningRate
             var byDelay = lr.GroupBy(r => r.DelayMs).OrderBy(g => g.Key).ToList();
             if (byDelay.Count < 3) continue;  // two parameters need more than two delays
             var x = byDelay.Select(g => g.Key).ToArray();
-            var fail = byDelay.Select(g => g.Count(Outcomes.NoSolution) / (double)g.Count()).ToArray();
-            var sp = byDelay.Select(g => g.Count(Outcomes.Sp) / (double)g.Count()).ToArray();
-            foreach (var (category, y, model, global) in new (string, double[], Func<double, double, double, double>, Func<double[], double[], (double X0, double, double)>)[]
-                     { ("no_solution", fail, Onset, FitOnset), ("sp", sp, Logistic, FitLogistic) })
+            foreach (var (category, inCategory, model, global) in Curves)
             {
-                if (y.Max() < 0.1) continue;
+                var y = byDelay.Select(g => g.Count(inCategory) / (double)g.Count()).ToArray();
+                if (y.Max() < MinFraction) continue;
                 if (AuthorsFit(x, y, model) is { } local)
                     points.Add(new CriticalPoint { Method = "paper_fit", Category = category, DelayMs = local.X0, Lr = lr.Key });
                 points.Add(new CriticalPoint { Method = "grid_fit", Category = category, DelayMs = global(x, y).X0, Lr = lr.Key });

@@ -51,18 +51,22 @@ public sealed record SamplingSpread
                  })
         {
             var rng = new SplitMix64(seed);
+            var x = ds.ToArray();
+            // The authors' fractions at this design's cells, looked up once rather than per replicate.
+            var truth = (from lr in rates
+                         from c in CriticalLearningRate.Curves
+                         select (Lr: lr, c.Category, c.Model, P: x.Select(d => authors.At(lr, c.Category, d)!.Value).ToArray())).ToList();
             var slopes = new Dictionary<(string, string), List<double>>();
             for (int rep = 0; rep < replicates; rep++)
             {
                 var points = new List<CriticalPoint>();
-                foreach (var lr in rates)
-                    foreach (var (category, model) in new (string, Func<double, double, double, double>)[] { ("no_solution", CriticalLearningRate.Onset), ("sp", CriticalLearningRate.Logistic) })
-                    {
-                        var y = ds.Select(d => Binomial(rng, n, authors.At(lr, category, d)!.Value) / (double)n).ToArray();
-                        if (y.Max() < 0.1) continue;
-                        if (CriticalLearningRate.AuthorsFit(ds.ToArray(), y, model) is { } fit)
-                            points.Add(new CriticalPoint { Method = "paper_fit", Category = category, DelayMs = fit.X0, Lr = lr });
-                    }
+                foreach (var (lr, category, model, p) in truth)
+                {
+                    var y = p.Select(pd => Binomial(rng, n, pd) / (double)n).ToArray();
+                    if (y.Max() < CriticalLearningRate.MinFraction) continue;
+                    if (CriticalLearningRate.AuthorsFit(x, y, model) is { } fit)
+                        points.Add(new CriticalPoint { Method = "paper_fit", Category = category, DelayMs = fit.X0, Lr = lr });
+                }
                 foreach (var f in CriticalLearningRate.Fits(points, spMinLr))
                 {
                     if (!slopes.TryGetValue((f.Category, f.Rates), out var s)) slopes[(f.Category, f.Rates)] = s = new List<double>();
