@@ -275,6 +275,7 @@ public sealed class SuiteRunner
             Suite = run.Suite,
             ConfigHash = run.ConfigHash,
             Layer = run.Layer,
+            Label = run.Label ?? "",
             LayerOptionsHash = run.LayerOptionsHash,
             LayerOptions = run.LayerOptionsJson().ToJsonString(),
             Task = run.Task,

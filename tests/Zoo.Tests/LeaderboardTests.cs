@@ -56,6 +56,16 @@ public sealed class LeaderboardTests : IDisposable
         Assert.DoesNotContain("By width", Leaderboard.Markdown(Leaderboard.Build(single), perWidth: Leaderboard.Build(single, perWidth: true)));
     }
 
+    [Fact]
+    public void A_labelled_variant_is_its_own_line_while_unlabelled_options_fold_into_the_layers_best()
+    {
+        ResultRow V(string options, string label, double value) =>
+            R("attention", 0, value, "cap", null) with { LayerOptionsHash = options, ConfigHash = $"attention-{options}", Label = label };
+        var entries = Leaderboard.Build(new[] { V("rope", "", 0.05), V("rope-base-500", "", 0.07), V("conv", "attention-short-conv", 0.99) });
+        Assert.Equal(new[] { "attention-short-conv", "attention" }, entries.Select(e => e.Layer));
+        Assert.Equal(0.07, entries.Single(e => e.Layer == "attention").Mean);
+    }
+
     [Theory]
     [InlineData("steps", 400, true)]    // a fixed budget whose best evaluation was its last: still improving
     [InlineData("steps", 200, false)]

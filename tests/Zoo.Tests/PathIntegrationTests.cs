@@ -213,6 +213,7 @@ public sealed class PathIntegrationTests : IDisposable
         Assert.All(stored.GroupBy(r => r.ConfigHash), g => Assert.Equal(18, g.Count()));
         var kept = new CsvTable<TrajectoryRow>(Path.Combine(outDir, "minireplay", "trajectories.csv")).Read();
         Assert.Equal(new[] { "leaky+momentum", "vanilla" }, kept.Select(k => k.Label).Distinct().Order());
+        Assert.Equal(new[] { "leaky+momentum", "vanilla" }, stored.Select(r => r.Label).Distinct().Order());
         foreach (var png in new[] { "replay-t_maze.png", "replay-metrics-t_maze.png", "pi-error-t_maze.png" })
             Assert.True(new FileInfo(Path.Combine(outDir, "minireplay", png)).Length > 1000, png);
         var summary = File.ReadAllText(Path.Combine(outDir, "minireplay", "summary.md"));
@@ -222,6 +223,7 @@ public sealed class PathIntegrationTests : IDisposable
         // The leaderboard keeps every metric as its own table and plots only the primary one.
         var board = Leaderboard.Build(stored);
         Assert.Equal(new[] { "position_error" }, board.Where(e => e.Primary).Select(e => e.Metric).Distinct());
+        Assert.Equal(new[] { "leaky+momentum", "vanilla" }, board.Where(e => e.Primary).Select(e => e.Layer).Order());  // labelled variants: a line each
         Assert.Contains(board, e => e.Metric == "replay_sliced_w1" && !e.Primary);
         Assert.Contains("replay_reach_time", Leaderboard.Markdown(board));
         // The merge keeps one row per (run, metric).

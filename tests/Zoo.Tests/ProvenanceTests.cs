@@ -56,7 +56,7 @@ public sealed class ProvenanceTests : IDisposable
     {
         var committed = Path.Combine(TestSupport.RepoRoot, "results", "growing-memory.csv");
         var oldHeader = File.ReadLines(committed).First();
-        Assert.Equal(CsvTable<ResultRow>.Header().TrimEnd('\n'), oldHeader + ",suite_commit,peak_memory_bytes,end,steps_to_0.5,steps_to_0.9"); // committed files predate the columns
+        Assert.Equal(CsvTable<ResultRow>.Header().TrimEnd('\n'), oldHeader + ",suite_commit,peak_memory_bytes,end,steps_to_0.5,steps_to_0.9,label"); // committed files predate the columns
         var copy = Path.Combine(_dir, "old.csv");
         File.Copy(committed, copy);
         var table = new CsvTable<ResultRow>(copy);

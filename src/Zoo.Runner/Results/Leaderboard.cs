@@ -36,7 +36,8 @@ public sealed record LeaderboardEntry(
     IReadOnlyList<double>? SeedValues = null);
 
 /// <summary>
-/// Turns result rows into a leaderboard: for each (task setting, layer), configurations that differ only in seed are
+/// Turns result rows into a leaderboard: for each (task setting, layer — or labelled variant, see
+/// <see cref="ResultRow.Label"/>), configurations that differ only in seed are
 /// averaged (ok and diverged rows; a diverged seed counts with its best metric before divergence), and the best
 /// configuration over the swept values (learning rate, width, options) is reported as mean ± standard deviation over
 /// seeds — the protocol of the recall literature, where recurrent models only work in a narrow lr window. A config hash
@@ -65,14 +66,14 @@ public static class Leaderboard
         // A run writes its primary metric's row first, then any post-training metrics (replay statistics).
         var primary = finished.Where(r => r.ConfigHash.Length > 0).GroupBy(r => r.ConfigHash).ToDictionary(g => g.Key, g => g.First().Metric);
         var configs = latest
-            .GroupBy(r => (r.Suite, r.Task, r.TaskOptionsHash, r.Metric, r.Layer, r.LayerOptionsHash, r.ModelKind, r.DModel, r.NLayers, r.Lr, r.Steps, r.Batch))
+            .GroupBy(r => (r.Suite, r.Task, r.TaskOptionsHash, r.Metric, Name(r), r.LayerOptionsHash, r.ModelKind, r.DModel, r.NLayers, r.Lr, r.Steps, r.Batch))
             .Select(g =>
             {
                 var values = g.Select(r => r.Value).ToArray();
                 var (mean, spread) = Zoo.Core.Numerics.Stats.MeanSd(values);
                 var first = g.First();
                 var reached = g.Where(r => r.StepsToNineTenths is not null).Select(r => (double)r.StepsToNineTenths!.Value).ToArray();
-                return new LeaderboardEntry(first.Suite, first.Task, first.TaskOptions, first.Layer, first.Metric, HigherIsBetter(first.Metric),
+                return new LeaderboardEntry(first.Suite, first.Task, first.TaskOptions, Name(first), first.Metric, HigherIsBetter(first.Metric),
                     mean, spread, values.Length, g.Count(r => r.Status == "diverged"), first.Lr, first.DModel, first.Params, first.StateSize,
                     g.Average(r => r.TrainTokensPerSecond), first.LayerOptions,
                     !primary.TryGetValue(first.ConfigHash, out var p) || p == first.Metric,
@@ -85,6 +86,9 @@ public static class Leaderboard
             .ThenBy(e => e.Metric, StringComparer.Ordinal).ThenBy(e => e.HigherIsBetter ? -e.Mean : e.Mean)
             .ToList();
     }
+
+    // A labelled suite entry is a named variant (attention with a short conv beside plain attention): its own line.
+    private static string Name(ResultRow r) => r.Label.Length > 0 ? r.Label : r.Layer;
 
     /// <summary>
     /// Whether a finished run stopped while its metric was still improving: an <c>until</c> run that hit its step cap
@@ -125,7 +129,7 @@ public static class Leaderboard
         IReadOnlyList<LeaderboardEntry>? perWidth = null)
     {
         var sb = new StringBuilder($"# {title}\n\n");
-        sb.Append("Best configuration per layer (over swept learning rates, widths and options); value = mean over seeds of each run's best test metric, with each seed's value in brackets for two or three seeds and ± the standard deviation for more. ")
+        sb.Append("Best configuration per layer (over swept learning rates, widths and options; a variant a suite labels is its own line); value = mean over seeds of each run's best test metric, with each seed's value in brackets for two or three seeds and ± the standard deviation for more. ")
             .Append("*end*: how the seeds' runs stopped (`steps`: fixed budget; `target`/`plateau`: converged under `train.until`; `cap`: hit the step cap while still improving). ")
             .Append("*steps to 0.9*: median first step at 0.9 of the range above chance, over the seeds that reached it (count in brackets). ")
             .Append("A rank marked ↑ has seeds that stopped while still improving (`cap`, or a fixed budget whose best evaluation was its last): ")

@@ -54,6 +54,12 @@ public sealed record ResultRow
 
     /// <summary>The same at 0.9 of the range above chance.</summary>
     [Name("steps_to_0.9"), Optional] public int? StepsToNineTenths { get; init; }
+
+    /// <summary>
+    /// The suite entry's <c>label</c> (empty when it has none, and in files written before this column existed): a named
+    /// variant of a layer, which the leaderboard shows as its own line instead of folding it into the layer's best.
+    /// </summary>
+    [Name("label"), Optional] public string Label { get; init; } = "";
 }
 
 /// <summary>One point of a run's learning curve, stored beside the results for plots.</summary>
