@@ -57,6 +57,14 @@ public sealed class LeaderboardTests : IDisposable
     }
 
     [Fact]
+    public void Settings_come_in_numeric_order()
+    {
+        var entries = Leaderboard.Build(new[] { R("gdn", 0, 0.5, "cap", null, options: "{\"length\":128}"),
+            R("gdn", 0, 0.9, "cap", null, options: "{\"length\":64}"), R("gdn", 0, 0.7, "cap", null, options: "{\"length\":1024}") });
+        Assert.Equal(new[] { "{\"length\":64}", "{\"length\":128}", "{\"length\":1024}" }, entries.Select(e => e.TaskOptions));
+    }
+
+    [Fact]
     public void A_labelled_variant_is_its_own_line_while_unlabelled_options_fold_into_the_layers_best()
     {
         ResultRow V(string options, string label, double value) =>

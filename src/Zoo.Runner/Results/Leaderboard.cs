@@ -82,9 +82,33 @@ public static class Leaderboard
         return configs
             .GroupBy(e => (e.Suite, e.Task, e.TaskOptions, e.Metric, e.Layer, perWidth ? e.DModel : 0))
             .Select(g => g.OrderBy(e => e.HigherIsBetter ? -e.Mean : e.Mean).First())
-            .OrderBy(e => e.Suite, StringComparer.Ordinal).ThenBy(e => e.Task, StringComparer.Ordinal).ThenBy(e => e.TaskOptions, StringComparer.Ordinal)
+            .OrderBy(e => e.Suite, StringComparer.Ordinal).ThenBy(e => e.Task, StringComparer.Ordinal).ThenBy(e => e.TaskOptions, NaturalOrder.Instance)
             .ThenBy(e => e.Metric, StringComparer.Ordinal).ThenBy(e => e.HigherIsBetter ? -e.Mean : e.Mean)
             .ToList();
+    }
+
+    // Settings in numeric order ("length":64 before "length":128): runs of digits compare as numbers, the rest ordinally.
+    private sealed class NaturalOrder : IComparer<string>
+    {
+        public static readonly NaturalOrder Instance = new();
+
+        public int Compare(string? x, string? y)
+        {
+            var (a, b) = (Runs(x ?? ""), Runs(y ?? ""));
+            for (int i = 0; i < Math.Min(a.Length, b.Length); i++)
+            {
+                int c = char.IsDigit(a[i][0]) && char.IsDigit(b[i][0])
+                    ? a[i].TrimStart('0').Length != b[i].TrimStart('0').Length
+                        ? a[i].TrimStart('0').Length.CompareTo(b[i].TrimStart('0').Length)
+                        : string.CompareOrdinal(a[i].TrimStart('0'), b[i].TrimStart('0'))
+                    : string.CompareOrdinal(a[i], b[i]);
+                if (c != 0) return c;
+            }
+            return a.Length.CompareTo(b.Length);
+        }
+
+        private static string[] Runs(string s) =>
+            System.Text.RegularExpressions.Regex.Matches(s, @"\d+|\D+").Select(m => m.Value).ToArray();
     }
 
     // A labelled suite entry is a named variant (attention with a short conv beside plain attention): its own line.
