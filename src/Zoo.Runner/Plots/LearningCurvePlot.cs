@@ -45,7 +45,7 @@ public static class LearningCurvePlot
             var metric = levels ? "curriculum level N" : task.First().Metric;
             bool higher = levels || Leaderboard.HigherIsBetter(metric);
             var layers = byRun.Select(r => r.Layer).Distinct().Order(StringComparer.Ordinal).ToList();
-            var settings = byRun.GroupBy(r => r.Info?.TaskOptions ?? "").OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
+            var settings = byRun.GroupBy(r => r.Info?.TaskOptions ?? "").OrderBy(g => g.Key, NaturalOrder.Instance).ToList();
             var panels = new List<ScottPlot.Plot>();
             foreach (var setting in settings)
             {

@@ -87,30 +87,6 @@ public static class Leaderboard
             .ToList();
     }
 
-    // Settings in numeric order ("length":64 before "length":128): runs of digits compare as numbers, the rest ordinally.
-    private sealed class NaturalOrder : IComparer<string>
-    {
-        public static readonly NaturalOrder Instance = new();
-
-        public int Compare(string? x, string? y)
-        {
-            var (a, b) = (Runs(x ?? ""), Runs(y ?? ""));
-            for (int i = 0; i < Math.Min(a.Length, b.Length); i++)
-            {
-                int c = char.IsDigit(a[i][0]) && char.IsDigit(b[i][0])
-                    ? a[i].TrimStart('0').Length != b[i].TrimStart('0').Length
-                        ? a[i].TrimStart('0').Length.CompareTo(b[i].TrimStart('0').Length)
-                        : string.CompareOrdinal(a[i].TrimStart('0'), b[i].TrimStart('0'))
-                    : string.CompareOrdinal(a[i], b[i]);
-                if (c != 0) return c;
-            }
-            return a.Length.CompareTo(b.Length);
-        }
-
-        private static string[] Runs(string s) =>
-            System.Text.RegularExpressions.Regex.Matches(s, @"\d+|\D+").Select(m => m.Value).ToArray();
-    }
-
     // A labelled suite entry is a named variant (attention with a short conv beside plain attention): its own line.
     private static string Name(ResultRow r) => r.Label.Length > 0 ? r.Label : r.Layer;
 
