@@ -103,7 +103,7 @@ public sealed class CausalAttention : SequenceLayer
         RegisterComponents();
     }
 
-    /// <summary>State: empty K and V caches "k", "v" [B, H, 0, d_h] and the absolute position 0.</summary>
+    /// <summary>State: empty K and V caches "k", "v" [B, H, 0, d_h], the absolute position 0 and, with the short conv, its zero cache "conv".</summary>
     public override LayerState InitialState(long batch, Device device, ScalarType dtype) =>
         State(zeros(batch, _o.Heads, 0, _headDim, dtype: dtype, device: device),
               zeros(batch, _o.Heads, 0, _headDim, dtype: dtype, device: device), 0,
@@ -116,7 +116,7 @@ public sealed class CausalAttention : SequenceLayer
         long b = x.shape[0], l = x.shape[1];
         state ??= InitialState(b, x.device, x.dtype);
         long cached = state["k"].shape[2], position = state.Counter("position");
-        var (q, k, v, convCache) = Project(x, position, conv is null ? null : state["conv"]);
+        var (q, k, v, convCache) = Project(x, position, ConvCache(state));
         var keys = cached == 0 ? k : cat(new[] { state["k"], k }, 2);
         var values = cached == 0 ? v : cat(new[] { state["v"], v }, 2);
         Tensor o;
@@ -146,7 +146,7 @@ public sealed class CausalAttention : SequenceLayer
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], position = state.Counter("position");
-        var (q, k, v, convCache) = Project(x.unsqueeze(1), position, conv is null ? null : state["conv"]);
+        var (q, k, v, convCache) = Project(x.unsqueeze(1), position, ConvCache(state));
         var keys = cat(new[] { state["k"], k }, 2);          // the cache holds at most window − 1 tokens: all visible
         var values = cat(new[] { state["v"], v }, 2);
         var (pk, pv) = WithPersistent(keys, values);
@@ -186,6 +186,8 @@ public sealed class CausalAttention : SequenceLayer
         var state = new LayerState().With("k", keys).With("v", values).WithCounter("position", position);
         return convCache is null ? state : state.With("conv", convCache);
     }
+
+    private Tensor? ConvCache(LayerState state) => conv is null ? null : state["conv"];
 
     // q, k, v [B, H, L, d] at absolute positions offset…, and the short conv's next cache (null without the conv).
     private (Tensor Q, Tensor K, Tensor V, Tensor? ConvCache) Project(Tensor x, long offset, Tensor? convCache)
