@@ -103,6 +103,22 @@ public sealed class LeaderboardTests : IDisposable
     }
 
     [Fact]
+    public void Panel_titles_wider_than_the_panel_break_after_a_comma()
+    {
+        var plot = new ScottPlot.Plot();
+        Assert.Equal(1, SmallMultiples.PanelTitle(plot, "mqar: length 64, pairs 8", 400));
+        Assert.Equal("mqar: length 64, pairs 8", plot.Axes.Title.Label.Text);
+        const string title = "selectivbench: ambiguities 40, gap_probability 0.1, gap_start 50, gap_fill distractors";
+        int n = SmallMultiples.PanelTitle(plot, title, 400);
+        var lines = plot.Axes.Title.Label.Text.Split('\n');
+        Assert.True(n > 1);
+        Assert.Equal(n, lines.Length);
+        Assert.Equal(title, string.Join(" ", lines));                     // nothing dropped; each break after a comma
+        Assert.All(lines.SkipLast(1), l => Assert.EndsWith(",", l));
+        Assert.Equal(1, SmallMultiples.PanelTitle(plot, title, 1200));
+    }
+
+    [Fact]
     public void Figures_draw_one_panel_per_task_setting_with_chance_lines_and_curricula_as_levels()
     {
         var rows = new[] { R("attention", 0, 0.9, "target", 100), R("lstm", 0, 0.1, "plateau", null),

@@ -20,6 +20,7 @@ public static class LeaderboardPlots
     public static void Bars(IReadOnlyList<LeaderboardEntry> entries, string pngPath, string title, ChanceOf? chance = null)
     {
         var (settings, layers) = Panels(entries);
+        int width = Math.Max(360, 48 * settings.Max(s => s.Count()) + 120);
         var panels = new List<ScottPlot.Plot>();
         foreach (var g in settings)
         {
@@ -48,12 +49,11 @@ public static class LeaderboardPlots
             plt.Axes.Bottom.TickLabelStyle.Rotation = -35;
             plt.Axes.Bottom.TickLabelStyle.Alignment = ScottPlot.Alignment.MiddleRight;
             plt.Axes.Margins(bottom: 0);
-            plt.Layout.Fixed(new ScottPlot.PixelPadding(70, 15, 125, 40)); // room for the rotated layer names
-            SmallMultiples.PanelTitle(plt, Title(title, g.Key, settings.Count, entries));
+            int titleLines = SmallMultiples.PanelTitle(plt, Title(title, g.Key, settings.Count, entries), width);
+            plt.Layout.Fixed(new ScottPlot.PixelPadding(70, 15, 125, 20 + 20 * titleLines)); // room for the rotated layer names and the title
             panels.Add(plt);
         }
-        int widest = settings.Max(s => s.Count());
-        SmallMultiples.Save(panels, pngPath, Math.Max(360, 48 * widest + 120), 460);
+        SmallMultiples.Save(panels, pngPath, width, 460);
     }
 
     /// <summary>

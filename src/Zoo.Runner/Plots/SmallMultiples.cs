@@ -56,11 +56,23 @@ public static class SmallMultiples
         line.LineWidth = 1.5f;
     }
 
-    /// <summary>A panel title small enough for a panel of a grid.</summary>
-    public static void PanelTitle(ScottPlot.Plot plot, string title)
+    /// <summary>
+    /// A panel title small enough for a panel of a grid: a title wider than <paramref name="panelWidth"/> pixels breaks
+    /// after a comma into lines that fit (a long setting title was cut at both panel edges). Returns the number of lines.
+    /// </summary>
+    public static int PanelTitle(ScottPlot.Plot plot, string title, int panelWidth = 760)
     {
-        plot.Title(title);
-        plot.Axes.Title.Label.FontSize = 13;
+        const float fontSize = 13, charWidth = 0.66f * fontSize;            // bold serif, a little above that measured on the figures' titles
+        int fit = Math.Max(20, (int)((panelWidth - 20) / charWidth));
+        var lines = new List<string>();
+        foreach (var part in title.Split(", "))
+        {
+            if (lines.Count > 0 && lines[^1].Length + 2 + part.Length <= fit) lines[^1] += ", " + part;
+            else lines.Add(part);
+        }
+        plot.Title(string.Join(",\n", lines));
+        plot.Axes.Title.Label.FontSize = fontSize;
+        return lines.Count;
     }
 
     /// <summary>
