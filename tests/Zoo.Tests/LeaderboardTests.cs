@@ -103,6 +103,20 @@ public sealed class LeaderboardTests : IDisposable
     }
 
     [Fact]
+    public void State_axes_are_labelled_at_round_values()
+    {
+        var labels = SmallMultiples.LogTicks(1_585, 67_840).Where(t => t.IsMajor).Select(t => t.Label).ToList();
+        Assert.Contains("2,000", labels);
+        Assert.Contains("5,000", labels);
+        Assert.Contains("50,000", labels);
+        Assert.DoesNotContain("1,585", labels);
+        // Over more than three decades only the powers of ten are named.
+        var wide = SmallMultiples.LogTicks(64, 200_000).Where(t => t.IsMajor).Select(t => t.Label).ToList();
+        Assert.Contains("100,000", wide);
+        Assert.DoesNotContain("2,000", wide);
+    }
+
+    [Fact]
     public void Panel_titles_wider_than_the_panel_break_after_a_comma()
     {
         var plot = new ScottPlot.Plot();

@@ -63,11 +63,12 @@ public static class LeaderboardPlots
     public static void StateSize(IReadOnlyList<LeaderboardEntry> entries, string pngPath, string title, ChanceOf? chance = null)
     {
         var (settings, layers) = Panels(entries.Where(e => e.StateSize > 0).ToList());
+        var legendOrder = entries.Select(e => e.Layer).Distinct().ToList();     // the same in every panel
         var panels = new List<ScottPlot.Plot>();
         foreach (var g in settings)
         {
             var plt = new ScottPlot.Plot();
-            foreach (var layer in g.GroupBy(e => e.Layer))
+            foreach (var layer in g.GroupBy(e => e.Layer).OrderBy(l => legendOrder.IndexOf(l.Key)))
             {
                 // A layer measured at several widths is one line through its states.
                 var points = layer.OrderBy(e => e.StateSize).ToList();
@@ -82,7 +83,7 @@ public static class LeaderboardPlots
             }
             var first = g.First();
             SmallMultiples.ChanceLine(plt, chance?.Invoke(first.Task, first.TaskOptions), first.Metric);
-            plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => $"{Math.Pow(10, v):N0}" };
+            plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(SmallMultiples.LogTicks(g.Min(e => e.StateSize), g.Max(e => e.StateSize)));
             plt.Axes.Margins(horizontal: 0.2, vertical: 0.12);
             SmallMultiples.PanelTitle(plt, Title(title, g.Key, settings.Count, entries));
             plt.XLabel("recurrent state per sequence (numbers, log scale)");

@@ -76,6 +76,26 @@ public static class SmallMultiples
     }
 
     /// <summary>
+    /// Ticks for an axis drawn in log10 of values from <paramref name="min"/> to <paramref name="max"/>: labels at round
+    /// values (1, 2, 5 × 10^k over up to three decades, powers of ten beyond), minor ticks at each integer multiple
+    /// (automatic ticks on the log values read 1,585 / 2,512 / 3,981).
+    /// </summary>
+    public static ScottPlot.Tick[] LogTicks(double min, double max)
+    {
+        int lo = (int)Math.Floor(Math.Log10(min)) - 1, hi = (int)Math.Ceiling(Math.Log10(max)) + 1;  // beyond the data: margins
+        int[] labelled = Math.Log10(max / min) <= 3 ? [1, 2, 5] : [1];
+        var ticks = new List<ScottPlot.Tick>();
+        for (int k = lo; k <= hi; k++)
+            for (int m = 1; m <= 9; m++)
+            {
+                double v = m * Math.Pow(10, k);
+                ticks.Add(labelled.Contains(m) ? ScottPlot.Tick.Major(Math.Log10(v), v >= 1 ? $"{v:N0}" : $"{v:G3}")
+                                               : ScottPlot.Tick.Minor(Math.Log10(v)));
+            }
+        return ticks.ToArray();
+    }
+
+    /// <summary>
     /// Saves <paramref name="panels"/> as one PNG, laid out in a grid at most <paramref name="maxColumns"/> wide, each panel
     /// <paramref name="panelWidth"/> × <paramref name="panelHeight"/> pixels; a single panel is saved as a plain plot.
     /// </summary>
