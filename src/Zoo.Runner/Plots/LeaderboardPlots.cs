@@ -8,6 +8,8 @@ namespace Zoo.Runner.Plots;
 /// </summary>
 public static class LeaderboardPlots
 {
+    private const int StatePanelWidth = 760;       // the title wraps to the width the panel is saved at
+
     /// <summary>The chance level of a task setting (task name, task options JSON), or null when the task has none.</summary>
     public delegate double? ChanceOf(string task, string taskOptions);
 
@@ -85,13 +87,13 @@ public static class LeaderboardPlots
             SmallMultiples.ChanceLine(plt, chance?.Invoke(first.Task, first.TaskOptions), first.Metric);
             plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(SmallMultiples.LogTicks(g.Min(e => e.StateSize), g.Max(e => e.StateSize)));
             plt.Axes.Margins(horizontal: 0.2, vertical: 0.12);
-            SmallMultiples.PanelTitle(plt, Title(title, g.Key, settings.Count, entries));
+            SmallMultiples.PanelTitle(plt, Title(title, g.Key, settings.Count, entries), StatePanelWidth);
             plt.XLabel("recurrent state per sequence (numbers, log scale)");
             SmallMultiples.LegendBeside(plt);                                        // not on the data: many layers share a point
             panels.Add(plt);
         }
         if (panels.Count == 0) return;
-        SmallMultiples.Save(panels, pngPath, 760, 480);
+        SmallMultiples.Save(panels, pngPath, StatePanelWidth, 480);
     }
 
     // Panels: one per (task, setting) of primary-metric entries; layers in a fixed order so a layer keeps its colour

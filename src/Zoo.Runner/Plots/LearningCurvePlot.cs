@@ -18,6 +18,8 @@ public sealed record CurveRunInfo(string TaskOptions, string Configuration, doub
 /// </summary>
 public static class LearningCurvePlot
 {
+    private const int PanelWidth = 760;            // the title wraps to the width the panel is saved at
+
     /// <summary>Where the plot of <paramref name="task"/> goes.</summary>
     public static string PathFor(string folder, string task) => Path.Combine(folder, $"curves-{task}.png");
 
@@ -80,13 +82,13 @@ public static class LearningCurvePlot
                 SmallMultiples.ChanceLine(plt, levels ? null : setting.First().Info?.Chance, levels ? metric : $"test {metric}");
                 SmallMultiples.PanelTitle(plt, settings.Count == 1 ? $"{suite}: {task.Key}"
                     : setting.Key.Length == 0 ? $"{task.Key}: runs not in the suite"
-                    : SmallMultiples.SettingTitle(task.Key, setting.Key, settings.Select(s => s.Key).Where(k => k.Length > 0)));
+                    : SmallMultiples.SettingTitle(task.Key, setting.Key, settings.Select(s => s.Key).Where(k => k.Length > 0)), PanelWidth);
                 plt.XLabel("training step");
                 SmallMultiples.LegendBeside(plt);
                 panels.Add(plt);
             }
             var file = PathFor(folder, task.Key);
-            SmallMultiples.Save(panels, file, 760, 420, maxColumns: 2);
+            SmallMultiples.Save(panels, file, PanelWidth, 420, maxColumns: 2);
             files.Add(file);
         }
         return files;

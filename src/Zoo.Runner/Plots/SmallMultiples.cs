@@ -60,7 +60,7 @@ public static class SmallMultiples
     /// A panel title small enough for a panel of a grid: a title wider than <paramref name="panelWidth"/> pixels breaks
     /// after a comma into lines that fit (a long setting title was cut at both panel edges). Returns the number of lines.
     /// </summary>
-    public static int PanelTitle(ScottPlot.Plot plot, string title, int panelWidth = 760)
+    public static int PanelTitle(ScottPlot.Plot plot, string title, int panelWidth)
     {
         const float fontSize = 13, charWidth = 0.66f * fontSize;            // bold serif, a little above that measured on the figures' titles
         int fit = Math.Max(20, (int)((panelWidth - 20) / charWidth));
