@@ -22,6 +22,7 @@ namespace Zoo.Runner;
 /// <param name="Shard">Run only this shard of the expanded runs (cluster arrays).</param>
 /// <param name="CheckpointDir">Save each trained model here (null: no checkpoints).</param>
 /// <param name="Only">Run only the layer entries with these labels (null: every entry).</param>
+/// <param name="SnapshotEvery">Least time between a run's resume snapshots (<see cref="ResumeStore"/>; null: one minute).</param>
 public sealed record RunSettings(
     string OutDir = RunSettings.DefaultOutDir,
     string Device = "cpu",
@@ -29,7 +30,8 @@ public sealed record RunSettings(
     bool Force = false,
     Shard? Shard = null,
     string? CheckpointDir = null,
-    IReadOnlyList<string>? Only = null)
+    IReadOnlyList<string>? Only = null,
+    TimeSpan? SnapshotEvery = null)
 {
     /// <summary>
     /// Whether <paramref name="run"/> is among the layers <see cref="Only"/> names (by label, or layer name when the
@@ -188,10 +190,14 @@ public sealed class SuiteRunner
                 continue;
             }
             _reporter.RunStarted(i + 1, pending.Count, pending[i]);
-            var record = RunOne(registry, pending[i], device, provenance, settings.CheckpointDir);
+            var resume = new ResumeStore(ResumeStore.FolderFor(settings.OutDir, suite.Name, pending[i].ConfigHash), settings.SnapshotEvery);
+            if (settings.Force) resume.Clear();
+            else if (resume.SavedStep is { } from) _reporter.Note($"resuming at step {from} from {resume.Folder}");
+            var record = RunOne(registry, pending[i], device, provenance, settings.CheckpointDir, resume);
             curves.Append(record.Curve);
             if (record.Trajectories.Count > 0) trajectories.Append(record.Trajectories);
             results.Append(record.Rows);
+            resume.Clear();   // after the rows: a stop before them resumes again
             rows.AddRange(record.Rows);
             _reporter.RunFinished(record.Rows[0]);
         }
@@ -243,10 +249,11 @@ public sealed class SuiteRunner
 
     /// <summary>
     /// Trains one run (and, for tasks that have one, runs the post-training evaluation) and turns the outcome into rows;
-    /// failures become rows with a status, not exceptions.
+    /// failures become rows with a status, not exceptions. With <paramref name="resume"/> the run saves snapshots there
+    /// and starts from the one it holds.
     /// </summary>
     public RunRecord RunOne(ComponentRegistry registry, RunSpec run, Device device, Provenance provenance,
-        string? checkpointDir = null)
+        string? checkpointDir = null, ResumeStore? resume = null)
     {
         var task = registry.CreateTask(run.Task, run.TaskOptions);
         manual_seed(run.Seed); // parameter init is the only use of torch's global generator in a run
@@ -259,12 +266,13 @@ public sealed class SuiteRunner
             using var model = ModelFactory.Build(registry, run.Layer, run.LayerOptions, task.Signature, run.Model);
             parameters = model.ParameterCount();
             stateSize = model.StateSize(task.Signature.Length);
-            outcome = new Trainer(device).Train(model, task, run.Train, run.Seed, _reporter.Progress);
+            outcome = new Trainer(device).Train(model, task, run.Train, run.Seed, _reporter.Progress, resume);
             if (checkpointDir is not null && outcome.Status == RunStatus.Ok) Checkpoint.Save(checkpointDir, run, model);
             if (outcome.Status == RunStatus.Ok && task is IPostTrainingEvaluation evaluation && model is IDrivableModel drivable)
                 post = evaluation.EvaluateAfterTraining(drivable, run.Seed);
         }
-        catch (Exception e) when (e is not Zoo.Core.Options.ZooConfigException)
+        // A caller that cancels stops the suite: a stopped run is no result (its resume snapshot stays for the next run).
+        catch (Exception e) when (e is not (ZooConfigException or OperationCanceledException))
         {
             bool oom = AllocationFailure.Is(e);
             outcome = new RunOutcome(oom ? RunStatus.Oom : RunStatus.Error, double.NaN, -1, double.NaN, 0, 0, 0,

@@ -15,7 +15,8 @@ public sealed record TrainProgress(int Step, int Steps, double Loss, double? Las
 /// the live tensor count flat. A <see cref="ICurriculumTask"/> moves to its next level after an evaluation that passes
 /// its level (same model, same optimizer) and ends the run once its last level is passed; the outcome's metric is then
 /// the highest level passed.
-/// A <see cref="TrainSpec.Until"/> ends the run at its target or plateau (see <see cref="RunEnd"/>).
+/// A <see cref="TrainSpec.Until"/> ends the run at its target or plateau (see <see cref="RunEnd"/>). With a
+/// <see cref="ResumeStore"/> the run saves its state at evaluations and, when the store holds a snapshot, goes on from it.
 /// </summary>
 public sealed class Trainer
 {
@@ -24,8 +25,12 @@ public sealed class Trainer
     /// <summary>Trains on <paramref name="device"/>.</summary>
     public Trainer(Device device) => _device = device;
 
-    /// <summary>Trains <paramref name="model"/> on <paramref name="task"/> (data seed <paramref name="seed"/>).</summary>
-    public RunOutcome Train(SequenceModel model, ISequenceTask task, TrainSpec spec, long seed, Action<TrainProgress>? progress = null)
+    /// <summary>
+    /// Trains <paramref name="model"/> on <paramref name="task"/> (data seed <paramref name="seed"/>), from the snapshot in
+    /// <paramref name="resume"/> when it holds one (the model must be built as for the run that saved it).
+    /// </summary>
+    public RunOutcome Train(SequenceModel model, ISequenceTask task, TrainSpec spec, long seed, Action<TrainProgress>? progress = null,
+        ResumeStore? resume = null)
     {
         var wall = Stopwatch.StartNew();
         var trainClock = new Stopwatch();
@@ -50,6 +55,21 @@ public sealed class Trainer
         var current = task;
         var curriculum = task as ICurriculumTask;
         (int Level, int Step, double Metric) passed = (curriculum?.Level - 1 ?? 0, -1, double.NaN);
+        int start = 0;
+        double secondsBefore = 0, trainSecondsBefore = 0;   // spent by the processes that saved the snapshot
+        if (resume?.Load(model, optimizer) is { } saved)
+        {
+            start = saved.Step;
+            curve.AddRange(saved.Curve);
+            (best, bestStep, sinceBest, smoothed, tokens) = (saved.Best, saved.BestStep, saved.SinceBest, saved.SmoothedLoss, saved.Tokens);
+            saved.SecondaryAtBest.CopyTo(secondaryAtBest, 0);
+            saved.SecondaryFinal.CopyTo(secondaryFinal, 0);
+            passed = (saved.PassedLevel, saved.PassedStep, saved.PassedMetric);
+            while (saved.Level is { } level && current is ICurriculumTask at && at.Level != level)
+                current = at.Next() ?? throw new InvalidOperationException($"curriculum has no level {level} to resume at");
+            (secondsBefore, trainSecondsBefore) = (saved.WallSeconds, saved.TrainSeconds);
+        }
+        double TrainSeconds() => trainSecondsBefore + trainClock.Elapsed.TotalSeconds;
 
         // The step's numbers stay on the device until a logging interval ends (ReadBackEvery steps, an evaluation, the
         // last step): one host read-back each, not one per step, so a GPU is never made to wait mid-interval. Steps are
@@ -59,7 +79,7 @@ public sealed class Trainer
         using var batches = new BatchPrefetcher(seed, spec.Batch, spec.Steps, _device);
         try
         {
-            for (int step = 0; step < spec.Steps; step++)
+            for (int step = start; step < spec.Steps; step++)
             {
                 trainClock.Start();
                 using (var scope = NewDisposeScope())
@@ -126,9 +146,12 @@ public sealed class Trainer
                         end = stop;
                         break;
                     }
+                    if (!last) resume?.SaveIfDue(new TrainingSnapshot(step + 1, curve.ToList(), best, bestStep, sinceBest, smoothed, tokens,
+                        (double[])secondaryAtBest.Clone(), (double[])secondaryFinal.Clone(), passed.Level, passed.Step, passed.Metric,
+                        (current as ICurriculumTask)?.Level, TrainSeconds(), secondsBefore + wall.Elapsed.TotalSeconds), model, optimizer);
                 }
                 progress?.Invoke(new TrainProgress(step + 1, spec.Steps, smoothed, curve.Count > 0 ? curve[^1].TestMetric : null,
-                    tokens / Math.Max(1e-9, trainClock.Elapsed.TotalSeconds)));
+                    tokens / Math.Max(1e-9, TrainSeconds())));
             }
         }
         finally
@@ -137,19 +160,20 @@ public sealed class Trainer
         }
         if (status == RunStatus.Ok) end ??= spec.Until is null ? RunEnd.Steps : RunEnd.Cap;
         double final = curve.Count > 0 ? curve[^1].TestMetric : double.NaN;
-        double tokensPerSecond = tokens / Math.Max(1e-9, trainClock.Elapsed.TotalSeconds);
+        double tokensPerSecond = tokens / Math.Max(1e-9, TrainSeconds());
+        double wallSeconds = secondsBefore + wall.Elapsed.TotalSeconds;
         if (curriculum is not null)
         {
             // The result is the highest level passed; the accuracy it was passed with (or, when none was, the best
             // accuracy at the first level) is kept beside it.
             var accuracy = passed.Step > 0 ? passed.Metric : best;
-            return new RunOutcome(status, passed.Level, passed.Step, passed.Level, tokens, tokensPerSecond, wall.Elapsed.TotalSeconds,
+            return new RunOutcome(status, passed.Level, passed.Step, passed.Level, tokens, tokensPerSecond, wallSeconds,
                 curve, message, curriculum.LevelMetric, new Dictionary<string, double> { [$"{current.PrimaryMetric}_at_{curriculum.LevelMetric}"] = accuracy }, end);
         }
         var secondary = secondaryNames.Count > 0 && bestStep > 0
             ? secondaryNames.Select((name, i) => new SecondaryMetric(name, secondaryAtBest[i], secondaryFinal[i])).ToArray()
             : null;
-        return new RunOutcome(status, best, bestStep, final, tokens, tokensPerSecond, wall.Elapsed.TotalSeconds, curve, message,
+        return new RunOutcome(status, best, bestStep, final, tokens, tokensPerSecond, wallSeconds, curve, message,
             End: end, StepsToHalf: LearningSpeed.StepsTo(task, curve, 0.5), StepsToNineTenths: LearningSpeed.StepsTo(task, curve, 0.9),
             Secondary: secondary);
     }
