@@ -124,6 +124,24 @@ public sealed class CurriculumTests : IDisposable
     }
 
     [Fact]
+    public void A_curriculum_run_resumed_mid_way_goes_on_at_the_level_it_had_reached()
+    {
+        var spec = new TrainSpec { Steps = 12, Batch = 8, EvalEvery = 1, EvalExamples = 64 };
+        RunOutcome Train(ResumeStore? store, int? stopAt = null)
+        {
+            using var model = new Oracle(6, 4, TimescaleRule.Parity);
+            return new Trainer(CPU).Train(model, Multi(6), spec, seed: 0,
+                p => { if (p.Step == stopAt) throw new OperationCanceledException(); }, store);
+        }
+        var straight = Train(null);
+        var store = new ResumeStore(Path.Combine(_dir, "resume"), TimeSpan.Zero);
+        Assert.Throws<OperationCanceledException>(() => Train(store, stopAt: 3));   // N = 1 … 3 passed, training N = 4
+        var resumed = Train(store);
+        Assert.Equal(straight.Curve, resumed.Curve);                                 // the levels of every evaluation too
+        Assert.Equal((4.0, 4, 1.0), (resumed.BestMetric, resumed.BestStep, resumed.Extra!["accuracy_at_max_n"]));
+    }
+
+    [Fact]
     public void Single_head_N_rises_at_each_passing_evaluation_and_stays_when_none_passes()
     {
         var registry = TestSupport.Registry();
