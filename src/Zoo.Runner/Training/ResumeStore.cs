@@ -53,7 +53,7 @@ public sealed class ResumeStore
         AtomicFile.Write(weights, tmp => model.save(tmp));
         AtomicFile.Write(moments, tmp => ((OptimizerHelper)optimizer).save_state_dict(tmp));
         AtomicFile.WriteAllText(Path.Combine(Folder, SnapshotFile), JsonSerializer.Serialize(new Stored(FormatVersion, snapshot), Json));
-        foreach (var old in Directory.EnumerateFiles(Folder, "step-*"))
+        foreach (var old in Directory.GetFiles(Folder, "step-*"))
             if (old != weights && old != moments) File.Delete(old);
         _sinceSave.Restart();
     }
