@@ -44,10 +44,12 @@ public sealed class ResumeStore
     /// <summary>The step the saved snapshot goes on from; null when there is none.</summary>
     public int? SavedStep => ReadSnapshot()?.Step;
 
-    /// <summary>Saves <paramref name="snapshot"/> with the model's weights and the optimizer's state, if one is due.</summary>
-    public void SaveIfDue(TrainingSnapshot snapshot, nn.Module model, optim.Optimizer optimizer)
+    /// <summary>Whether the interval since the last save has passed (the caller builds a snapshot only then).</summary>
+    public bool Due => _sinceSave.Elapsed >= _every;
+
+    /// <summary>Saves <paramref name="snapshot"/> with the model's weights and the optimizer's state.</summary>
+    public void Save(TrainingSnapshot snapshot, nn.Module model, optim.Optimizer optimizer)
     {
-        if (_sinceSave.Elapsed < _every) return;
         Directory.CreateDirectory(Folder);
         var (weights, moments) = Files(snapshot.Step);
         AtomicFile.Write(weights, tmp => model.save(tmp));

@@ -146,7 +146,7 @@ public sealed class Trainer
                         end = stop;
                         break;
                     }
-                    if (!last) resume?.SaveIfDue(new TrainingSnapshot(step + 1, curve.ToList(), best, bestStep, sinceBest, smoothed, tokens,
+                    if (!last && resume is { Due: true }) resume.Save(new TrainingSnapshot(step + 1, curve.ToList(), best, bestStep, sinceBest, smoothed, tokens,
                         (double[])secondaryAtBest.Clone(), (double[])secondaryFinal.Clone(), passed.Level, passed.Step, passed.Metric,
                         (current as ICurriculumTask)?.Level, TrainSeconds(), secondsBefore + wall.Elapsed.TotalSeconds), model, optimizer);
                 }
