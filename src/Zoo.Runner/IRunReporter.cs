@@ -7,7 +7,10 @@ namespace Zoo.Runner;
 /// <summary>Receives progress from <see cref="SuiteRunner"/> (the CLI prints it).</summary>
 public interface IRunReporter
 {
-    /// <summary>The suite expands to <paramref name="total"/> runs, of which <paramref name="pending"/> will run now.</summary>
+    /// <summary>
+    /// This process covers <paramref name="total"/> of the suite's runs (those in its shard and its <c>--only</c>
+    /// selection), of which <paramref name="pending"/> have no result yet and will run now.
+    /// </summary>
     void SuitePlanned(int total, int pending);
 
     /// <summary>Run <paramref name="index"/> (1-based) of <paramref name="total"/> starts.</summary>

@@ -39,6 +39,9 @@ public sealed record RunSettings(
     /// </summary>
     public bool Selects(RunSpec run) => Only is not { Count: > 0 } || Only.Contains(run.DisplayName);
 
+    /// <summary>Whether this process covers run <paramref name="index"/> of the suite: in its <see cref="Shard"/> and <see cref="Selects">selected</see>.</summary>
+    public bool Covers(RunSpec run, int index) => (Shard?.Contains(index) ?? true) && Selects(run);
+
     /// <summary>
     /// Where runs write unless told otherwise: <c>runs/</c>, which git ignores, so trying a suite never changes the
     /// committed <c>results/</c>; publishing there is an explicit <c>--out results</c>.
@@ -133,15 +136,14 @@ public sealed class SuiteRunner
         Path.Combine(outDir, suite + (shard is null ? "" : shard.FileSuffix) + ".csv");
 
     /// <summary>
-    /// The runs still to do: this shard's runs without an ok/diverged row in <paramref name="done"/> (all of the
-    /// shard's runs with <paramref name="force"/>), restricted to <paramref name="selects"/> when given. Runs that
-    /// ended in error or oom are retried.
+    /// The runs still to do: the runs <paramref name="settings"/> covers (its shard, its <c>--only</c> selection)
+    /// without an ok/diverged row in <paramref name="done"/> (all of them with <see cref="RunSettings.Force"/>).
+    /// Runs that ended in error or oom are retried.
     /// </summary>
-    public static IReadOnlyList<RunSpec> Pending(IReadOnlyList<RunSpec> runs, IEnumerable<ResultRow> done, Shard? shard, bool force,
-        Func<RunSpec, bool>? selects = null)
+    public static IReadOnlyList<RunSpec> Pending(IReadOnlyList<RunSpec> runs, IEnumerable<ResultRow> done, RunSettings settings)
     {
-        var finished = force ? new HashSet<string>() : done.Where(r => r.Status is "ok" or "diverged").Select(r => r.ConfigHash).ToHashSet();
-        return runs.Where((r, i) => (shard is null || shard.Contains(i)) && (selects?.Invoke(r) ?? true) && !finished.Contains(r.ConfigHash)).ToList();
+        var finished = settings.Force ? new HashSet<string>() : done.Where(r => r.Status is "ok" or "diverged").Select(r => r.ConfigHash).ToHashSet();
+        return runs.Where((r, i) => settings.Covers(r, i) && !finished.Contains(r.ConfigHash)).ToList();
     }
 
     /// <summary>
@@ -154,8 +156,8 @@ public sealed class SuiteRunner
         var (suite, _, runs) = Plan(suitePath, settings);
         var resultsPath = ResultsPath(settings.OutDir, suite.Name, settings.Shard);
         var done = new CsvTable<ResultRow>(resultsPath, note).Read();
-        var pending = Pending(runs, done, settings.Shard, settings.Force, settings.Selects).Select(r => r.ConfigHash).ToHashSet();
-        var inShard = runs.Where((r, i) => (settings.Shard?.Contains(i) ?? true) && settings.Selects(r))
+        var pending = Pending(runs, done, settings).Select(r => r.ConfigHash).ToHashSet();
+        var inShard = runs.Where(settings.Covers)
             .Select(r => new PlannedRun(r, pending.Contains(r.ConfigHash))).ToList();
         return new SuitePlan(suite, resultsPath, runs.Count, inShard, pending.Count, settings.Shard);
     }
@@ -173,10 +175,10 @@ public sealed class SuiteRunner
         outputs.CheckWritable(runs.Select(r => r.Task).Distinct());
         var (results, curves, trajectories) = (outputs.Results, outputs.Curves, outputs.Trajectories);
         var before = results.Read(); // Read also refuses another schema
-        var pending = Pending(runs, before, settings.Shard, settings.Force, settings.Selects);
+        var pending = Pending(runs, before, settings);
         curves.Read();
         trajectories.Read();
-        _reporter.SuitePlanned(runs.Count, pending.Count);
+        _reporter.SuitePlanned(runs.Where(settings.Covers).Count(), pending.Count);
         var provenance = Provenance.Capture(Path.GetDirectoryName(Path.GetFullPath(suitePath)) ?? ".");
         var rows = new List<ResultRow>();
         for (int i = 0; i < pending.Count; i++)

@@ -77,13 +77,42 @@ public sealed class ReliabilityTests : IDisposable
         Assert.Contains("allowed: lstm, gru", e.Message);
     }
 
+    private sealed class PlanCounts : IRunReporter
+    {
+        public (int Total, int Pending)? Planned { get; private set; }
+        public void SuitePlanned(int total, int pending) => Planned = (total, pending);
+        public void RunStarted(int index, int total, RunSpec run) { }
+        public void Progress(Zoo.Runner.Training.TrainProgress progress) { }
+        public void RunFinished(ResultRow row) { }
+    }
+
+    [Fact]
+    public void The_reported_plan_counts_only_the_runs_the_process_covers()
+    {
+        // The console's "N of M runs already have results" comes from these counts: runs left out by --only or by
+        // the shard are neither done nor pending for this process.
+        var suite = Suite(seeds: 2);
+        var only = new PlanCounts();
+        new SuiteRunner(only).Run(suite, new RunSettings(Out, Only: new[] { "gru" }));
+        Assert.Equal((2, 2), only.Planned);
+        var again = new PlanCounts();
+        new SuiteRunner(again).Run(suite, new RunSettings(Out, Only: new[] { "gru" }));
+        Assert.Equal((2, 0), again.Planned);
+        var all = new PlanCounts();
+        new SuiteRunner(all).Run(suite, new RunSettings(Out));
+        Assert.Equal((4, 2), all.Planned);
+        var shard = new PlanCounts();
+        new SuiteRunner(shard).Run(suite, new RunSettings(Out, Shard: Shard.Parse("0/2")));
+        Assert.Equal((2, 2), shard.Planned);   // half the runs; a shard keeps its own results file, so none done there
+    }
+
     [Fact]
     public void Failed_runs_are_retried_on_resume()
     {
         var suite = Suite(seeds: 1);
         var (_, _, runs) = SuiteRunner.Plan(suite, new RunSettings(Out));
         var done = new[] { new ResultRow { ConfigHash = runs[0].ConfigHash, Status = "ok" }, new ResultRow { ConfigHash = runs[1].ConfigHash, Status = "error" } };
-        Assert.Equal(new[] { runs[1].ConfigHash }, SuiteRunner.Pending(runs, done, null, force: false).Select(r => r.ConfigHash));
+        Assert.Equal(new[] { runs[1].ConfigHash }, SuiteRunner.Pending(runs, done, new RunSettings(Out)).Select(r => r.ConfigHash));
     }
 
     [Fact]
