@@ -113,4 +113,27 @@ public sealed class FlaParityOptionsTests
         Assert.InRange(Std("{\"weight_init\": \"normal\", \"heads\": 1}"), 0.017, 0.023);
         Assert.True(Std("{\"heads\": 1}") > 0.1, "the library default (Kaiming-uniform, 1/√(3·16)) is far wider than 0.02");
     }
+
+    [Fact]
+    public void Mamba2s_initial_ranges_are_options_that_leave_committed_hashes_as_they_were()
+    {
+        using var scope = NewDisposeScope();
+        var plain = OptionsBinder.ToJson(OptionsBinder.Bind<Mamba2Options>(Json("{\"head_dim\": 8}")));
+        foreach (var name in new[] { "a_init_min", "a_init_max", "dt_min", "dt_max" })
+            Assert.False(plain.ContainsKey(name), $"{name} at its default must not enter the hash");
+        Assert.Equal(plain.ToJsonString(), OptionsBinder.ToJson(OptionsBinder.Bind<Mamba2Options>(Json("{\"head_dim\": 8, \"a_init_max\": 16, \"dt_min\": 0.001}"))).ToJsonString());
+
+        Tensor Param(string json, string name) =>
+            new Mamba2(D, OptionsBinder.Bind<Mamba2Options>(Json(json))).named_parameters().Single(p => p.name == name).parameter.detach();
+        var a = Param("{\"head_dim\": 2, \"a_init_min\": 0.01, \"a_init_max\": 0.02}", "A_log").exp();   // 16 heads
+        Assert.True(a.min().item<float>() >= 0.0099f && a.max().item<float>() <= 0.0201f);
+        var dt = nn.functional.softplus(Param("{\"head_dim\": 2, \"dt_min\": 0.5, \"dt_max\": 0.6}", "dt_bias"));
+        Assert.True(dt.min().item<float>() >= 0.499f && dt.max().item<float>() <= 0.601f);
+        var defaults = nn.functional.softplus(Param("{\"head_dim\": 2}", "dt_bias"));
+        Assert.True(defaults.max().item<float>() <= 0.1001f, "mamba_ssm's Δ range [0.001, 0.1] by default");
+
+        var problems = new Mamba2Options { DtMin = 0.2, DtMax = 0.1, AInitMin = 4, AInitMax = 2 }.Validate(D).ToList();
+        Assert.Contains(problems, p => p.Field == "dt_min" && p.Message.Contains("dt_max 0.1"));
+        Assert.Contains(problems, p => p.Field == "a_init_min" && p.Message.Contains("a_init_max 2"));
+    }
 }

@@ -41,11 +41,31 @@ public sealed record Mamba2Options : IValidatableOptions
     [Option("parallel form: chunked (SSD) or the per-token reference loop")]
     public MemoryForm Form { get; init; } = MemoryForm.Chunked;
 
+    /// <summary>Lower end of mamba_ssm's <c>A_init_range</c>: A ~ U(a_init_min, a_init_max) per head.</summary>
+    [Option("decay rate A ~ U(a_init_min, a_init_max) at initialisation (mamba_ssm: 1)", Min = 0, MinExclusive = true, AddedLater = true)]
+    public double AInitMin { get; init; } = 1;
+
+    /// <summary>Upper end of mamba_ssm's <c>A_init_range</c>.</summary>
+    [Option("upper end of A's initial range (mamba_ssm: 16)", Min = 0, MinExclusive = true, AddedLater = true)]
+    public double AInitMax { get; init; } = 16;
+
+    /// <summary>Lower end of the step size's initialisation: Δ = softplus(dt_bias) log-uniform in [dt_min, dt_max].</summary>
+    [Option("initial step size Δ log-uniform in [dt_min, dt_max] (mamba_ssm: 0.001)", Min = 0, MinExclusive = true, AddedLater = true)]
+    public double DtMin { get; init; } = 1e-3;
+
+    /// <summary>Upper end of the step size's initialisation.</summary>
+    [Option("upper end of Δ's initial range (mamba_ssm: 0.1)", Min = 0, MinExclusive = true, AddedLater = true)]
+    public double DtMax { get; init; } = 0.1;
+
     /// <inheritdoc />
     public IEnumerable<(string Field, string Message)> Validate(int dModel)
     {
         if (dModel > 0 && Expand * dModel % HeadDim != 0)
             yield return ("head_dim", $"d_inner = expand · d_model = {Expand * dModel} is not divisible by head_dim {HeadDim}; allowed: a divisor of {Expand * dModel}");
+        if (AInitMin > AInitMax)
+            yield return ("a_init_min", $"{AInitMin} is above a_init_max {AInitMax}; allowed: a value in (0, {AInitMax}]");
+        if (DtMin > DtMax)
+            yield return ("dt_min", $"{DtMin} is above dt_max {DtMax}; allowed: a value in (0, {DtMax}]");
     }
 }
 
@@ -63,7 +83,9 @@ public sealed record Mamba2Options : IValidatableOptions
 /// The SSM is scalar-gated linear attention with C ↔ q, B ↔ k, x ↔ v, log-decay Δ·A and write strength Δ, so its
 /// SSD (chunked) and recurrent forms are <see cref="GatedDelta"/>'s Chunked and Reference with erase = false.
 /// Initialisation as mamba_ssm: A ~ U(1, 16), dt log-uniform in [1e-3, 0.1] (floor 1e-4) through the inverse
-/// softplus in dt_bias, D = 1.
+/// softplus in dt_bias, D = 1; the ranges are options (a_init_min/max, dt_min/max, mamba_ssm's A_init_range, dt_min,
+/// dt_max). Δ is both the write strength and, through Δ·A, the forgetting, so these ranges set how far back a fresh
+/// model can read: a write Δ seen d tokens later is scaled by Δ·exp(−Δ·A·d), at most 1/(e·A·d).
 /// </remarks>
 [ZooLayer("mamba2", typeof(Mamba2Options), Summary = "Mamba-2 (SSD): input-dependent scalar decay per head, short conv, D skip, gated RMSNorm (Dao & Gu 2024)")]
 [ContractCase("{\"head_dim\": 8, \"d_state\": 6}")]
@@ -90,8 +112,9 @@ public sealed class Mamba2 : SequenceLayer
             conv_weight = ShortConvolution.Weight(_convChannels, options.ConvSize);
             var bound = 1.0 / Math.Sqrt(options.ConvSize);                 // Conv1d's default init for the bias
             conv_bias = nn.Parameter(empty(_convChannels).uniform_(-bound, bound));
-            A_log = nn.Parameter(empty(_heads).uniform_(1, 16).log());
-            var dt = (rand(_heads) * (Math.Log(0.1) - Math.Log(1e-3)) + Math.Log(1e-3)).exp().clamp_min(1e-4);
+            A_log = nn.Parameter(empty(_heads).uniform_(options.AInitMin, options.AInitMax).log());
+            var (lo, hi) = (Math.Log(options.DtMin), Math.Log(options.DtMax));
+            var dt = (rand(_heads) * (hi - lo) + lo).exp().clamp_min(1e-4);
             dt_bias = nn.Parameter(dt + (-(-dt).expm1()).log());            // softplus(dt_bias) = dt
             D = nn.Parameter(ones(_heads));
             norm_weight = nn.Parameter(ones(_inner));
