@@ -82,9 +82,8 @@ public sealed class GatedDeltaProduct : SequenceLayer
         {
             a_proj = nn.Linear(dModel, h, hasBias: false);
             using var noGrad = no_grad();
-            A_log = nn.Parameter(empty(h).uniform_(0, 16).log());
-            var dt = (rand(h) * (Math.Log(0.1) - Math.Log(1e-3)) + Math.Log(1e-3)).exp().clamp_min(1e-4);
-            dt_bias = nn.Parameter(dt + (-(-dt).expm1()).log());                     // softplus(dt_bias) = dt
+            A_log = nn.Parameter(MambaDecayInit.ALog(h, min: 0));
+            dt_bias = nn.Parameter(MambaDecayInit.DtBias(h));
         }
         RegisterComponents();
     }

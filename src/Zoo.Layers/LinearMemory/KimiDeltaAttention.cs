@@ -87,9 +87,8 @@ public sealed class KimiDeltaAttention : SequenceLayer
         o_proj = nn.Linear(h * _dv, dModel, hasBias: false);
         using (no_grad())
         {
-            A_log = nn.Parameter(empty(h).uniform_(1, 16).log());
-            var dt = (rand(h * _dk) * (Math.Log(0.1) - Math.Log(1e-3)) + Math.Log(1e-3)).exp().clamp_min(1e-4);
-            dt_bias = nn.Parameter(dt + (-(-dt).expm1()).log());                     // softplus(dt_bias) = dt
+            A_log = nn.Parameter(MambaDecayInit.ALog(h));
+            dt_bias = nn.Parameter(MambaDecayInit.DtBias(h * _dk));
             o_norm = nn.Parameter(ones(_dv));
         }
         RegisterComponents();

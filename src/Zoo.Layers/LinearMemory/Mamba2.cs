@@ -112,10 +112,8 @@ public sealed class Mamba2 : SequenceLayer
             conv_weight = ShortConvolution.Weight(_convChannels, options.ConvSize);
             var bound = 1.0 / Math.Sqrt(options.ConvSize);                 // Conv1d's default init for the bias
             conv_bias = nn.Parameter(empty(_convChannels).uniform_(-bound, bound));
-            A_log = nn.Parameter(empty(_heads).uniform_(options.AInitMin, options.AInitMax).log());
-            var (lo, hi) = (Math.Log(options.DtMin), Math.Log(options.DtMax));
-            var dt = (rand(_heads) * (hi - lo) + lo).exp().clamp_min(1e-4);
-            dt_bias = nn.Parameter(dt + (-(-dt).expm1()).log());            // softplus(dt_bias) = dt
+            A_log = nn.Parameter(MambaDecayInit.ALog(_heads, options.AInitMin, options.AInitMax));
+            dt_bias = nn.Parameter(MambaDecayInit.DtBias(_heads, options.DtMin, options.DtMax));
             D = nn.Parameter(ones(_heads));
             norm_weight = nn.Parameter(ones(_inner));
         }

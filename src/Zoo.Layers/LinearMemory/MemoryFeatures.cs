@@ -63,9 +63,8 @@ public sealed class MemoryFeatures : nn.Module
             a_proj = nn.Linear(dModel, mvh, hasBias: false);
             // Mamba-2 initialisation: A ~ U(a_init_min, 16) (1 by default; fla: 0); softplus(dt_bias) = dt log-uniform in [1e-3, 0.1].
             using var noGrad = no_grad();
-            A_log = nn.Parameter(empty(vh).uniform_(options.AInitMin, 16).log());
-            var dt = (rand(vh) * (Math.Log(0.1) - Math.Log(1e-3)) + Math.Log(1e-3)).exp();
-            dt_bias = nn.Parameter(dt + (-(-dt).expm1()).log());
+            A_log = nn.Parameter(MambaDecayInit.ALog(vh, min: options.AInitMin));
+            dt_bias = nn.Parameter(MambaDecayInit.DtBias(vh));
         }
         if (options.ShortConv)
         {
